@@ -1,0 +1,48 @@
+#pragma once
+// AtomicOutput: output that appears whole or not at all. A file is written to a temporary file
+// in the same directory and renamed into place by commit(); standard output is buffered in
+// memory and written by commit(). Destroyed without commit(), it leaves nothing behind.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace keyfence::base {
+
+class AtomicOutput {
+public:
+    /// Opens `path` for writing; an empty path or "-" means standard output.
+    static Result<AtomicOutput> open(const std::string& path);
+
+    AtomicOutput(AtomicOutput&& other) noexcept;
+    AtomicOutput& operator=(AtomicOutput&&) = delete;
+    AtomicOutput(const AtomicOutput&) = delete;  // two owners of one temp file
+    AtomicOutput& operator=(const AtomicOutput&) = delete;
+    ~AtomicOutput();
+
+    Status write(std::span<const std::uint8_t> bytes);
+    Status write(std::string_view text);
+    /// Flushes, fsyncs and renames the temporary file into place (or writes standard output).
+    Status commit();
+
+    const std::string& path() const noexcept { return m_path; }
+
+private:
+    AtomicOutput(std::string path, std::string temp_path, int fd)
+        : m_path(std::move(path)), m_temp_path(std::move(temp_path)), m_fd(fd) {}
+    bool to_stdout() const noexcept { return m_fd < 0; }
+
+    std::string m_path;
+    std::string m_temp_path;
+    int m_fd = -1;
+    std::string m_stdout_buffer;
+    bool m_committed = false;
+};
+
+/// Reads a whole file ("-" or empty: standard input) into memory.
+Result<std::string> read_all(const std::string& path);
+
+}  // namespace keyfence::base

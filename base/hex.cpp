@@ -1,0 +1,38 @@
+#include "base/hex.hpp"
+
+namespace keyfence::base {
+
+std::string to_hex(std::span<const std::uint8_t> bytes, std::string_view separator) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * (2 + separator.size()));
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i != 0) out += separator;
+        out += k_digits[bytes[i] >> 4];
+        out += k_digits[bytes[i] & 0x0f];
+    }
+    return out;
+}
+
+std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text) {
+    std::vector<std::uint8_t> out;
+    int high = -1;
+    for (char c : text) {
+        int v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+        else if (c == ':' && high < 0) continue;
+        else return std::nullopt;
+        if (high < 0) {
+            high = v;
+        } else {
+            out.push_back(static_cast<std::uint8_t>(high << 4 | v));
+            high = -1;
+        }
+    }
+    if (high >= 0) return std::nullopt;
+    return out;
+}
+
+}  // namespace keyfence::base

@@ -1,0 +1,127 @@
+#include <iostream>
+
+#include "base/atomic_output.hpp"
+#include "base/hex.hpp"
+#include "base/openssl_error.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/json_views.hpp"
+#include "token/pkcs11/public_key.hpp"
+
+#include <openssl/pem.h>
+
+namespace keyfence::cli {
+namespace p11 = token::pkcs11;
+
+namespace {
+std::string describe_algorithm(const p11::ObjectInfo& k) {
+    switch (k.algorithm) {
+        case p11::KeyAlgorithm::Rsa: return "RSA " + std::to_string(k.bits);
+        case p11::KeyAlgorithm::Ec: return "EC " + k.curve;
+        case p11::KeyAlgorithm::EdDsa: return "EdDSA " + k.curve;
+        case p11::KeyAlgorithm::Montgomery: return "Montgomery " + k.curve;
+        default: return "unknown type";
+    }
+}
+
+std::string usages(const p11::ObjectInfo& k) {
+    if (!k.usages_known) return "(shown after login)";
+    std::string s;
+    if (k.can_sign) s += "sign ";
+    if (k.can_decrypt) s += "decrypt ";
+    if (k.can_derive) s += "derive ";
+    if (k.always_authenticate) s += "always-authenticate ";
+    return s.empty() ? "none" : s;
+}
+
+void print_key(const p11::KeyMatch& m) {
+    const p11::ObjectInfo& k = m.key;
+    std::cout << "Key \"" << k.label << "\"  " << describe_algorithm(k) << "  on token \""
+              << m.token.label << "\"";
+    if (m.token.demo) std::cout << "  [SOFTWARE DEMO TOKEN]";
+    else if (m.token.software) std::cout << "  [SOFTWARE TOKEN]";
+    std::cout << "\n  uri:         " << k.uri << "\n  id:          " << base::to_hex(k.id)
+              << "\n  usages:      " << usages(k) << "\n";
+    if (!k.supported) std::cout << "  UNSUPPORTED: " << k.unsupported_reason << "\n";
+    if (!k.public_key_sha256.empty()) {
+        std::cout << "  public key:  SHA-256 " << k.public_key_sha256 << " (from "
+                  << k.public_key_source << ")\n";
+    }
+    if (k.certificate) {
+        std::cout << "  certificate: " << k.certificate->subject << "\n";
+        if (!k.certificate->emails.empty()) {
+            std::cout << "  email:      ";
+            for (const auto& e : k.certificate->emails) std::cout << " " << e;
+            std::cout << "\n";
+        }
+        std::cout << "  valid:       " << k.certificate->not_before << " to "
+                  << k.certificate->not_after << "\n";
+    } else {
+        std::cout << "  certificate: none on the token\n";
+    }
+    std::cout << "\n";
+}
+}  // namespace
+
+int run_keys(const GlobalOptions& globals, const KeysOptions& options) {
+    auto engine = make_engine(globals);
+    std::vector<p11::ModuleFailure> failures = engine->module_failures();
+    auto keys = engine->keys(options.token_uri, failures);
+    if (!keys) {
+        report_error(keys.error());
+        return exit_code_for(keys.error());
+    }
+    if (globals.json) {
+        nlohmann::json j = {{"schema", k_json_schema},
+                            {"module_failures", nlohmann::json::array()},
+                            {"keys", nlohmann::json::array()}};
+        for (const auto& f : failures) j["module_failures"].push_back(to_json(f));
+        for (const auto& k : *keys) {
+            nlohmann::json entry = to_json(k.key);
+            entry["token"] = to_json(k.token);
+            j["keys"].push_back(std::move(entry));
+        }
+        std::cout << j.dump(2) << "\n";
+        return k_exit_ok;
+    }
+    warn_module_failures(failures);
+    if (keys->empty()) std::cout << "No keys found.\n";
+    for (const auto& k : *keys) print_key(k);
+    return k_exit_ok;
+}
+
+int run_pubkey(const GlobalOptions& globals, const PubkeyOptions& options) {
+    auto engine = make_engine(globals);
+    warn_module_failures(engine->module_failures());
+    auto key = engine->find_key(options.key_uri);
+    if (!key) {
+        report_error(key.error());
+        return exit_code_for(key.error());
+    }
+    if (key->key.public_key.empty()) {
+        base::Error e(base::ErrorCode::KeyNotFound,
+                      "the token shows no public key or certificate for " + key->key.uri);
+        report_error(e);
+        return exit_code_for(e);
+    }
+    auto pub = p11::public_key_from_spki(key->key.public_key);
+    base::BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!pub || PEM_write_bio_PUBKEY(bio.get(), pub->get()) != 1) {
+        base::Error e = base::openssl_error(base::ErrorCode::Internal, "could not write the key");
+        report_error(e);
+        return exit_code_for(e);
+    }
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    auto out = base::AtomicOutput::open(options.out);
+    base::Status status = out ? out->write(std::string_view(data, static_cast<std::size_t>(len)))
+                              : base::Status(out.error());
+    if (status) status = out->commit();
+    if (!status) {
+        report_error(status.error());
+        return exit_code_for(status.error());
+    }
+    return k_exit_ok;
+}
+
+}  // namespace keyfence::cli

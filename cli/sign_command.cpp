@@ -1,0 +1,57 @@
+#include <cstdio>
+
+#include "base/atomic_output.hpp"
+#include "base/hex.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "mail/content_digest.hpp"
+
+namespace keyfence::cli {
+namespace p11 = token::pkcs11;
+
+namespace {
+base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
+    KEYFENCE_TRY_ASSIGN(hash, p11::parse_hash(options.hash));
+    auto engine = make_engine(globals);
+    warn_module_failures(engine->module_failures());
+    // Resolve the key and open the output before hashing or asking for a PIN, so a typo in
+    // --key or --out costs no time and no PIN entry.
+    KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
+    if (options.pss && match.key.algorithm != p11::KeyAlgorithm::Rsa) {
+        return base::Error(base::ErrorCode::Usage, "--pss applies to RSA keys; " + match.key.uri +
+                                                       " is not one");
+    }
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
+
+    engine::OperationRequest request;
+    request.operation = engine::Operation::Sign;
+    request.key_uri = options.key_uri;
+    const std::string input = options.in == "-" ? std::string("standard input") : options.in;
+    request.summary = {{"Content", input + " (" + std::to_string(content.size) + " bytes)"},
+                       {"SHA-256", base::to_hex(content.sha256)}};
+    if (options.hash != "sha256") {
+        std::string name = options.hash;
+        for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        request.summary.emplace_back(name.insert(3, "-"), base::to_hex(content.digest));
+    }
+    request.summary.emplace_back("Signature", options.pss ? "RSA-PSS" : "PKCS#1 v1.5 / ECDSA");
+    KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
+    KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest,
+                                                     options.pss ? p11::SignPadding::Pss
+                                                                 : p11::SignPadding::Pkcs1v15));
+    KEYFENCE_TRY(out.write(signature));
+    return out.commit();
+}
+}  // namespace
+
+int run_sign(const GlobalOptions& globals, const SignOptions& options) {
+    base::Status status = sign(globals, options);
+    if (!status) {
+        report_error(status.error());
+        return exit_code_for(status.error());
+    }
+    return k_exit_ok;
+}
+
+}  // namespace keyfence::cli

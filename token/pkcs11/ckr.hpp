@@ -1,0 +1,27 @@
+#pragma once
+// PKCS#11 return values (CKR_*): a name, a description for users, and the Keyfence error code
+// that says what the caller should do next. PKCS#11 3.0 §5.1 "Function return values".
+
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "token/pkcs11/pkcs11.hpp"
+
+namespace keyfence::token::pkcs11 {
+
+struct CkrEntry {
+    CK_RV value;
+    std::string_view name;         ///< "CKR_PIN_INCORRECT"
+    std::string_view description;  ///< "the PIN is incorrect"
+    base::ErrorCode code;          ///< what the caller should do next
+};
+
+/// The table entry for `rv`; an "unknown return value" entry for values not in the table.
+const CkrEntry& ckr_entry(CK_RV rv) noexcept;
+
+/// An Error for a failed PKCS#11 call: "<context>: <description>" with origin PKCS#11, the raw
+/// CKR value and its name.
+base::Error pkcs11_error(CK_RV rv, std::string_view context);
+
+}  // namespace keyfence::token::pkcs11
