@@ -7,11 +7,6 @@
 
 namespace keyfence::token::pkcs11 {
 
-void Pkcs11CtxDeleter::operator()(PKCS11_CTX* ctx) const noexcept {
-    PKCS11_CTX_unload(ctx);
-    PKCS11_CTX_free(ctx);
-}
-
 std::string trim_field(const CK_UTF8CHAR* field, std::size_t size) {
     std::string s(reinterpret_cast<const char*>(field), size);
     const auto end = s.find_last_not_of(" \0", std::string::npos, 2);
@@ -24,11 +19,11 @@ base::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
     module->m_ctx.reset(PKCS11_CTX_new());
     if (!module->m_ctx) return base::openssl_error(base::ErrorCode::Internal, "libp11 failed");
     if (PKCS11_CTX_load(module->m_ctx.get(), path.c_str()) != 0) {
-        // libp11 frees nothing it did not load; the deleter's unload is then a no-op.
         return base::openssl_error(base::ErrorCode::ModuleFailure,
                                    "could not load the PKCS#11 module " + path)
             .with_hint("check that the file exists and is a PKCS#11 module for this machine");
     }
+    module->m_loaded = true;
     // The same library libp11 opened: RTLD_NOLOAD never opens a second copy.
     module->m_dl_handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
     if (module->m_dl_handle == nullptr) {
@@ -56,8 +51,9 @@ base::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
 }
 
 Module::~Module() {
-    // Drop our reference before libp11 finalizes and closes the library (m_ctx's deleter).
+    // Drop our reference before libp11 finalizes and closes the library.
     if (m_dl_handle != nullptr) ::dlclose(m_dl_handle);
+    if (m_loaded) PKCS11_CTX_unload(m_ctx.get());
 }
 
 base::Result<std::vector<CK_SLOT_ID>> Module::slot_ids() const {

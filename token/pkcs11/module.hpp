@@ -19,11 +19,9 @@
 
 namespace keyfence::token::pkcs11 {
 
-/// A libp11 context, unloaded (C_Finalize, dlclose) and freed on destruction.
-struct Pkcs11CtxDeleter {
-    void operator()(PKCS11_CTX* ctx) const noexcept;
-};
-using Pkcs11CtxPtr = std::unique_ptr<PKCS11_CTX, Pkcs11CtxDeleter>;
+/// A libp11 context, freed on destruction (Module unloads it first when it was loaded:
+/// PKCS11_CTX_unload on a context whose load failed crashes libp11 0.4.12).
+using Pkcs11CtxPtr = base::CPtr<PKCS11_CTX, &PKCS11_CTX_free>;
 
 /// Library information from C_GetInfo.
 struct ModuleInfo {
@@ -58,6 +56,7 @@ private:
 
     ModuleInfo m_info;
     Pkcs11CtxPtr m_ctx;
+    bool m_loaded = false;        // PKCS11_CTX_load succeeded: unload before freeing
     void* m_dl_handle = nullptr;  // our reference to the library libp11 opened
     CK_FUNCTION_LIST* m_functions = nullptr;
 };

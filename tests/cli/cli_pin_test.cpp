@@ -1,0 +1,140 @@
+// PINs on the command line's side: --pin-fd, a wrong PIN, and the pinentry source driven
+// against a scripted pinentry program that speaks Assuan and logs what it was told.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_world.hpp"
+
+namespace keyfence::test {
+namespace {
+namespace fs = std::filesystem;
+
+// A pinentry that answers every command with OK, GETPIN with `reply` (a D line and OK, or an
+// ERR line), and appends each command it received to `log`.
+fs::path scripted_pinentry(const fs::path& dir, const std::string& reply) {
+    const fs::path script = dir / "scripted-pinentry";
+    const fs::path log = dir / "pinentry.log";
+    write_file(script, "#!/bin/bash\n"
+                       "echo 'OK Pleased to meet you'\n"
+                       "while IFS= read -r line; do\n"
+                       "  printf '%s\\n' \"$line\" >> '" + log.string() + "'\n"
+                       "  case \"$line\" in\n"
+                       "    GETPIN) printf '%s\\n' " + reply + " ;;\n"
+                       "    BYE) echo OK; exit 0 ;;\n"
+                       "    *) echo OK ;;\n"
+                       "  esac\n"
+                       "done\n");
+    ::chmod(script.c_str(), 0700);
+    return script;
+}
+
+class CliPin : public ::testing::Test {
+protected:
+    void SetUp() override { write_file(data(), "contract v3\n"); }
+    fs::path data() const { return m_world.dir() / "contract.txt"; }
+    fs::path sig() const { return m_world.dir() / "contract.sig"; }
+    std::vector<std::string> sign_args(const std::string& key) const {
+        return {"sign", "--key", key, "--in", data().string(), "--out", sig().string()};
+    }
+    SoftHsmWorld m_world;
+};
+
+TEST_F(CliPin, AWrongPinExitsThreeAndSaysWhatToDo) {
+    auto r = run_keyfence(m_world, [&] {
+        auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
+        a.insert(a.begin(), {"--pin-fd", "3"});
+        return a;
+    }(), {.fd3_data = "654321\n"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("the PIN was wrong"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CKR_PIN_INCORRECT"), std::string::npos);
+    EXPECT_NE(r.err.find("never retries"), std::string::npos);
+    EXPECT_EQ(r.err.find("654321"), std::string::npos) << "the PIN was echoed";
+    EXPECT_FALSE(fs::exists(sig()));
+    // The token counted it: keyfence tokens shows the wrong entry.
+    auto tokens = run_keyfence(m_world, {"--json", "tokens"});
+    bool count_low = false;
+    const auto listing = nlohmann::json::parse(tokens.out);
+    for (const auto& t : listing["tokens"]) {
+        if (t.value("label", "") == "test-token") count_low = t["pin"]["count_low"];
+    }
+    EXPECT_TRUE(count_low) << tokens.out;
+}
+
+TEST_F(CliPin, PinFdTakesOneLineAndIgnoresTheRest) {
+    auto a = sign_args("pkcs11:token=test-token;object=ecp256");
+    a.insert(a.begin(), {"--pin-fd", "3"});
+    auto r = run_keyfence(m_world, a, {.fd3_data = "123456\r\nsecond line is not read\n"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(sig()));
+}
+
+TEST_F(CliPin, PinentryShowsTokenKeyOperationAndDigest) {
+    const fs::path pinentry = scripted_pinentry(m_world.dir(), "'D 123456' OK");
+    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
+    a.insert(a.begin(), {"--pinentry", pinentry.string()});
+    auto r = run_keyfence(m_world, a);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto verify = run({"openssl", "dgst", "-sha256", "-verify", m_world.pubkey_pem("rsa2048"),
+                       "-signature", sig().string(), data().string()});
+    EXPECT_EQ(verify.exit_code, 0) << verify.err;
+
+    const std::string log = read_file(m_world.dir() / "pinentry.log");
+    auto digest = run({"openssl", "dgst", "-sha256", "-r", data().string()});
+    const std::string sha256 = digest.out.substr(0, 64);
+    for (const std::string& expected :
+         {std::string("SETTITLE"), std::string("SETDESC"), std::string("GETPIN"),
+          std::string("sign"), std::string("rsa2048"), std::string("test-token"),
+          std::string("SoftHSM v2"), std::string("SOFTWARE TOKEN"), sha256,
+          data().filename().string()}) {
+        EXPECT_NE(log.find(expected), std::string::npos) << expected << " not shown:\n" << log;
+    }
+    EXPECT_EQ(log.find("123456"), std::string::npos) << "the PIN came back in a command";
+}
+
+TEST_F(CliPin, PinentryShowsAPreviousWrongEntry) {
+    auto wrong = run_keyfence(m_world, [&] {
+        auto a = sign_args("pkcs11:token=test-token;object=ecp384");
+        a.insert(a.begin(), {"--pin-fd", "3"});
+        return a;
+    }(), {.fd3_data = "000000\n"});
+    ASSERT_EQ(wrong.exit_code, 3);
+    const fs::path pinentry = scripted_pinentry(m_world.dir(), "'D 123456' OK");
+    auto a = sign_args("pkcs11:token=test-token;object=ecp384");
+    a.insert(a.begin(), {"--pinentry", pinentry.string()});
+    auto r = run_keyfence(m_world, a);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string log = read_file(m_world.dir() / "pinentry.log");
+    EXPECT_NE(log.find("SETERROR A wrong PIN was entered before"), std::string::npos) << log;
+}
+
+TEST_F(CliPin, CancellingPinentrySendsNothingAndWritesNothing) {
+    const fs::path pinentry = scripted_pinentry(m_world.dir(), "'ERR 83886179 Operation cancelled'");
+    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
+    a.insert(a.begin(), {"--pinentry", pinentry.string()});
+    auto r = run_keyfence(m_world, a);
+    EXPECT_EQ(r.exit_code, 8);
+    EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sig()));
+    auto tokens = run_keyfence(m_world, {"--json", "tokens"});
+    const auto listing = nlohmann::json::parse(tokens.out);
+    for (const auto& t : listing["tokens"]) {
+        if (t.value("label", "") == "test-token") {
+            EXPECT_FALSE(t["pin"]["count_low"]);
+        }
+    }
+}
+
+TEST_F(CliPin, AMissingPinentrySaysHowToGiveThePin) {
+    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
+    a.insert(a.begin(), {"--pinentry", (m_world.dir() / "no-such-pinentry").string()});
+    auto r = run_keyfence(m_world, a);
+    EXPECT_EQ(r.exit_code, 8);
+    EXPECT_NE(r.err.find("--pin-fd"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace keyfence::test

@@ -1,0 +1,46 @@
+#include "base/atomic_output.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_world.hpp"
+
+namespace keyfence::base {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(AtomicOutput, AppearsOnlyOnCommit) {
+    test::TempDir dir;
+    const fs::path target = dir.path() / "sig.bin";
+    {
+        auto out = AtomicOutput::open(target.string());
+        ASSERT_TRUE(out);
+        ASSERT_TRUE(out->write(std::string_view("signature")));
+        EXPECT_FALSE(fs::exists(target));
+        ASSERT_TRUE(out->commit());
+    }
+    EXPECT_EQ(test::read_file(target), "signature");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicOutput, LeavesNothingWithoutCommit) {
+    test::TempDir dir;
+    const fs::path target = dir.path() / "out.txt";
+    test::write_file(target, "old content");
+    {
+        auto out = AtomicOutput::open(target.string());
+        ASSERT_TRUE(out);
+        ASSERT_TRUE(out->write(std::string_view("partial")));
+    }
+    EXPECT_EQ(test::read_file(target), "old content");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicOutput, ReportsAnUnwritableDirectory) {
+    auto out = AtomicOutput::open("/nonexistent-dir/x");
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code, ErrorCode::Io);
+    EXPECT_NE(out.error().message().find("No such file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyfence::base
