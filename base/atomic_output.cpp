@@ -36,7 +36,11 @@ Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
     const std::filesystem::path target(path);
     std::filesystem::path dir = target.parent_path();
     if (dir.empty()) dir = ".";
-    std::string temp = (dir / ("." + target.filename().string() + ".keyfence-XXXXXX")).string();
+    // Built with += : g++ 12 at -O3 warns falsely (-Wrestrict) on "." + std::string.
+    std::string hidden(".");
+    hidden += target.filename().string();
+    hidden += ".keyfence-XXXXXX";
+    std::string temp = (dir / hidden).string();
     std::vector<char> name(temp.begin(), temp.end());
     name.push_back('\0');
     const int fd = ::mkstemp(name.data());
