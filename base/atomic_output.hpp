@@ -13,7 +13,7 @@
 namespace keyfence::base {
 
 class AtomicOutput {
-public:
+  public:
     /// Opens `path` for writing; an empty path or "-" means standard output.
     static Result<AtomicOutput> open(const std::string& path);
 
@@ -30,7 +30,7 @@ public:
 
     const std::string& path() const noexcept { return m_path; }
 
-private:
+  private:
     AtomicOutput(std::string path, std::string temp_path, int fd)
         : m_path(std::move(path)), m_temp_path(std::move(temp_path)), m_fd(fd) {}
     bool to_stdout() const noexcept { return m_fd < 0; }

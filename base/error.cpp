@@ -7,37 +7,62 @@ namespace keyfence::base {
 
 std::string_view code_name(ErrorCode code) {
     switch (code) {
-        case ErrorCode::VerifyFailed: return "verify_failed";
-        case ErrorCode::Usage: return "usage";
-        case ErrorCode::PinIncorrect: return "pin_incorrect";
-        case ErrorCode::PinLocked: return "pin_locked";
-        case ErrorCode::LastTryRefused: return "last_try_refused";
-        case ErrorCode::PinInvalid: return "pin_invalid";
-        case ErrorCode::TokenAbsent: return "token_absent";
-        case ErrorCode::TokenRemoved: return "token_removed";
-        case ErrorCode::KeyNotFound: return "key_not_found";
-        case ErrorCode::Ambiguous: return "ambiguous";
-        case ErrorCode::Cancelled: return "cancelled";
-        case ErrorCode::Unsupported: return "unsupported";
-        case ErrorCode::PolicyDenied: return "policy_denied";
-        case ErrorCode::BadInput: return "bad_input";
-        case ErrorCode::Io: return "io";
-        case ErrorCode::ModuleFailure: return "module_failure";
-        case ErrorCode::Internal: return "internal";
+        case ErrorCode::VerifyFailed:
+            return "verify_failed";
+        case ErrorCode::Usage:
+            return "usage";
+        case ErrorCode::PinIncorrect:
+            return "pin_incorrect";
+        case ErrorCode::PinLocked:
+            return "pin_locked";
+        case ErrorCode::LastTryRefused:
+            return "last_try_refused";
+        case ErrorCode::PinInvalid:
+            return "pin_invalid";
+        case ErrorCode::TokenAbsent:
+            return "token_absent";
+        case ErrorCode::TokenRemoved:
+            return "token_removed";
+        case ErrorCode::KeyNotFound:
+            return "key_not_found";
+        case ErrorCode::Ambiguous:
+            return "ambiguous";
+        case ErrorCode::Cancelled:
+            return "cancelled";
+        case ErrorCode::Unsupported:
+            return "unsupported";
+        case ErrorCode::PolicyDenied:
+            return "policy_denied";
+        case ErrorCode::BadInput:
+            return "bad_input";
+        case ErrorCode::Io:
+            return "io";
+        case ErrorCode::ModuleFailure:
+            return "module_failure";
+        case ErrorCode::Internal:
+            return "internal";
     }
     return "internal";
 }
 
 std::string_view origin_name(Origin origin) {
     switch (origin) {
-        case Origin::Keyfence: return "keyfence";
-        case Origin::Pkcs11: return "pkcs11";
-        case Origin::Iso7816: return "iso7816";
-        case Origin::Pcsc: return "pcsc";
-        case Origin::OpenSsl: return "openssl";
-        case Origin::Gpgme: return "gpgme";
-        case Origin::Assuan: return "assuan";
-        case Origin::System: return "system";
+        case Origin::Keyfence:
+            return "keyfence";
+        case Origin::Pkcs11:
+            return "pkcs11";
+        case Origin::Iso7816:
+            return "iso7816";
+        case Origin::Pcsc:
+            return "pcsc";
+        case Origin::OpenSsl:
+            return "openssl";
+        case Origin::Gpgme:
+            return "gpgme";
+        case Origin::Assuan:
+            return "assuan";
+        case Origin::System:
+            return "system";
     }
     return "keyfence";
 }

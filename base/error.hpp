@@ -37,12 +37,12 @@ enum class Origin { Keyfence, Pkcs11, Iso7816, Pcsc, OpenSsl, Gpgme, Assuan, Sys
 /// An error that crosses a module boundary. Never put a PIN or key material into any field.
 struct Error {
     ErrorCode code = ErrorCode::Internal;
-    std::string context;                ///< What happened, in words for a user.
-    std::string hint;                   ///< What the user can do about it (may be empty).
+    std::string context;  ///< What happened, in words for a user.
+    std::string hint;     ///< What the user can do about it (may be empty).
     Origin origin = Origin::Keyfence;
-    std::uint64_t raw = 0;              ///< CKR_*, SW1SW2, SCARD_*, ERR_*, gpg_error_t, errno.
-    std::string raw_name;               ///< The raw code's name from its origin's table.
-    std::optional<int> retries_left;    ///< PIN tries left, when the token says.
+    std::uint64_t raw = 0;            ///< CKR_*, SW1SW2, SCARD_*, ERR_*, gpg_error_t, errno.
+    std::string raw_name;             ///< The raw code's name from its origin's table.
+    std::optional<int> retries_left;  ///< PIN tries left, when the token says.
 
     Error() = default;
     Error(ErrorCode c, std::string ctx, std::string hint_text = {})

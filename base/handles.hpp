@@ -35,7 +35,9 @@ using BignumPtr = CPtr<BIGNUM, &BN_free>;
 using EcdsaSigPtr = CPtr<ECDSA_SIG, &ECDSA_SIG_free>;
 using Asn1ObjectPtr = CPtr<ASN1_OBJECT, &ASN1_OBJECT_free>;
 
-inline void openssl_free_char(char* p) noexcept { OPENSSL_free(p); }
+inline void openssl_free_char(char* p) noexcept {
+    OPENSSL_free(p);
+}
 using OpensslStringPtr = CPtr<char, &openssl_free_char>;
 
 }  // namespace keyfence::base

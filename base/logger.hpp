@@ -38,12 +38,20 @@ void log(LogLevel level, const Args&... args) {
     write_log_line(level, detail::concat(args...));
 }
 template <class... Args>
-void log_error(const Args&... args) { log(LogLevel::Error, args...); }
+void log_error(const Args&... args) {
+    log(LogLevel::Error, args...);
+}
 template <class... Args>
-void log_warn(const Args&... args) { log(LogLevel::Warn, args...); }
+void log_warn(const Args&... args) {
+    log(LogLevel::Warn, args...);
+}
 template <class... Args>
-void log_info(const Args&... args) { log(LogLevel::Info, args...); }
+void log_info(const Args&... args) {
+    log(LogLevel::Info, args...);
+}
 template <class... Args>
-void log_debug(const Args&... args) { log(LogLevel::Debug, args...); }
+void log_debug(const Args&... args) {
+    log(LogLevel::Debug, args...);
+}
 
 }  // namespace keyfence::base

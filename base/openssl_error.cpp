@@ -19,6 +19,8 @@ Error openssl_error(ErrorCode code, std::string context) {
     return error;
 }
 
-void clear_openssl_errors() noexcept { ERR_clear_error(); }
+void clear_openssl_errors() noexcept {
+    ERR_clear_error();
+}
 
 }  // namespace keyfence::base

@@ -12,7 +12,7 @@
 namespace keyfence::base {
 
 class Pin {
-public:
+  public:
     /// Longest PIN accepted. OpenPGP cards allow up to 127 bytes for PW1/PW3 (OpenPGP card 3.4
     /// §4.3); PKCS#11 tokens report their own ulMaxPinLen, which callers check.
     static constexpr std::size_t k_max_length = 256;
@@ -22,7 +22,7 @@ public:
 
     Pin(Pin&&) noexcept = default;
     Pin& operator=(Pin&&) noexcept = default;
-    Pin(const Pin&) = delete;             // one copy of a PIN is one too many already
+    Pin(const Pin&) = delete;  // one copy of a PIN is one too many already
     Pin& operator=(const Pin&) = delete;
 
     /// Appends one byte; false when the PIN is at its maximum length.
@@ -34,7 +34,7 @@ public:
     bool empty() const noexcept { return m_buffer.empty(); }
     bool is_locked() const noexcept { return m_buffer.is_locked(); }
 
-private:
+  private:
     SecureBuffer m_buffer;
 };
 

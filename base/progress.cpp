@@ -20,7 +20,8 @@ Progress::~Progress() {
 void Progress::update(std::uint64_t done) {
     if (!m_enabled) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now - m_start < std::chrono::milliseconds(500) || now - m_last < std::chrono::milliseconds(100)) {
+    if (now - m_start < std::chrono::milliseconds(500) ||
+        now - m_last < std::chrono::milliseconds(100)) {
         return;
     }
     m_last = now;

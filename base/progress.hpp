@@ -8,7 +8,7 @@
 namespace keyfence::base {
 
 class Progress {
-public:
+  public:
     /// `total` 0 means unknown. Shows nothing unless stderr is a terminal and the work takes
     /// longer than half a second.
     Progress(std::string what, std::uint64_t total);
@@ -18,7 +18,7 @@ public:
 
     void update(std::uint64_t done);
 
-private:
+  private:
     std::string m_what;
     std::uint64_t m_total;
     bool m_enabled;

@@ -14,8 +14,8 @@ template <class T>
 class [[nodiscard]] Result {
     static_assert(!std::is_same_v<T, Error>, "Result<Error> is meaningless");
 
-public:
-    Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  public:
+    Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}      // NOLINT
     Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
     bool has_value() const noexcept { return m_state.index() == 0; }
@@ -33,13 +33,13 @@ public:
     const Error& error() const& { return std::get<1>(m_state); }
     Error&& error() && { return std::get<1>(std::move(m_state)); }
 
-private:
+  private:
     std::variant<T, Error> m_state;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : m_error(std::move(error)), m_failed(true) {}  // NOLINT
 
@@ -48,7 +48,7 @@ public:
     const Error& error() const& { return m_error; }
     Error&& error() && { return std::move(m_error); }
 
-private:
+  private:
     Error m_error;
     bool m_failed = false;
 };
@@ -59,14 +59,14 @@ using Status = Result<void>;
 
 /// Evaluates a Result expression; on error returns the error from the enclosing function,
 /// otherwise moves the value into a new variable `var`.
-#define KEYFENCE_TRY_ASSIGN(var, expr)                                 \
-    auto var##_result_ = (expr);                                       \
-    if (!var##_result_) return std::move(var##_result_).error();       \
+#define KEYFENCE_TRY_ASSIGN(var, expr)                           \
+    auto var##_result_ = (expr);                                 \
+    if (!var##_result_) return std::move(var##_result_).error(); \
     auto var = std::move(*var##_result_)
 
 /// Evaluates a Status expression; on error returns it from the enclosing function.
-#define KEYFENCE_TRY(expr)                                             \
-    do {                                                               \
-        auto keyfence_status_ = (expr);                                \
+#define KEYFENCE_TRY(expr)                                                 \
+    do {                                                                   \
+        auto keyfence_status_ = (expr);                                    \
         if (!keyfence_status_) return std::move(keyfence_status_).error(); \
     } while (0)

@@ -18,14 +18,14 @@ Status init_secure_heap();
 /// A fixed-capacity byte buffer on the secure heap. Move-only: a copy would be a second place
 /// the secret lives. Not thread-safe.
 class SecureBuffer {
-public:
+  public:
     /// Allocates `capacity` bytes, zeroed. Throws std::bad_alloc when the heap is exhausted.
     explicit SecureBuffer(std::size_t capacity);
     ~SecureBuffer();
 
     SecureBuffer(SecureBuffer&& other) noexcept;
     SecureBuffer& operator=(SecureBuffer&& other) noexcept;
-    SecureBuffer(const SecureBuffer&) = delete;             // a copy is a second secret
+    SecureBuffer(const SecureBuffer&) = delete;  // a copy is a second secret
     SecureBuffer& operator=(const SecureBuffer&) = delete;
 
     /// Appends one byte; false when full.
@@ -42,7 +42,7 @@ public:
     /// True when the memory came from the locked secure heap (not a fallback allocation).
     bool is_locked() const noexcept;
 
-private:
+  private:
     std::uint8_t* m_data = nullptr;
     std::size_t m_size = 0;
     std::size_t m_capacity = 0;

@@ -9,23 +9,31 @@ namespace keyfence::cli {
 int exit_code_for(const base::Error& error) {
     using base::ErrorCode;
     switch (error.code) {
-        case ErrorCode::VerifyFailed: return k_exit_not_verified;
-        case ErrorCode::Usage: return k_exit_usage;
-        case ErrorCode::PinIncorrect: return k_exit_wrong_pin;
+        case ErrorCode::VerifyFailed:
+            return k_exit_not_verified;
+        case ErrorCode::Usage:
+            return k_exit_usage;
+        case ErrorCode::PinIncorrect:
+            return k_exit_wrong_pin;
         case ErrorCode::PinLocked:
-        case ErrorCode::LastTryRefused: return k_exit_pin_locked;
+        case ErrorCode::LastTryRefused:
+            return k_exit_pin_locked;
         case ErrorCode::TokenAbsent:
         case ErrorCode::TokenRemoved:
         case ErrorCode::KeyNotFound:
-        case ErrorCode::Ambiguous: return k_exit_not_found;
-        case ErrorCode::PolicyDenied: return k_exit_policy;
-        case ErrorCode::BadInput: return k_exit_bad_input;
+        case ErrorCode::Ambiguous:
+            return k_exit_not_found;
+        case ErrorCode::PolicyDenied:
+            return k_exit_policy;
+        case ErrorCode::BadInput:
+            return k_exit_bad_input;
         case ErrorCode::PinInvalid:
         case ErrorCode::Cancelled:
         case ErrorCode::Unsupported:
         case ErrorCode::Io:
         case ErrorCode::ModuleFailure:
-        case ErrorCode::Internal: return k_exit_failure;
+        case ErrorCode::Internal:
+            return k_exit_failure;
     }
     return k_exit_failure;
 }

@@ -62,17 +62,17 @@ json to_json(const p11::ObjectInfo& o) {
         j["public_key"] = {{"sha256", o.public_key_sha256}, {"source", o.public_key_source}};
     }
     if (o.certificate) {
-        j["certificate"] = {{"subject", o.certificate->subject},
-                            {"issuer", o.certificate->issuer},
-                            {"not_before", o.certificate->not_before},
-                            {"not_after", o.certificate->not_after},
-                            {"emails", o.certificate->emails},
-                            {"sha256", o.certificate->sha256}};
+        j["certificate"] = {
+            {"subject", o.certificate->subject},       {"issuer", o.certificate->issuer},
+            {"not_before", o.certificate->not_before}, {"not_after", o.certificate->not_after},
+            {"emails", o.certificate->emails},         {"sha256", o.certificate->sha256}};
     }
     return j;
 }
 
-json to_json(const p11::ModuleFailure& f) { return {{"module", f.path}, {"error", to_json(f.error)}}; }
+json to_json(const p11::ModuleFailure& f) {
+    return {{"module", f.path}, {"error", to_json(f.error)}};
+}
 
 json to_json(const p11::Module& m) {
     return {{"path", m.path()},

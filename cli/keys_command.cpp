@@ -16,11 +16,16 @@ namespace p11 = token::pkcs11;
 namespace {
 std::string describe_algorithm(const p11::ObjectInfo& k) {
     switch (k.algorithm) {
-        case p11::KeyAlgorithm::Rsa: return "RSA " + std::to_string(k.bits);
-        case p11::KeyAlgorithm::Ec: return "EC " + k.curve;
-        case p11::KeyAlgorithm::EdDsa: return "EdDSA " + k.curve;
-        case p11::KeyAlgorithm::Montgomery: return "Montgomery " + k.curve;
-        default: return "unknown type";
+        case p11::KeyAlgorithm::Rsa:
+            return "RSA " + std::to_string(k.bits);
+        case p11::KeyAlgorithm::Ec:
+            return "EC " + k.curve;
+        case p11::KeyAlgorithm::EdDsa:
+            return "EdDSA " + k.curve;
+        case p11::KeyAlgorithm::Montgomery:
+            return "Montgomery " + k.curve;
+        default:
+            return "unknown type";
     }
 }
 
@@ -38,8 +43,10 @@ void print_key(const p11::KeyMatch& m) {
     const p11::ObjectInfo& k = m.key;
     std::cout << "Key \"" << k.label << "\"  " << describe_algorithm(k) << "  on token \""
               << m.token.label << "\"";
-    if (m.token.demo) std::cout << "  [SOFTWARE DEMO TOKEN]";
-    else if (m.token.software) std::cout << "  [SOFTWARE TOKEN]";
+    if (m.token.demo)
+        std::cout << "  [SOFTWARE DEMO TOKEN]";
+    else if (m.token.software)
+        std::cout << "  [SOFTWARE TOKEN]";
     std::cout << "\n  uri:         " << k.uri << "\n  id:          " << base::to_hex(k.id)
               << "\n  usages:      " << usages(k) << "\n";
     if (!k.supported) std::cout << "  UNSUPPORTED: " << k.unsupported_reason << "\n";

@@ -18,8 +18,8 @@ base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     // --key or --out costs no time and no PIN entry.
     KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
     if (options.pss && match.key.algorithm != p11::KeyAlgorithm::Rsa) {
-        return base::Error(base::ErrorCode::Usage, "--pss applies to RSA keys; " + match.key.uri +
-                                                       " is not one");
+        return base::Error(base::ErrorCode::Usage,
+                           "--pss applies to RSA keys; " + match.key.uri + " is not one");
     }
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));

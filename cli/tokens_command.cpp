@@ -14,9 +14,12 @@ std::string pin_state(const p11::TokenInfo& t) {
     if (!t.pin.initialized) add("token not initialized");
     if (t.pin.login_required) add("login required");
     if (t.pin.protected_auth_path) add("PIN pad");
-    if (t.pin.locked) add("USER PIN LOCKED");
-    else if (t.pin.final_try) add("FINAL TRY (one try left)");
-    else if (t.pin.count_low) add("a wrong PIN was entered");
+    if (t.pin.locked)
+        add("USER PIN LOCKED");
+    else if (t.pin.final_try)
+        add("FINAL TRY (one try left)");
+    else if (t.pin.count_low)
+        add("a wrong PIN was entered");
     if (t.pin.to_be_changed) add("PIN to be changed");
     return s.empty() ? "no login needed" : s;
 }
@@ -33,8 +36,10 @@ void print_token(const p11::TokenInfo& t) {
         return;
     }
     std::cout << "Token \"" << t.label << "\"";
-    if (t.demo) std::cout << "  [SOFTWARE DEMO TOKEN - not a hardware token]";
-    else if (t.software) std::cout << "  [SOFTWARE TOKEN - not a hardware token]";
+    if (t.demo)
+        std::cout << "  [SOFTWARE DEMO TOKEN - not a hardware token]";
+    else if (t.software)
+        std::cout << "  [SOFTWARE TOKEN - not a hardware token]";
     std::cout << "\n  manufacturer: " << t.manufacturer << "\n  model:        " << t.model
               << "\n  serial:       " << t.serial << "\n  slot:         " << t.slot_id << " ("
               << t.slot_description << ")\n  module:       " << t.module_path

@@ -7,9 +7,12 @@ using token::pkcs11::KeyMatch;
 
 std::string_view operation_name(Operation op) {
     switch (op) {
-        case Operation::Sign: return "sign";
-        case Operation::Decrypt: return "decrypt";
-        case Operation::Derive: return "derive";
+        case Operation::Sign:
+            return "sign";
+        case Operation::Decrypt:
+            return "decrypt";
+        case Operation::Derive:
+            return "derive";
     }
     return "sign";
 }
@@ -56,9 +59,9 @@ base::Status Engine::check_policy(const KeyMatch& match, Operation op) const {
                              : op == Operation::Decrypt ? key.can_decrypt
                                                         : key.can_derive;
         if (!allowed) {
-            return base::Error(base::ErrorCode::PolicyDenied,
-                               "the key " + key.uri + " may not " +
-                                   std::string(operation_name(op)) + " (its usage attributes)");
+            return base::Error(base::ErrorCode::PolicyDenied, "the key " + key.uri + " may not " +
+                                                                  std::string(operation_name(op)) +
+                                                                  " (its usage attributes)");
         }
     }
     if (op == Operation::Derive && key.algorithm != KeyAlgorithm::Ec) {

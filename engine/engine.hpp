@@ -20,9 +20,9 @@ enum class Operation { Sign, Decrypt, Derive };
 std::string_view operation_name(Operation op);
 
 struct EngineOptions {
-    std::vector<std::string> modules;      ///< --module PATH, repeatable
-    bool use_registered_modules = true;    ///< the modules registered with p11-kit
-    bool demo_mode = false;                ///< --demo: the software demo token may be used
+    std::vector<std::string> modules;    ///< --module PATH, repeatable
+    bool use_registered_modules = true;  ///< the modules registered with p11-kit
+    bool demo_mode = false;              ///< --demo: the software demo token may be used
     token::LockoutOptions lockout;
 };
 
@@ -35,7 +35,7 @@ struct OperationRequest {
 };
 
 class Engine {
-public:
+  public:
     /// Loads the modules. Modules that fail to load are kept in module_failures().
     Engine(EngineOptions options, std::unique_ptr<token::PinSource> pin_source);
 
@@ -45,7 +45,8 @@ public:
     }
 
     /// Every slot and token; read failures are appended to `failures`.
-    std::vector<token::pkcs11::TokenEntry> tokens(std::vector<token::pkcs11::ModuleFailure>& failures) const;
+    std::vector<token::pkcs11::TokenEntry> tokens(
+        std::vector<token::pkcs11::ModuleFailure>& failures) const;
     /// Keys on the tokens matching `token_uri` (all when empty).
     base::Result<std::vector<token::pkcs11::KeyMatch>> keys(
         const std::string& token_uri, std::vector<token::pkcs11::ModuleFailure>& failures) const;
@@ -60,7 +61,7 @@ public:
     base::Result<token::pkcs11::KeyLease> authorize(token::pkcs11::KeyMatch match,
                                                     const OperationRequest& request);
 
-private:
+  private:
     base::Status check_policy(const token::pkcs11::KeyMatch& key, Operation op) const;
 
     EngineOptions m_options;

@@ -23,7 +23,8 @@ struct Fd {
 
 base::Result<ContentDigest> digest_content(const std::string& path, const std::string& algorithm) {
     const EVP_MD* md = EVP_get_digestbyname(algorithm.c_str());
-    if (md == nullptr || (algorithm != "sha256" && algorithm != "sha384" && algorithm != "sha512")) {
+    if (md == nullptr ||
+        (algorithm != "sha256" && algorithm != "sha384" && algorithm != "sha512")) {
         return base::Error(base::ErrorCode::Usage, "unknown hash '" + algorithm + "'",
                            "use sha256, sha384 or sha512");
     }
@@ -31,8 +32,9 @@ base::Result<ContentDigest> digest_content(const std::string& path, const std::s
     Fd in{from_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC), !from_stdin};
     if (in.fd < 0) return base::system_error(base::ErrorCode::Io, "could not open " + path, errno);
     struct stat st {};
-    const std::uint64_t total =
-        ::fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+    const std::uint64_t total = ::fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode)
+                                    ? static_cast<std::uint64_t>(st.st_size)
+                                    : 0;
 
     base::EvpMdCtxPtr chosen(EVP_MD_CTX_new());
     base::EvpMdCtxPtr sha256(EVP_MD_CTX_new());
@@ -41,7 +43,8 @@ base::Result<ContentDigest> digest_content(const std::string& path, const std::s
         return base::openssl_error(base::ErrorCode::Internal, "could not start hashing");
     }
     const bool twice = algorithm != "sha256";
-    base::Progress progress("hashing " + (from_stdin ? std::string("standard input") : path), total);
+    base::Progress progress("hashing " + (from_stdin ? std::string("standard input") : path),
+                            total);
     ContentDigest result;
     result.algorithm = algorithm;
     std::vector<unsigned char> buffer(1 << 16);
@@ -50,9 +53,9 @@ base::Result<ContentDigest> digest_content(const std::string& path, const std::s
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
-            return base::system_error(base::ErrorCode::Io,
-                                      "could not read " + (from_stdin ? std::string("stdin") : path),
-                                      errno);
+            return base::system_error(
+                base::ErrorCode::Io, "could not read " + (from_stdin ? std::string("stdin") : path),
+                errno);
         }
         EVP_DigestUpdate(chosen.get(), buffer.data(), static_cast<std::size_t>(n));
         if (twice) EVP_DigestUpdate(sha256.get(), buffer.data(), static_cast<std::size_t>(n));

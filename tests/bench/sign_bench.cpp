@@ -63,7 +63,8 @@ void direct_c_sign(benchmark::State& state, const std::string& label) {
     p11::KeyLease& lease = g_fixture->lease(label);  // keeps the login and finds the handle
     auto session = p11::Session::open(g_fixture->modules.modules.front(), lease.token().slot_id);
     const bool rsa = lease.key().algorithm == p11::KeyAlgorithm::Rsa;
-    std::vector<std::uint8_t> data = rsa ? *p11::digest_info(p11::Hash::Sha256, k_digest) : k_digest;
+    std::vector<std::uint8_t> data =
+        rsa ? *p11::digest_info(p11::Hash::Sha256, k_digest) : k_digest;
     CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
     CK_FUNCTION_LIST* f = session->functions();
     std::vector<std::uint8_t> out(512);
@@ -91,11 +92,12 @@ void verify_check(benchmark::State& state, const std::string& label) {
 }
 
 class RatioReporter : public benchmark::ConsoleReporter {
-public:
+  public:
     RatioReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& r : runs) {
-            if (r.run_type == Run::RT_Iteration) times[r.benchmark_name()] = r.GetAdjustedRealTime();
+            if (r.run_type == Run::RT_Iteration)
+                times[r.benchmark_name()] = r.GetAdjustedRealTime();
         }
         ConsoleReporter::ReportRuns(runs);
     }
@@ -118,9 +120,10 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     RatioReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
-    std::printf("\nkeyfence_token / direct C_Sign (same SoftHSM key, same run; goal <= 1.05).\n"
-                "Keyfence verifies every signature before releasing it; the second column leaves\n"
-                "that check (measured alone as verify_check) out, the third is its share:\n");
+    std::printf(
+        "\nkeyfence_token / direct C_Sign (same SoftHSM key, same run; goal <= 1.05).\n"
+        "Keyfence verifies every signature before releasing it; the second column leaves\n"
+        "that check (measured alone as verify_check) out, the third is its share:\n");
     for (const char* label : {"rsa2048", "ecp256"}) {
         const double ours = reporter.times[std::string("keyfence_sign/") + label];
         const double direct = reporter.times[std::string("direct_C_Sign/") + label];

@@ -17,37 +17,42 @@ namespace fs = std::filesystem;
 fs::path scripted_pinentry(const fs::path& dir, const std::string& reply) {
     const fs::path script = dir / "scripted-pinentry";
     const fs::path log = dir / "pinentry.log";
-    write_file(script, "#!/bin/bash\n"
-                       "echo 'OK Pleased to meet you'\n"
-                       "while IFS= read -r line; do\n"
-                       "  printf '%s\\n' \"$line\" >> '" + log.string() + "'\n"
-                       "  case \"$line\" in\n"
-                       "    GETPIN) printf '%s\\n' " + reply + " ;;\n"
-                       "    BYE) echo OK; exit 0 ;;\n"
-                       "    *) echo OK ;;\n"
-                       "  esac\n"
-                       "done\n");
+    write_file(script,
+               "#!/bin/bash\n"
+               "echo 'OK Pleased to meet you'\n"
+               "while IFS= read -r line; do\n"
+               "  printf '%s\\n' \"$line\" >> '" +
+                   log.string() +
+                   "'\n"
+                   "  case \"$line\" in\n"
+                   "    GETPIN) printf '%s\\n' " +
+                   reply +
+                   " ;;\n"
+                   "    BYE) echo OK; exit 0 ;;\n"
+                   "    *) echo OK ;;\n"
+                   "  esac\n"
+                   "done\n");
     ::chmod(script.c_str(), 0700);
     return script;
 }
 
 class CliPin : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { write_file(data(), "contract v3\n"); }
     fs::path data() const { return m_world.dir() / "contract.txt"; }
     fs::path sig() const { return m_world.dir() / "contract.sig"; }
-    std::vector<std::string> sign_args(const std::string& key) const {
-        return {"sign", "--key", key, "--in", data().string(), "--out", sig().string()};
+    std::vector<std::string> sign_args(const std::string& key,
+                                       std::vector<std::string> globals = {"--pin-fd", "3"}) const {
+        globals.insert(globals.end(),
+                       {"sign", "--key", key, "--in", data().string(), "--out", sig().string()});
+        return globals;
     }
     SoftHsmWorld m_world;
 };
 
 TEST_F(CliPin, AWrongPinExitsThreeAndSaysWhatToDo) {
-    auto r = run_keyfence(m_world, [&] {
-        auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
-        a.insert(a.begin(), {"--pin-fd", "3"});
-        return a;
-    }(), {.fd3_data = "654321\n"});
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=rsa2048"),
+                          {.fd3_data = "654321\n"});
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_NE(r.err.find("the PIN was wrong"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("CKR_PIN_INCORRECT"), std::string::npos);
@@ -65,18 +70,16 @@ TEST_F(CliPin, AWrongPinExitsThreeAndSaysWhatToDo) {
 }
 
 TEST_F(CliPin, PinFdTakesOneLineAndIgnoresTheRest) {
-    auto a = sign_args("pkcs11:token=test-token;object=ecp256");
-    a.insert(a.begin(), {"--pin-fd", "3"});
-    auto r = run_keyfence(m_world, a, {.fd3_data = "123456\r\nsecond line is not read\n"});
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=ecp256"),
+                          {.fd3_data = "123456\r\nsecond line is not read\n"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(fs::exists(sig()));
 }
 
 TEST_F(CliPin, PinentryShowsTokenKeyOperationAndDigest) {
     const fs::path pinentry = scripted_pinentry(m_world.dir(), "'D 123456' OK");
-    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
-    a.insert(a.begin(), {"--pinentry", pinentry.string()});
-    auto r = run_keyfence(m_world, a);
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=rsa2048",
+                                             {"--pinentry", pinentry.string()}));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto verify = run({"openssl", "dgst", "-sha256", "-verify", m_world.pubkey_pem("rsa2048"),
                        "-signature", sig().string(), data().string()});
@@ -96,26 +99,22 @@ TEST_F(CliPin, PinentryShowsTokenKeyOperationAndDigest) {
 }
 
 TEST_F(CliPin, PinentryShowsAPreviousWrongEntry) {
-    auto wrong = run_keyfence(m_world, [&] {
-        auto a = sign_args("pkcs11:token=test-token;object=ecp384");
-        a.insert(a.begin(), {"--pin-fd", "3"});
-        return a;
-    }(), {.fd3_data = "000000\n"});
+    auto wrong = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=ecp384"),
+                              {.fd3_data = "000000\n"});
     ASSERT_EQ(wrong.exit_code, 3);
     const fs::path pinentry = scripted_pinentry(m_world.dir(), "'D 123456' OK");
-    auto a = sign_args("pkcs11:token=test-token;object=ecp384");
-    a.insert(a.begin(), {"--pinentry", pinentry.string()});
-    auto r = run_keyfence(m_world, a);
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=ecp384",
+                                             {"--pinentry", pinentry.string()}));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string log = read_file(m_world.dir() / "pinentry.log");
     EXPECT_NE(log.find("SETERROR A wrong PIN was entered before"), std::string::npos) << log;
 }
 
 TEST_F(CliPin, CancellingPinentrySendsNothingAndWritesNothing) {
-    const fs::path pinentry = scripted_pinentry(m_world.dir(), "'ERR 83886179 Operation cancelled'");
-    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
-    a.insert(a.begin(), {"--pinentry", pinentry.string()});
-    auto r = run_keyfence(m_world, a);
+    const fs::path pinentry =
+        scripted_pinentry(m_world.dir(), "'ERR 83886179 Operation cancelled'");
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=rsa2048",
+                                             {"--pinentry", pinentry.string()}));
     EXPECT_EQ(r.exit_code, 8);
     EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(sig()));
@@ -129,9 +128,9 @@ TEST_F(CliPin, CancellingPinentrySendsNothingAndWritesNothing) {
 }
 
 TEST_F(CliPin, AMissingPinentrySaysHowToGiveThePin) {
-    auto a = sign_args("pkcs11:token=test-token;object=rsa2048");
-    a.insert(a.begin(), {"--pinentry", (m_world.dir() / "no-such-pinentry").string()});
-    auto r = run_keyfence(m_world, a);
+    auto r = run_keyfence(m_world,
+                          sign_args("pkcs11:token=test-token;object=rsa2048",
+                                    {"--pinentry", (m_world.dir() / "no-such-pinentry").string()}));
     EXPECT_EQ(r.exit_code, 8);
     EXPECT_NE(r.err.find("--pin-fd"), std::string::npos) << r.err;
 }

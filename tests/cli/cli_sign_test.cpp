@@ -10,14 +10,15 @@ namespace {
 namespace fs = std::filesystem;
 
 class CliSign : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { write_file(data(), "Meet at the usual place at noon.\n"); }
     fs::path data() const { return m_world.dir() / "data.txt"; }
     fs::path sig() const { return m_world.dir() / "data.sig"; }
 
     ProcessResult sign(const std::string& key, std::vector<std::string> extra = {},
                        std::string pin = k_user_pin) {
-        std::vector<std::string> args = {"--pin-fd", "3", "sign", "--key", key, "--in",
+        std::vector<std::string> args = {"--pin-fd",      "3",     "sign",
+                                         "--key",         key,     "--in",
                                          data().string(), "--out", sig().string()};
         args.insert(args.end(), extra.begin(), extra.end());
         return run_keyfence(m_world, args, {.fd3_data = pin + "\n"});
@@ -25,8 +26,9 @@ protected:
 
     ProcessResult openssl_verify(const std::string& label, const std::string& hash,
                                  std::vector<std::string> sigopts = {}) {
-        std::vector<std::string> argv = {"openssl", "dgst", "-" + hash, "-verify",
-                                         m_world.pubkey_pem(label), "-signature", sig().string()};
+        std::vector<std::string> argv = {
+            "openssl",    "dgst",        "-" + hash, "-verify", m_world.pubkey_pem(label),
+            "-signature", sig().string()};
         argv.insert(argv.end(), sigopts.begin(), sigopts.end());
         argv.push_back(data().string());
         return run(argv);
@@ -50,7 +52,8 @@ TEST_F(CliSign, PssAndLongerHashesVerify) {
     ASSERT_EQ(pss.exit_code, 0) << pss.err;
     EXPECT_EQ(openssl_verify("rsa2048", "sha256",
                              {"-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1"})
-                  .exit_code, 0);
+                  .exit_code,
+              0);
     // A PSS signature is not a PKCS#1 v1.5 one: OpenSSL must reject it that way.
     EXPECT_NE(openssl_verify("rsa2048", "sha256").exit_code, 0);
 
@@ -61,13 +64,14 @@ TEST_F(CliSign, PssAndLongerHashesVerify) {
     ASSERT_EQ(sha512.exit_code, 0) << sha512.err;
     EXPECT_EQ(openssl_verify("rsa3072", "sha512",
                              {"-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1"})
-                  .exit_code, 0);
+                  .exit_code,
+              0);
 }
 
 TEST_F(CliSign, StandardInputToStandardOutput) {
-    auto r = run_keyfence(m_world, {"--pin-fd", "3", "sign", "--key",
-                                    "pkcs11:token=test-token;object=ecp256"},
-                          {.stdin_data = read_file(data()), .fd3_data = "123456\n"});
+    auto r = run_keyfence(
+        m_world, {"--pin-fd", "3", "sign", "--key", "pkcs11:token=test-token;object=ecp256"},
+        {.stdin_data = read_file(data()), .fd3_data = "123456\n"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     write_file(sig(), r.out);
     EXPECT_EQ(openssl_verify("ecp256", "sha256").exit_code, 0);
@@ -123,10 +127,11 @@ TEST_F(CliSign, AFailedSignatureLeavesTheOldOutputUntouched) {
 }
 
 TEST_F(CliSign, MissingInputIsAnIoError) {
-    auto r = run_keyfence(m_world, {"--pin-fd", "3", "sign", "--key",
-                                    "pkcs11:token=test-token;object=rsa2048", "--in",
-                                    (m_world.dir() / "nope").string()},
-                          {.fd3_data = "123456\n"});
+    auto r =
+        run_keyfence(m_world,
+                     {"--pin-fd", "3", "sign", "--key", "pkcs11:token=test-token;object=rsa2048",
+                      "--in", (m_world.dir() / "nope").string()},
+                     {.fd3_data = "123456\n"});
     EXPECT_EQ(r.exit_code, 8);
     EXPECT_NE(r.err.find("could not open"), std::string::npos) << r.err;
 }

@@ -39,10 +39,11 @@ bool verifies(EVP_PKEY* key, const EVP_MD* md, bool pss, const std::vector<std::
 }
 
 class Lease : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { (void)base::harden_process(); }
 
-    base::Result<KeyLease> lease(const std::string& uri, const std::string& pin = test::k_user_pin) {
+    base::Result<KeyLease> lease(const std::string& uri,
+                                 const std::string& pin = test::k_user_pin) {
         auto parsed = Uri::parse(uri);
         if (!parsed) return std::move(parsed).error();
         auto match = select_key(m_modules, *parsed);
@@ -59,10 +60,17 @@ protected:
 };
 
 TEST_F(Lease, SignsDigestsThatOpenSslVerifiesWithTheCertificate) {
-    struct Case { const char* label; Hash hash; const EVP_MD* md; bool pss; };
+    struct Case {
+        const char* label;
+        Hash hash;
+        const EVP_MD* md;
+        bool pss;
+    };
     const Case cases[] = {
-        {"rsa2048", Hash::Sha256, EVP_sha256(), false}, {"rsa2048", Hash::Sha512, EVP_sha512(), true},
-        {"rsa3072", Hash::Sha384, EVP_sha384(), false}, {"ecp256", Hash::Sha256, EVP_sha256(), false},
+        {"rsa2048", Hash::Sha256, EVP_sha256(), false},
+        {"rsa2048", Hash::Sha512, EVP_sha512(), true},
+        {"rsa3072", Hash::Sha384, EVP_sha384(), false},
+        {"ecp256", Hash::Sha256, EVP_sha256(), false},
         {"ecp384", Hash::Sha384, EVP_sha384(), false},
     };
     for (const Case& c : cases) {
@@ -118,11 +126,14 @@ TEST_F(Lease, DecryptsRsaPkcs1AndOaepOnTheToken) {
         base::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(pub.get(), nullptr));
         EVP_PKEY_encrypt_init(ctx.get());
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding == DecryptPadding::Pkcs1v15
-                                                    ? RSA_PKCS1_PADDING : RSA_PKCS1_OAEP_PADDING);
+                                                    ? RSA_PKCS1_PADDING
+                                                    : RSA_PKCS1_OAEP_PADDING);
         std::vector<std::uint8_t> enc(256);
         size_t len = enc.size();
-        ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), enc.data(), &len,
-                                   reinterpret_cast<const unsigned char*>(secret.data()), secret.size()), 1);
+        ASSERT_EQ(
+            EVP_PKEY_encrypt(ctx.get(), enc.data(), &len,
+                             reinterpret_cast<const unsigned char*>(secret.data()), secret.size()),
+            1);
         enc.resize(len);
         auto l = lease("pkcs11:token=test-token;object=rsa2048");
         ASSERT_TRUE(l);
@@ -157,7 +168,8 @@ TEST_F(Lease, DerivesTheSameEcdhSecretAsOpenSsl) {
     unsigned char point[65];
     size_t point_len = 0;
     ASSERT_EQ(EVP_PKEY_get_octet_string_param(eph.get(), "encoded-pub-key", point, sizeof point,
-                                              &point_len), 1);
+                                              &point_len),
+              1);
     base::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(eph.get(), nullptr));
     EVP_PKEY_derive_init(ctx.get());
     EVP_PKEY_derive_set_peer(ctx.get(), token_pub.get());
@@ -187,7 +199,8 @@ TEST_F(Lease, HandsOpenSslAnEvpPkeyThatSignsOnTheToken) {
     size_t len = sig.size();
     ASSERT_EQ(EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()), 1);
     sig.resize(len);
-    EXPECT_TRUE(verifies(cert_key(m_world.cert_pem("rsa2048")).get(), EVP_sha256(), false, digest, sig));
+    EXPECT_TRUE(
+        verifies(cert_key(m_world.cert_pem("rsa2048")).get(), EVP_sha256(), false, digest, sig));
 }
 
 TEST_F(Lease, TheRsaKeyNextToAnEdDsaKeyStillSigns) {
@@ -196,7 +209,8 @@ TEST_F(Lease, TheRsaKeyNextToAnEdDsaKeyStillSigns) {
     const auto digest = sha(EVP_sha256(), "mixed token");
     auto sig = l->sign_digest(Hash::Sha256, digest, SignPadding::Pkcs1v15);
     ASSERT_TRUE(sig) << sig.error().message();
-    EXPECT_TRUE(verifies(cert_key(m_world.cert_pem("mixed-rsa")).get(), EVP_sha256(), false, digest, *sig));
+    EXPECT_TRUE(
+        verifies(cert_key(m_world.cert_pem("mixed-rsa")).get(), EVP_sha256(), false, digest, *sig));
     // libp11 cannot hand out this key (the quirk); the error says why instead of crashing.
     auto pkey = l->evp_pkey();
     ASSERT_FALSE(pkey);
@@ -213,20 +227,23 @@ TEST_F(Lease, UnsupportedKeysAreRefusedBeforeAnyPin) {
 TEST(EnginePolicy, TheDemoTokenIsRefusedOutsideDemoMode) {
     test::SoftHsmWorld world;
     auto init = test::run({"softhsm2-util", "--init-token", "--free", "--label", "keyfence-demo",
-                           "--so-pin", "12345678", "--pin", "123456"}, {.env = world.env()});
+                           "--so-pin", "12345678", "--pin", "123456"},
+                          {.env = world.env()});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     auto gen = test::run({"pkcs11-tool", "--module", test::k_softhsm_module, "--token-label",
                           "keyfence-demo", "--login", "--pin", "123456", "--keypairgen",
                           "--key-type", "EC:prime256v1", "--id", "01", "--label", "demo-p256"},
                          {.env = world.env()});
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
-    const engine::OperationRequest request{engine::Operation::Sign,
-                                           "pkcs11:token=keyfence-demo;object=demo-p256", {}};
+    const engine::OperationRequest request{
+        engine::Operation::Sign, "pkcs11:token=keyfence-demo;object=demo-p256", {}};
     for (bool demo : {false, true}) {
         auto pins = std::make_unique<test::FixedPinSource>(test::k_user_pin);
         auto* pins_seen = pins.get();
-        engine::Engine engine({.modules = {test::k_softhsm_module}, .use_registered_modules = false,
-                               .demo_mode = demo, .lockout = {}},
+        engine::Engine engine({.modules = {test::k_softhsm_module},
+                               .use_registered_modules = false,
+                               .demo_mode = demo,
+                               .lockout = {}},
                               std::move(pins));
         auto lease = engine.authorize(request);
         if (demo) {

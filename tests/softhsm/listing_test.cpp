@@ -12,7 +12,8 @@ namespace {
 using test::k_softhsm_module;
 
 const KeyMatch* find_key(const std::vector<KeyMatch>& keys, const std::string& label) {
-    auto it = std::find_if(keys.begin(), keys.end(), [&](const KeyMatch& k) { return k.key.label == label; });
+    auto it = std::find_if(keys.begin(), keys.end(),
+                           [&](const KeyMatch& k) { return k.key.label == label; });
     return it == keys.end() ? nullptr : &*it;
 }
 
@@ -32,7 +33,8 @@ TEST(Modules, AFailingModuleIsReportedAndTheOthersStillWork) {
     test::SoftHsmWorld world;
     const auto garbage = world.dir() / "not-a-module.so";
     test::write_file(garbage, "this is not a shared library");
-    const ModuleSet set = load_modules({garbage.string(), "/nonexistent/module.so", k_softhsm_module}, false);
+    const ModuleSet set =
+        load_modules({garbage.string(), "/nonexistent/module.so", k_softhsm_module}, false);
     ASSERT_EQ(set.modules.size(), 1u);
     ASSERT_EQ(set.failures.size(), 2u);
     EXPECT_EQ(set.failures[0].path, garbage.string());
@@ -46,8 +48,8 @@ TEST(Modules, AFailingModuleIsReportedAndTheOthersStillWork) {
 
 TEST(Modules, TheSameModuleNamedTwiceLoadsOnce) {
     test::SoftHsmWorld world;
-    const ModuleSet set = load_modules(
-        {k_softhsm_module, "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"}, false);
+    const ModuleSet set =
+        load_modules({k_softhsm_module, "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"}, false);
     EXPECT_EQ(set.modules.size(), 1u);
     EXPECT_TRUE(set.failures.empty());
 }
@@ -138,7 +140,8 @@ TEST(Keys, Libp11QuirkEnumerationFailsOnEdDsaTokens) {
     ASSERT_EQ(PKCS11_enumerate_slots(ctx, &slots, &count), 0);
     int failed = -1;
     for (unsigned int i = 0; i < count; ++i) {
-        if (slots[i].token == nullptr || std::string(slots[i].token->label) != "mixed-token") continue;
+        if (slots[i].token == nullptr || std::string(slots[i].token->label) != "mixed-token")
+            continue;
         ASSERT_EQ(PKCS11_login(&slots[i], 0, test::k_user_pin), 0);
         PKCS11_KEY* keys = nullptr;
         unsigned int n = 0;

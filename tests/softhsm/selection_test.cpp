@@ -8,7 +8,7 @@ namespace {
 using base::ErrorCode;
 
 class Selection : public ::testing::Test {
-protected:
+  protected:
     base::Result<KeyMatch> select(const std::string& text) {
         auto uri = Uri::parse(text);
         if (!uri) return std::move(uri).error();

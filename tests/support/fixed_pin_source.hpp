@@ -10,7 +10,7 @@
 namespace keyfence::test {
 
 class FixedPinSource final : public token::PinSource {
-public:
+  public:
     explicit FixedPinSource(std::string pin) : m_pin(std::move(pin)) {}
     base::Result<base::Pin> ask(const token::PinRequest& request) override {
         requests.push_back(request);
@@ -22,7 +22,7 @@ public:
 
     std::vector<token::PinRequest> requests;
 
-private:
+  private:
     std::string m_pin;
 };
 

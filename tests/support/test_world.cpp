@@ -58,13 +58,15 @@ std::string SoftHsmWorld::cert_pem(const std::string& label) const {
 std::string SoftHsmWorld::pubkey_pem(const std::string& label) const {
     return (dir() / "certs" / (label + ".pub.pem")).string();
 }
-std::string SoftHsmWorld::ca_pem() const { return (dir() / "certs" / "ca.pem").string(); }
+std::string SoftHsmWorld::ca_pem() const {
+    return (dir() / "certs" / "ca.pem").string();
+}
 
-std::map<std::string, std::string> SoftHsmWorld::env(std::map<std::string, std::string> extra) const {
+std::map<std::string, std::string> SoftHsmWorld::env(
+    std::map<std::string, std::string> extra) const {
     extra["SOFTHSM2_CONF"] = conf();
     return extra;
 }
-
 
 ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& options) {
     // A child that exits before reading its input must not kill the test with SIGPIPE.
@@ -83,7 +85,8 @@ ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& op
     if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
 
     std::map<std::string, std::string> env;
-    for (const char* name : {"PATH", "HOME", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    for (const char* name :
+         {"PATH", "HOME", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
         if (const char* v = std::getenv(name)) env[name] = v;
     }
     for (const auto& [k, v] : options.env) env[k] = v;

@@ -15,21 +15,21 @@ inline constexpr const char* k_user_pin = "123456";
 
 /// A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     const std::filesystem::path& path() const { return m_path; }
 
-private:
+  private:
     std::filesystem::path m_path;
 };
 
 /// A private copy of the SoftHSM template (tokens "test-token" and "mixed-token"; see
 /// tests/support/make-softhsm-template.sh). Sets SOFTHSM2_CONF for this process while it lives.
 class SoftHsmWorld {
-public:
+  public:
     SoftHsmWorld();
     ~SoftHsmWorld();
     SoftHsmWorld(const SoftHsmWorld&) = delete;
@@ -43,7 +43,7 @@ public:
     /// Environment for a child process: SOFTHSM2_CONF plus `extra`.
     std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const;
 
-private:
+  private:
     TempDir m_dir;
     std::optional<std::string> m_saved_conf;
 };
@@ -55,9 +55,10 @@ struct ProcessResult {
 };
 
 struct ProcessOptions {
-    std::map<std::string, std::string> env;  ///< added to a minimal environment (PATH, HOME, TMPDIR)
+    std::map<std::string, std::string>
+        env;  ///< added to a minimal environment (PATH, HOME, TMPDIR)
     std::string stdin_data;
-    std::optional<std::string> fd3_data;     ///< written to a pipe the child reads as fd 3
+    std::optional<std::string> fd3_data;  ///< written to a pipe the child reads as fd 3
     std::filesystem::path cwd;
 };
 

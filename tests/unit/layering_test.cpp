@@ -36,7 +36,8 @@ std::string join(const std::vector<std::string>& lines) {
 }
 
 TEST(Layering, MailKnowsNothingOfPkcs11OrPcsc) {
-    const std::regex banned(R"(#\s*include\s*[<"](libp11\.h|pkcs11\.h|p11-kit/|winscard\.h|PCSC/|token/))");
+    const std::regex banned(
+        R"(#\s*include\s*[<"](libp11\.h|pkcs11\.h|p11-kit/|winscard\.h|PCSC/|token/))");
     const auto found = offending_includes("mail", banned);
     EXPECT_TRUE(found.empty()) << join(found);
 }

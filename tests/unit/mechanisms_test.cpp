@@ -21,8 +21,8 @@ TEST(DigestInfo, MatchesTheRfc8017Prefixes) {
 
 TEST(EcdsaSignature, RawRAndSBecomeDer) {
     std::vector<std::uint8_t> raw(64, 0);
-    raw[31] = 1;   // r = 1
-    raw[63] = 2;   // s = 2
+    raw[31] = 1;  // r = 1
+    raw[63] = 2;  // s = 2
     auto der = ecdsa_raw_to_der(raw);
     ASSERT_TRUE(der);
     EXPECT_EQ(base::to_hex(*der), "3006020101020102");

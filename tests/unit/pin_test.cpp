@@ -20,7 +20,7 @@ static_assert(!std::is_copy_constructible_v<SecureBuffer>);
 static_assert(is_secret_v<Pin> && is_secret_v<const SecureBuffer&>);
 
 class PinTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { (void)init_secure_heap(); }
 };
 

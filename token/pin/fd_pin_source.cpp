@@ -20,9 +20,9 @@ base::Result<base::Pin> FdPinSource::ask(const PinRequest&) {
         const ssize_t n = ::read(m_fd, &byte, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            return base::system_error(base::ErrorCode::Io,
-                                      "could not read the PIN from --pin-fd " + std::to_string(m_fd),
-                                      errno);
+            return base::system_error(
+                base::ErrorCode::Io, "could not read the PIN from --pin-fd " + std::to_string(m_fd),
+                errno);
         }
         if (n == 0 || byte == '\n') break;
         if (!pin.push_back(byte)) {

@@ -7,7 +7,7 @@
 namespace keyfence::token {
 
 class FdPinSource final : public PinSource {
-public:
+  public:
     explicit FdPinSource(int fd) : m_fd(fd) {}
 
     /// Reads up to the first newline (a trailing CR is dropped). One PIN per run: a second
@@ -15,7 +15,7 @@ public:
     base::Result<base::Pin> ask(const PinRequest& request) override;
     void use_pin_pad(const PinRequest& request) override;
 
-private:
+  private:
     int m_fd;
     bool m_used = false;
 };

@@ -14,8 +14,8 @@ constexpr const char* k_unblock_hint =
 
 base::Status check_lockout(const pkcs11::TokenInfo& token, const LockoutOptions& options) {
     if (token.pin.locked) {
-        base::Error e(base::ErrorCode::PinLocked, "the user PIN of " + token_name(token) +
-                                                       " is locked; no PIN was sent",
+        base::Error e(base::ErrorCode::PinLocked,
+                      "the user PIN of " + token_name(token) + " is locked; no PIN was sent",
                       k_unblock_hint);
         e.retries_left = 0;
         return e;
@@ -43,11 +43,13 @@ base::Error rejected_pin_error(const pkcs11::TokenInfo& after, base::Error token
     token_error.context = "the PIN was wrong for " + token_name(after) + "; one try was spent";
     if (after.pin.final_try) {
         token_error.retries_left = 1;
-        token_error.hint = "only one try is left: Keyfence will refuse to spend it unless you "
-                           "pass --allow-last-pin-try";
+        token_error.hint =
+            "only one try is left: Keyfence will refuse to spend it unless you "
+            "pass --allow-last-pin-try";
     } else {
-        token_error.hint = "check the PIN and run the command again; Keyfence never retries a "
-                           "PIN by itself";
+        token_error.hint =
+            "check the PIN and run the command again; Keyfence never retries a "
+            "PIN by itself";
     }
     return token_error;
 }

@@ -45,7 +45,8 @@ base::Result<std::optional<base::Pin>> log_in(pkcs11::Session& session, PinSourc
     }
     if (auto status = session.login(CKU_USER, pin.bytes(), false); !status) {
         base::Error error = std::move(status).error();
-        if (error.code != base::ErrorCode::PinIncorrect && error.code != base::ErrorCode::PinLocked) {
+        if (error.code != base::ErrorCode::PinIncorrect &&
+            error.code != base::ErrorCode::PinLocked) {
             return error;
         }
         auto after = session.token_info();

@@ -4,8 +4,8 @@ namespace keyfence::token {
 
 std::string PinRequest::description() const {
     std::string text;
-    const std::string op = context_specific ? operation + " (the key asks for its PIN again)"
-                                            : operation;
+    const std::string op =
+        context_specific ? operation + " (the key asks for its PIN again)" : operation;
     text += "Keyfence: PIN needed to " + op + " with\n";
     text += "  key:   " + (key_label.empty() ? std::string("(no label)") : key_label);
     if (!key_fingerprint.empty()) text += " [SHA-256 " + key_fingerprint.substr(0, 16) + "…]";

@@ -21,14 +21,14 @@ struct PinRequest {
     std::string token_serial;
     bool token_is_software = false;
     std::string key_label;
-    std::string key_fingerprint;   ///< SHA-256 of the public key, hex
-    std::string operation;         ///< "sign", "decrypt", "derive"
+    std::string key_fingerprint;  ///< SHA-256 of the public key, hex
+    std::string operation;        ///< "sign", "decrypt", "derive"
     /// The message, as label/value lines: From, To, Subject, Date, SHA-256 of the content...
     std::vector<std::pair<std::string, std::string>> summary;
-    bool count_low = false;        ///< a wrong PIN was entered since the last good one
-    bool final_try = false;        ///< the next wrong PIN locks the token
-    std::optional<int> tries_left; ///< when the token says exactly
-    bool context_specific = false; ///< the key's own PIN check (CKA_ALWAYS_AUTHENTICATE)
+    bool count_low = false;         ///< a wrong PIN was entered since the last good one
+    bool final_try = false;         ///< the next wrong PIN locks the token
+    std::optional<int> tries_left;  ///< when the token says exactly
+    bool context_specific = false;  ///< the key's own PIN check (CKA_ALWAYS_AUTHENTICATE)
 
     /// Multi-line text for the prompt: token, key, operation, summary, PIN state.
     std::string description() const;
@@ -38,7 +38,7 @@ struct PinRequest {
 
 /// A source of PINs. Implementations must not log, store or retry the PIN.
 class PinSource {
-public:
+  public:
     virtual ~PinSource() = default;
     /// Asks for one PIN. Errors: Cancelled when the user declines, Io when the source fails.
     virtual base::Result<base::Pin> ask(const PinRequest& request) = 0;

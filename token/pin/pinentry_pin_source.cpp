@@ -12,7 +12,9 @@
 namespace keyfence::token {
 namespace {
 
-void* secure_malloc(size_t size) { return OPENSSL_secure_malloc(size); }
+void* secure_malloc(size_t size) {
+    return OPENSSL_secure_malloc(size);
+}
 
 void secure_free(void* p) {
     if (p == nullptr) return;
@@ -41,11 +43,11 @@ struct AssuanDeleter {
 using AssuanPtr = std::unique_ptr<assuan_context_s, AssuanDeleter>;
 
 base::Error assuan_failure(gpg_error_t err, std::string context) {
-    const bool cancelled = gpg_err_code(err) == GPG_ERR_CANCELED ||
-                           gpg_err_code(err) == GPG_ERR_ASS_CANCELED;
-    base::Error e(cancelled ? base::ErrorCode::Cancelled : base::ErrorCode::Io,
-                  cancelled ? "PIN entry was cancelled; nothing was sent to the token"
-                            : std::move(context));
+    const bool cancelled =
+        gpg_err_code(err) == GPG_ERR_CANCELED || gpg_err_code(err) == GPG_ERR_ASS_CANCELED;
+    base::Error e(
+        cancelled ? base::ErrorCode::Cancelled : base::ErrorCode::Io,
+        cancelled ? "PIN entry was cancelled; nothing was sent to the token" : std::move(context));
     e.from(base::Origin::Assuan, err, gpg_strerror(err));
     return e;
 }
@@ -53,7 +55,7 @@ base::Error assuan_failure(gpg_error_t err, std::string context) {
 // Assuan data lines carry the PIN percent-escaped (Assuan §3.2); decode straight into the Pin.
 struct PinCollector {
     base::Pin pin;
-    int pending = -1;   // -1: no escape, >=0: digits seen so far in an escape (value in 'value')
+    int pending = -1;  // -1: no escape, >=0: digits seen so far in an escape (value in 'value')
     int value = 0;
     bool overflow = false;
 };
@@ -90,11 +92,11 @@ gpg_error_t collect_pin(void* opaque, const void* buffer, size_t length) {
 }
 
 class PinentryConnection {
-public:
+  public:
     static base::Result<PinentryConnection> start(const std::string& program) {
         assuan_context_t raw = nullptr;
-        if (gpg_error_t err = assuan_new_ext(&raw, GPG_ERR_SOURCE_DEFAULT, &k_secure_hooks,
-                                             nullptr, nullptr)) {
+        if (gpg_error_t err =
+                assuan_new_ext(&raw, GPG_ERR_SOURCE_DEFAULT, &k_secure_hooks, nullptr, nullptr)) {
             return assuan_failure(err, "could not set up the pinentry connection");
         }
         AssuanPtr ctx(raw);
@@ -102,8 +104,9 @@ public:
         if (gpg_error_t err = assuan_pipe_connect(ctx.get(), program.c_str(), argv, nullptr,
                                                   nullptr, nullptr, 0)) {
             return assuan_failure(err, "could not start the pinentry program '" + program + "'")
-                .with_hint("install pinentry-curses or pinentry-gnome3, name another with "
-                           "--pinentry, or give the PIN on a file descriptor with --pin-fd");
+                .with_hint(
+                    "install pinentry-curses or pinentry-gnome3, name another with "
+                    "--pinentry, or give the PIN on a file descriptor with --pin-fd");
         }
         PinentryConnection connection(std::move(ctx));
         if (isatty(STDIN_FILENO)) {
@@ -116,8 +119,8 @@ public:
     base::Status command(const std::string& line) {
         if (gpg_error_t err = assuan_transact(m_ctx.get(), line.c_str(), nullptr, nullptr, nullptr,
                                               nullptr, nullptr, nullptr)) {
-            return assuan_failure(err, "the pinentry program refused '" +
-                                           line.substr(0, line.find(' ')) + "'");
+            return assuan_failure(
+                err, "the pinentry program refused '" + line.substr(0, line.find(' ')) + "'");
         }
         return {};
     }
@@ -136,13 +139,14 @@ public:
         assuan_end_confidential(m_ctx.get());
         if (err) return assuan_failure(err, "the pinentry program failed to read the PIN");
         if (collector.overflow || collector.pending >= 0) {
-            return base::Error(base::ErrorCode::PinInvalid, "the PIN from pinentry is too long "
-                                                             "or malformed; nothing was sent");
+            return base::Error(base::ErrorCode::PinInvalid,
+                               "the PIN from pinentry is too long "
+                               "or malformed; nothing was sent");
         }
         return std::move(collector.pin);
     }
 
-private:
+  private:
     explicit PinentryConnection(AssuanPtr ctx) : m_ctx(std::move(ctx)) {}
     AssuanPtr m_ctx;
 };

@@ -10,7 +10,7 @@
 namespace keyfence::token {
 
 class PinentryPinSource final : public PinSource {
-public:
+  public:
     /// `program`: the pinentry to run ("pinentry" finds the system default on PATH).
     explicit PinentryPinSource(std::string program) : m_program(std::move(program)) {}
 
@@ -20,7 +20,7 @@ public:
     /// Tells the user on stderr to use the PIN pad.
     void use_pin_pad(const PinRequest& request) override;
 
-private:
+  private:
     std::string m_program;
 };
 

@@ -22,9 +22,11 @@ base::Status verify_signature(EVP_PKEY* public_key, Hash hash, SignPadding paddi
     }
     if (EVP_PKEY_get_base_id(public_key) == EVP_PKEY_RSA) {
         const bool pss = padding == SignPadding::Pss;
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <= 0 ||
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(),
+                                         pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <= 0 ||
             (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) <= 0)) {
-            return base::openssl_error(ErrorCode::Internal, "could not check the token's signature");
+            return base::openssl_error(ErrorCode::Internal,
+                                       "could not check the token's signature");
         }
     }
     if (EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(),
@@ -66,9 +68,9 @@ base::Result<KeyLease> KeyLease::acquire(KeyMatch match, token::PinSource& sourc
                                          token::PinRequest request,
                                          const token::LockoutOptions& lockout) {
     if (!match.key.supported) {
-        return base::Error(ErrorCode::Unsupported,
-                           "the key " + match.key.uri + " cannot be used: " +
-                               match.key.unsupported_reason);
+        return base::Error(
+            ErrorCode::Unsupported,
+            "the key " + match.key.uri + " cannot be used: " + match.key.unsupported_reason);
     }
     KeyLease lease(std::move(match));
     KEYFENCE_TRY_ASSIGN(session, Session::open(lease.m_match.module, lease.m_match.token.slot_id));
@@ -77,7 +79,8 @@ base::Result<KeyLease> KeyLease::acquire(KeyMatch match, token::PinSource& sourc
     // locked memory, for this one lease; whether the key is such a key may only be known after
     // login, so keep it whenever the flag is set or not yet readable.
     const bool keep = lease.m_match.key.always_authenticate || !lease.m_match.key.usages_known;
-    KEYFENCE_TRY_ASSIGN(pin, token::log_in(*lease.m_session, source, std::move(request), lockout, keep));
+    KEYFENCE_TRY_ASSIGN(pin,
+                        token::log_in(*lease.m_session, source, std::move(request), lockout, keep));
     lease.m_kept_pin = std::move(pin);
     KEYFENCE_TRY(lease.find_private_key());
     if (!lease.m_match.key.always_authenticate) lease.m_kept_pin.reset();
@@ -120,8 +123,10 @@ base::Status KeyLease::find_private_key() {
                            "the token may hold only the certificate or public key for this id");
     }
     if (found.size() > 1) {
-        return base::Error(ErrorCode::Ambiguous, "the token holds several private keys with the "
-                                                 "id and label of " + key.uri);
+        return base::Error(ErrorCode::Ambiguous,
+                           "the token holds several private keys with the "
+                           "id and label of " +
+                               key.uri);
     }
     read_private_key(*m_session, found.front(), key);
     if (!key.public_key.empty()) {
@@ -143,12 +148,13 @@ base::Status KeyLease::authenticate_operation() {
 }
 
 base::Result<std::vector<std::uint8_t>> KeyLease::sign_digest(Hash hash,
-                                                               std::span<const std::uint8_t> digest,
-                                                               SignPadding padding) {
+                                                              std::span<const std::uint8_t> digest,
+                                                              SignPadding padding) {
     const ObjectInfo& key = m_match.key;
     if (!key.can_sign) {
-        return base::Error(ErrorCode::PolicyDenied, "the key " + key.uri + " is not a signing key "
-                                                    "(CKA_SIGN is false)");
+        return base::Error(ErrorCode::PolicyDenied, "the key " + key.uri +
+                                                        " is not a signing key "
+                                                        "(CKA_SIGN is false)");
     }
     if (digest.size() != hash_size(hash)) {
         return base::Error(ErrorCode::Internal, "the digest does not match the hash");
@@ -183,7 +189,8 @@ base::Result<std::vector<std::uint8_t>> KeyLease::sign_digest(Hash hash,
     }
     std::vector<std::uint8_t> signature(length);
     ++m_operations;
-    if (CK_RV rv = f->C_Sign(s, data.data(), data.size(), signature.data(), &length); rv != CKR_OK) {
+    if (CK_RV rv = f->C_Sign(s, data.data(), data.size(), signature.data(), &length);
+        rv != CKR_OK) {
         return pkcs11_error(rv, "the token failed to sign");
     }
     signature.resize(length);
@@ -202,8 +209,9 @@ base::Result<base::SecureBuffer> KeyLease::decrypt(DecryptPadding padding,
         return base::Error(ErrorCode::Unsupported, "only RSA keys decrypt; EC keys derive (ECDH)");
     }
     if (!key.can_decrypt) {
-        return base::Error(ErrorCode::PolicyDenied, "the key " + key.uri + " is not a decryption "
-                                                    "key (CKA_DECRYPT is false)");
+        return base::Error(ErrorCode::PolicyDenied, "the key " + key.uri +
+                                                        " is not a decryption "
+                                                        "key (CKA_DECRYPT is false)");
     }
     const bool sha256 = padding == DecryptPadding::OaepSha256;
     CK_RSA_PKCS_OAEP_PARAMS oaep{sha256 ? CKM_SHA256 : CKM_SHA_1,
@@ -248,8 +256,10 @@ base::Result<base::SecureBuffer> KeyLease::derive_ecdh(std::span<const std::uint
     CK_KEY_TYPE type = CKK_GENERIC_SECRET;
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},       {CKA_KEY_TYPE, &type, sizeof type},
-                           {CKA_TOKEN, &no, sizeof no},         {CKA_SENSITIVE, &no, sizeof no},
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                           {CKA_KEY_TYPE, &type, sizeof type},
+                           {CKA_TOKEN, &no, sizeof no},
+                           {CKA_SENSITIVE, &no, sizeof no},
                            {CKA_EXTRACTABLE, &yes, sizeof yes}};
     CK_FUNCTION_LIST* f = m_session->functions();
     const CK_SESSION_HANDLE s = m_session->handle();
@@ -285,7 +295,8 @@ base::Result<EVP_PKEY*> KeyLease::evp_pkey() {
     }
     PKCS11_SLOT* slot = nullptr;
     for (unsigned int i = 0; i < slots.count; ++i) {
-        if (PKCS11_get_slotid_from_slot(&slots.slots[i]) == m_match.token.slot_id) slot = &slots.slots[i];
+        if (PKCS11_get_slotid_from_slot(&slots.slots[i]) == m_match.token.slot_id)
+            slot = &slots.slots[i];
     }
     PKCS11_KEY* keys = nullptr;
     unsigned int count = 0;
@@ -305,7 +316,8 @@ base::Result<EVP_PKEY*> KeyLease::evp_pkey() {
         m_libp11_key.reset(pkey);
         return pkey;
     }
-    return base::openssl_error(ErrorCode::KeyNotFound, "libp11 does not see the key " + m_match.key.uri);
+    return base::openssl_error(ErrorCode::KeyNotFound,
+                               "libp11 does not see the key " + m_match.key.uri);
 }
 
 }  // namespace keyfence::token::pkcs11

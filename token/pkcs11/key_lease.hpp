@@ -35,7 +35,7 @@ struct Libp11Slots {
 };
 
 class KeyLease {
-public:
+  public:
     /// Opens a session on the key's token and logs in through `source`, guarded by the lockout
     /// rules; then finds the private key itself (tokens may hide it until login).
     /// Errors: PinIncorrect, PinLocked, LastTryRefused, Cancelled, KeyNotFound, TokenRemoved...
@@ -76,7 +76,7 @@ public:
     /// Private-key operations performed on the token through this lease.
     int operations() const noexcept { return m_operations; }
 
-private:
+  private:
     explicit KeyLease(KeyMatch match) : m_match(std::move(match)) {}
     base::Status find_private_key();
     base::Status authenticate_operation();

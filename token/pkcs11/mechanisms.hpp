@@ -15,13 +15,14 @@ namespace keyfence::token::pkcs11 {
 
 enum class Hash { Sha256, Sha384, Sha512 };
 
-std::string_view hash_name(Hash hash);             ///< "sha256", ...
-std::size_t hash_size(Hash hash);                  ///< 32, 48, 64
-const EVP_MD* hash_md(Hash hash);                  ///< EVP_sha256(), ...
+std::string_view hash_name(Hash hash);  ///< "sha256", ...
+std::size_t hash_size(Hash hash);       ///< 32, 48, 64
+const EVP_MD* hash_md(Hash hash);       ///< EVP_sha256(), ...
 base::Result<Hash> parse_hash(std::string_view name);
 
 /// The DER DigestInfo (RFC 8017 §9.2) that CKM_RSA_PKCS signs: algorithm identifier + digest.
-base::Result<std::vector<std::uint8_t>> digest_info(Hash hash, std::span<const std::uint8_t> digest);
+base::Result<std::vector<std::uint8_t>> digest_info(Hash hash,
+                                                    std::span<const std::uint8_t> digest);
 
 /// CK_RSA_PKCS_PSS_PARAMS for `hash` with MGF1 of the same hash and a salt as long as the
 /// digest (RFC 8017 §9.1; the length RFC 4056 and RFC 8551 expect).

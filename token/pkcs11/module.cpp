@@ -30,8 +30,8 @@ base::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
         return base::Error(base::ErrorCode::ModuleFailure,
                            "could not reach the function list of " + path);
     }
-    auto get_list = reinterpret_cast<CK_C_GetFunctionList>(
-        ::dlsym(module->m_dl_handle, "C_GetFunctionList"));
+    auto get_list =
+        reinterpret_cast<CK_C_GetFunctionList>(::dlsym(module->m_dl_handle, "C_GetFunctionList"));
     if (get_list == nullptr || get_list(&module->m_functions) != CKR_OK ||
         module->m_functions == nullptr) {
         return base::Error(base::ErrorCode::ModuleFailure,
@@ -41,10 +41,11 @@ base::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
     if (CK_RV rv = module->m_functions->C_GetInfo(&info); rv != CKR_OK) {
         return pkcs11_error(rv, "C_GetInfo failed for " + path);
     }
-    module->m_info.description = trim_field(info.libraryDescription, sizeof info.libraryDescription);
+    module->m_info.description =
+        trim_field(info.libraryDescription, sizeof info.libraryDescription);
     module->m_info.manufacturer = trim_field(info.manufacturerID, sizeof info.manufacturerID);
-    module->m_info.library_version = std::to_string(info.libraryVersion.major) + "." +
-                                     std::to_string(info.libraryVersion.minor);
+    module->m_info.library_version =
+        std::to_string(info.libraryVersion.major) + "." + std::to_string(info.libraryVersion.minor);
     module->m_info.cryptoki_version = std::to_string(info.cryptokiVersion.major) + "." +
                                       std::to_string(info.cryptokiVersion.minor);
     return module;

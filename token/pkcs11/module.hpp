@@ -35,7 +35,7 @@ struct ModuleInfo {
 /// A loaded, initialized module. Move-only through shared_ptr: sessions and leases keep it alive.
 /// Thread-safe as far as the module is (libp11 initializes it with CKF_OS_LOCKING_OK).
 class Module {
-public:
+  public:
     /// Loads the module at `path`. Errors: ModuleFailure with the reason libp11 or dlopen gave.
     static base::Result<std::shared_ptr<Module>> load(const std::string& path);
 
@@ -51,7 +51,7 @@ public:
     /// Slot ids with or without a token (C_GetSlotList(CK_FALSE)).
     base::Result<std::vector<CK_SLOT_ID>> slot_ids() const;
 
-private:
+  private:
     Module() = default;
 
     ModuleInfo m_info;

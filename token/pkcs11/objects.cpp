@@ -13,11 +13,16 @@ namespace {
 
 KeyAlgorithm algorithm_of(CK_KEY_TYPE type) {
     switch (type) {
-        case CKK_RSA: return KeyAlgorithm::Rsa;
-        case CKK_EC: return KeyAlgorithm::Ec;
-        case CKK_EC_EDWARDS: return KeyAlgorithm::EdDsa;
-        case CKK_EC_MONTGOMERY: return KeyAlgorithm::Montgomery;
-        default: return KeyAlgorithm::Other;
+        case CKK_RSA:
+            return KeyAlgorithm::Rsa;
+        case CKK_EC:
+            return KeyAlgorithm::Ec;
+        case CKK_EC_EDWARDS:
+            return KeyAlgorithm::EdDsa;
+        case CKK_EC_MONTGOMERY:
+            return KeyAlgorithm::Montgomery;
+        default:
+            return KeyAlgorithm::Other;
     }
 }
 
@@ -57,7 +62,8 @@ void read_key_details(const Session& session, ObjectInfo& key) {
         }
     }
     switch (key.algorithm) {
-        case KeyAlgorithm::Rsa: break;
+        case KeyAlgorithm::Rsa:
+            break;
         case KeyAlgorithm::Ec:
             if (key.curve.empty()) {
                 key.supported = false;
@@ -88,7 +94,9 @@ void attach_public_key(ObjectInfo& key, EVP_PKEY* public_key, std::string source
 // certificate alone can still be described and checked against policy before login.
 void describe_public_key(ObjectInfo& object, EVP_PKEY* public_key, std::string source) {
     switch (EVP_PKEY_get_base_id(public_key)) {
-        case EVP_PKEY_RSA: object.algorithm = KeyAlgorithm::Rsa; break;
+        case EVP_PKEY_RSA:
+            object.algorithm = KeyAlgorithm::Rsa;
+            break;
         case EVP_PKEY_EC: {
             object.algorithm = KeyAlgorithm::Ec;
             char group[64] = {};
@@ -99,9 +107,16 @@ void describe_public_key(ObjectInfo& object, EVP_PKEY* public_key, std::string s
             }
             break;
         }
-        case EVP_PKEY_ED25519: object.algorithm = KeyAlgorithm::EdDsa; object.curve = "Ed25519"; break;
-        case EVP_PKEY_ED448: object.algorithm = KeyAlgorithm::EdDsa; object.curve = "Ed448"; break;
-        default: object.algorithm = KeyAlgorithm::Other;
+        case EVP_PKEY_ED25519:
+            object.algorithm = KeyAlgorithm::EdDsa;
+            object.curve = "Ed25519";
+            break;
+        case EVP_PKEY_ED448:
+            object.algorithm = KeyAlgorithm::EdDsa;
+            object.curve = "Ed448";
+            break;
+        default:
+            object.algorithm = KeyAlgorithm::Other;
     }
     if (object.algorithm == KeyAlgorithm::EdDsa || object.algorithm == KeyAlgorithm::Other) {
         object.supported = false;
@@ -113,21 +128,30 @@ void describe_public_key(ObjectInfo& object, EVP_PKEY* public_key, std::string s
 
 std::string_view kind_name(ObjectKind kind) {
     switch (kind) {
-        case ObjectKind::PrivateKey: return "private-key";
-        case ObjectKind::PublicKey: return "public-key";
-        case ObjectKind::Certificate: return "certificate";
+        case ObjectKind::PrivateKey:
+            return "private-key";
+        case ObjectKind::PublicKey:
+            return "public-key";
+        case ObjectKind::Certificate:
+            return "certificate";
     }
     return "private-key";
 }
 
 std::string_view algorithm_name(KeyAlgorithm alg) {
     switch (alg) {
-        case KeyAlgorithm::Rsa: return "rsa";
-        case KeyAlgorithm::Ec: return "ec";
-        case KeyAlgorithm::EdDsa: return "eddsa";
-        case KeyAlgorithm::Montgomery: return "montgomery";
-        case KeyAlgorithm::Other: return "other";
-        case KeyAlgorithm::None: return "none";
+        case KeyAlgorithm::Rsa:
+            return "rsa";
+        case KeyAlgorithm::Ec:
+            return "ec";
+        case KeyAlgorithm::EdDsa:
+            return "eddsa";
+        case KeyAlgorithm::Montgomery:
+            return "montgomery";
+        case KeyAlgorithm::Other:
+            return "other";
+        case KeyAlgorithm::None:
+            return "none";
     }
     return "other";
 }
@@ -149,7 +173,8 @@ base::Result<TokenObjects> list_objects(const Session& session, const TokenInfo&
     for (CK_OBJECT_HANDLE h : find_class(session, CKO_CERTIFICATE)) {
         ObjectInfo cert = read_common(session, token, h, ObjectKind::Certificate, CKO_CERTIFICATE);
         if (auto value = session.attribute(h, CKA_VALUE); value && *value) {
-            if (auto summary = summarize_certificate(**value)) cert.certificate = std::move(*summary);
+            if (auto summary = summarize_certificate(**value))
+                cert.certificate = std::move(*summary);
         }
         if (cert.certificate) {
             if (auto pk = certificate_public_key(cert.certificate->der)) {
@@ -215,8 +240,9 @@ base::Result<TokenObjects> list_objects(const Session& session, const TokenInfo&
     }
     for (auto* group : {&publics, &certs}) {
         for (ObjectInfo& o : *group) {
-            const bool paired = std::any_of(result.keys.begin(), result.keys.end(),
-                                            [&](const ObjectInfo& k) { return !o.id.empty() && k.id == o.id; });
+            const bool paired =
+                std::any_of(result.keys.begin(), result.keys.end(),
+                            [&](const ObjectInfo& k) { return !o.id.empty() && k.id == o.id; });
             if (!paired) result.others.push_back(std::move(o));
         }
     }

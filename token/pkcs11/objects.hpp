@@ -36,8 +36,8 @@ struct ObjectInfo {
     std::string label;
     std::string uri;
     KeyAlgorithm algorithm = KeyAlgorithm::None;
-    int bits = 0;            ///< RSA modulus bits, or the curve's field size
-    std::string curve;       ///< "P-256", "P-384", "Ed25519", ... for EC/EdDSA
+    int bits = 0;       ///< RSA modulus bits, or the curve's field size
+    std::string curve;  ///< "P-256", "P-384", "Ed25519", ... for EC/EdDSA
     bool can_sign = false;
     bool can_decrypt = false;
     bool can_derive = false;
@@ -45,12 +45,12 @@ struct ObjectInfo {
     bool private_key_visible = true;  ///< false: inferred from a public key or certificate;
                                       ///< the token shows the private key only after login
     bool usages_known = true;         ///< false until the private key itself has been read
-    bool supported = true;   ///< false: listed, but Keyfence cannot use it (see reason)
+    bool supported = true;            ///< false: listed, but Keyfence cannot use it (see reason)
     std::string unsupported_reason;
-    std::string certificate_uri;          ///< private keys: the matching certificate
-    std::string public_key_source;        ///< "public-key-object", "certificate" or ""
-    std::vector<std::uint8_t> public_key; ///< SubjectPublicKeyInfo DER, when known
-    std::string public_key_sha256;        ///< SHA-256 of the SPKI DER, hex
+    std::string certificate_uri;                    ///< private keys: the matching certificate
+    std::string public_key_source;                  ///< "public-key-object", "certificate" or ""
+    std::vector<std::uint8_t> public_key;           ///< SubjectPublicKeyInfo DER, when known
+    std::string public_key_sha256;                  ///< SHA-256 of the SPKI DER, hex
     std::optional<CertificateSummary> certificate;  ///< certificates, and keys with one
 };
 

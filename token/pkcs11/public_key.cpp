@@ -110,7 +110,8 @@ base::Result<base::EvpPkeyPtr> public_key_from_object(const Session& session,
         }
         const std::vector<std::uint8_t> raw = unwrap_ec_point(*point);
         OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0);
-        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw.data(), raw.size());
+        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw.data(),
+                                         raw.size());
         return from_params("EC", bld.get());
     }
     return base::Error(ErrorCode::Unsupported, "Keyfence reads RSA and EC public keys only");
@@ -154,7 +155,8 @@ base::Result<base::EvpPkeyPtr> certificate_public_key(std::span<const std::uint8
     base::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
     if (!cert) return base::openssl_error(ErrorCode::BadInput, "the certificate is malformed");
     base::EvpPkeyPtr key(X509_get_pubkey(cert.get()));
-    if (!key) return base::openssl_error(ErrorCode::Unsupported, "the certificate's key is unreadable");
+    if (!key)
+        return base::openssl_error(ErrorCode::Unsupported, "the certificate's key is unreadable");
     return key;
 }
 

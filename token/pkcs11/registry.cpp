@@ -99,7 +99,8 @@ base::Result<std::vector<KeyMatch>> list_keys(const ModuleSet& modules, const Ur
                                               std::vector<ModuleFailure>& failures) {
     std::vector<KeyMatch> keys;
     for (const TokenEntry& entry : list_tokens(modules, failures)) {
-        if (!entry.info.present || !entry.info.pin.initialized || !wants_token(uri, entry)) continue;
+        if (!entry.info.present || !entry.info.pin.initialized || !wants_token(uri, entry))
+            continue;
         auto session = Session::open(entry.module, entry.info.slot_id);
         if (!session) {
             failures.push_back({entry.module->path(), std::move(session).error()});
@@ -110,7 +111,8 @@ base::Result<std::vector<KeyMatch>> list_keys(const ModuleSet& modules, const Ur
             failures.push_back({entry.module->path(), std::move(objects).error()});
             continue;
         }
-        for (ObjectInfo& key : objects->keys) keys.push_back({entry.module, entry.info, std::move(key)});
+        for (ObjectInfo& key : objects->keys)
+            keys.push_back({entry.module, entry.info, std::move(key)});
     }
     return keys;
 }
@@ -121,7 +123,8 @@ base::Result<KeyMatch> select_key(const ModuleSet& modules, const Uri& uri) {
     for (const ModuleFailure& f : failures) base::log_warn(f.path, ": ", f.error.message());
     std::vector<KeyMatch> matches;
     for (KeyMatch& k : all) {
-        if (uri.matches_object(CKO_PRIVATE_KEY, k.key.id, k.key.label)) matches.push_back(std::move(k));
+        if (uri.matches_object(CKO_PRIVATE_KEY, k.key.id, k.key.label))
+            matches.push_back(std::move(k));
     }
     if (matches.size() == 1) return std::move(matches.front());
     if (matches.empty()) {
@@ -132,8 +135,8 @@ base::Result<KeyMatch> select_key(const ModuleSet& modules, const Uri& uri) {
                                "Keyfence finds");
         }
         return base::Error(base::ErrorCode::KeyNotFound,
-                           "no private key matches " + uri.text() + "; the keys there are:" +
-                               describe_candidates(all),
+                           "no private key matches " + uri.text() +
+                               "; the keys there are:" + describe_candidates(all),
                            "pass one of these URIs to --key ('keyfence keys' lists them all)");
     }
     return base::Error(base::ErrorCode::Ambiguous,

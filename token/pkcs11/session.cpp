@@ -8,8 +8,8 @@ namespace keyfence::token::pkcs11 {
 
 base::Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
     CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
-    CK_RV rv = module->functions()->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr,
-                                                  &handle);
+    CK_RV rv =
+        module->functions()->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &handle);
     if (rv != CKR_OK) return pkcs11_error(rv, "could not open a session with the token");
     return Session(std::move(module), slot, handle);
 }
@@ -23,7 +23,9 @@ Session::~Session() {
     if (m_handle != CK_INVALID_HANDLE) m_module->functions()->C_CloseSession(m_handle);
 }
 
-base::Result<TokenInfo> Session::token_info() const { return read_token_info(*m_module, m_slot); }
+base::Result<TokenInfo> Session::token_info() const {
+    return read_token_info(*m_module, m_slot);
+}
 
 base::Result<bool> Session::user_logged_in() const {
     CK_SESSION_INFO info{};
@@ -71,8 +73,7 @@ base::Result<std::optional<std::vector<std::uint8_t>>> Session::attribute(
     return std::optional<std::vector<std::uint8_t>>(std::move(value));
 }
 
-bool Session::bool_attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type,
-                             bool fallback) const {
+bool Session::bool_attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, bool fallback) const {
     CK_BBOOL value = CK_FALSE;
     CK_ATTRIBUTE attr{type, &value, sizeof value};
     if (functions()->C_GetAttributeValue(m_handle, object, &attr, 1) != CKR_OK) return fallback;
@@ -105,7 +106,8 @@ base::Status Session::login(CK_USER_TYPE user, std::span<const std::uint8_t> pin
     // token take the PIN from its own pad. The module gets a pointer into locked memory; no
     // copy of the PIN is made here.
     CK_UTF8CHAR_PTR pin_ptr =
-        pin_pad ? nullptr : const_cast<CK_UTF8CHAR_PTR>(reinterpret_cast<const CK_UTF8CHAR*>(pin.data()));
+        pin_pad ? nullptr
+                : const_cast<CK_UTF8CHAR_PTR>(reinterpret_cast<const CK_UTF8CHAR*>(pin.data()));
     const CK_ULONG pin_len = pin_pad ? 0 : pin.size();
     const CK_RV rv = functions()->C_Login(m_handle, user, pin_ptr, pin_len);
     if (rv == CKR_OK || (rv == CKR_USER_ALREADY_LOGGED_IN && user != CKU_CONTEXT_SPECIFIC)) {
@@ -115,6 +117,8 @@ base::Status Session::login(CK_USER_TYPE user, std::span<const std::uint8_t> pin
                                                          : "the token refused the login");
 }
 
-void Session::logout() noexcept { functions()->C_Logout(m_handle); }
+void Session::logout() noexcept {
+    functions()->C_Logout(m_handle);
+}
 
 }  // namespace keyfence::token::pkcs11

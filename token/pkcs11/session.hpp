@@ -16,7 +16,7 @@
 namespace keyfence::token::pkcs11 {
 
 class Session {
-public:
+  public:
     /// Opens a read-only serial session on `slot`. Errors map from C_OpenSession.
     static base::Result<Session> open(std::shared_ptr<Module> module, CK_SLOT_ID slot);
 
@@ -55,7 +55,7 @@ public:
     /// C_Logout; errors are ignored (the caller is ending the session anyway).
     void logout() noexcept;
 
-private:
+  private:
     Session(std::shared_ptr<Module> module, CK_SLOT_ID slot, CK_SESSION_HANDLE handle)
         : m_module(std::move(module)), m_slot(slot), m_handle(handle) {}
 

@@ -60,10 +60,11 @@ base::Result<TokenInfo> read_token_info(const Module& module, CK_SLOT_ID slot) {
     token.slot_id = slot;
     CK_SLOT_INFO slot_info{};
     if (CK_RV rv = module.functions()->C_GetSlotInfo(slot, &slot_info); rv != CKR_OK) {
-        return pkcs11_error(rv, "could not read slot " + std::to_string(slot) + " of " +
-                                    module.path());
+        return pkcs11_error(rv,
+                            "could not read slot " + std::to_string(slot) + " of " + module.path());
     }
-    token.slot_description = trim_field(slot_info.slotDescription, sizeof slot_info.slotDescription);
+    token.slot_description =
+        trim_field(slot_info.slotDescription, sizeof slot_info.slotDescription);
     token.slot_manufacturer = trim_field(slot_info.manufacturerID, sizeof slot_info.manufacturerID);
     token.present = (slot_info.flags & CKF_TOKEN_PRESENT) != 0;
     token.removable = (slot_info.flags & CKF_REMOVABLE_DEVICE) != 0;
@@ -76,7 +77,8 @@ base::Result<TokenInfo> read_token_info(const Module& module, CK_SLOT_ID slot) {
         token.present = rv != CKR_TOKEN_NOT_PRESENT;
         return token;
     }
-    if (rv != CKR_OK) return pkcs11_error(rv, "could not read the token in " + token.slot_description);
+    if (rv != CKR_OK)
+        return pkcs11_error(rv, "could not read the token in " + token.slot_description);
     token.label = trim_field(info.label, sizeof info.label);
     token.manufacturer = trim_field(info.manufacturerID, sizeof info.manufacturerID);
     token.model = trim_field(info.model, sizeof info.model);

@@ -8,7 +8,9 @@
 
 namespace keyfence::token::pkcs11 {
 
-void UriDeleter::operator()(p11_kit_uri* uri) const noexcept { p11_kit_uri_free(uri); }
+void UriDeleter::operator()(p11_kit_uri* uri) const noexcept {
+    p11_kit_uri_free(uri);
+}
 
 namespace {
 using UriPtr = std::unique_ptr<p11_kit_uri, UriDeleter>;
@@ -20,6 +22,23 @@ std::string format(p11_kit_uri* uri, P11KitUriType type) {
     std::free(text);
     return out;
 }
+
+// The three object attributes a URI can name (RFC 7512 type, id, object), as a template that
+// owns its values.
+struct ObjectAttributes {
+    ObjectAttributes(CK_OBJECT_CLASS object_class, std::span<const std::uint8_t> id_bytes,
+                     std::string_view label_text)
+        : cls(object_class), id(id_bytes.begin(), id_bytes.end()), label(label_text) {}
+    ObjectAttributes(const ObjectAttributes&) = delete;  // attrs point into this object
+    ObjectAttributes& operator=(const ObjectAttributes&) = delete;
+
+    CK_OBJECT_CLASS cls;
+    std::vector<std::uint8_t> id;
+    std::string label;
+    CK_ATTRIBUTE attrs[3] = {{CKA_CLASS, &cls, sizeof cls},
+                             {CKA_ID, id.data(), id.size()},
+                             {CKA_LABEL, label.data(), label.size()}};
+};
 
 bool same_file(const std::string& a, const std::string& b) {
     std::error_code ec;
@@ -84,14 +103,8 @@ bool Uri::matches_token(const CK_TOKEN_INFO& info) const {
 
 bool Uri::matches_object(CK_OBJECT_CLASS object_class, std::span<const std::uint8_t> id,
                          std::string_view label) const {
-    std::vector<std::uint8_t> id_copy(id.begin(), id.end());
-    std::string label_copy(label);
-    CK_ATTRIBUTE attrs[] = {
-        {CKA_CLASS, &object_class, sizeof object_class},
-        {CKA_ID, id_copy.data(), id_copy.size()},
-        {CKA_LABEL, label_copy.data(), label_copy.size()},
-    };
-    return p11_kit_uri_match_attributes(m_uri.get(), attrs, 3) != 0;
+    ObjectAttributes object(object_class, id, label);
+    return p11_kit_uri_match_attributes(m_uri.get(), object.attrs, 3) != 0;
 }
 
 std::string format_token_uri(const CK_TOKEN_INFO& token) {
@@ -104,14 +117,8 @@ std::string format_object_uri(const CK_TOKEN_INFO& token, CK_OBJECT_CLASS object
                               std::span<const std::uint8_t> id, std::string_view label) {
     UriPtr uri(p11_kit_uri_new());
     *p11_kit_uri_get_token_info(uri.get()) = token;
-    std::vector<std::uint8_t> id_copy(id.begin(), id.end());
-    std::string label_copy(label);
-    CK_ATTRIBUTE attrs[] = {
-        {CKA_CLASS, &object_class, sizeof object_class},
-        {CKA_ID, id_copy.data(), id_copy.size()},
-        {CKA_LABEL, label_copy.data(), label_copy.size()},
-    };
-    for (CK_ATTRIBUTE& attr : attrs) {
+    ObjectAttributes object(object_class, id, label);
+    for (CK_ATTRIBUTE& attr : object.attrs) {
         if (attr.ulValueLen == 0 && attr.type != CKA_CLASS) continue;
         p11_kit_uri_set_attribute(uri.get(), &attr);
     }

@@ -21,7 +21,7 @@ struct UriDeleter {
 /// A parsed selector. PINs never come from URIs: `pin-value` and `pin-source` are refused, and
 /// so is any attribute p11-kit does not recognise (it would silently widen the match).
 class Uri {
-public:
+  public:
     /// Parses `text` ("pkcs11:token=...;object=..."). Errors: Usage, naming the problem.
     static base::Result<Uri> parse(std::string_view text);
 
@@ -34,7 +34,7 @@ public:
 
     const std::string& text() const noexcept { return m_text; }
 
-private:
+  private:
     std::string m_text;
     std::shared_ptr<p11_kit_uri> m_uri;
 };
