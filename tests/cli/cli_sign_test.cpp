@@ -38,7 +38,7 @@ class CliSign : public ::testing::Test {
 };
 
 TEST_F(CliSign, EveryKeyTypeVerifiesWithOpenSsl) {
-    for (const char* label : {"rsa2048", "rsa3072", "ecp256", "ecp384"}) {
+    for (const char* label : {"rsa2048", "rsa3072", "ecp256", "ecp384", "ecp256-always"}) {
         auto r = sign(std::string("pkcs11:token=test-token;object=") + label);
         ASSERT_EQ(r.exit_code, 0) << label << "\n" << r.err;
         auto v = openssl_verify(label, "sha256");
@@ -94,7 +94,7 @@ TEST_F(CliSign, NotFoundAndAmbiguousKeysExitFiveAndListCandidates) {
     EXPECT_NE(none.err.find("object=rsa2048"), std::string::npos) << none.err;
     auto many = sign("pkcs11:token=test-token");
     EXPECT_EQ(many.exit_code, 5);
-    EXPECT_NE(many.err.find("matches 4 keys"), std::string::npos) << many.err;
+    EXPECT_NE(many.err.find("matches 5 keys"), std::string::npos) << many.err;
     auto absent = sign("pkcs11:token=elsewhere");
     EXPECT_EQ(absent.exit_code, 5);
     EXPECT_FALSE(fs::exists(sig()));

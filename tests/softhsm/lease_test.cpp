@@ -87,6 +87,34 @@ TEST_F(Lease, SignsDigestsThatOpenSslVerifiesWithTheCertificate) {
     }
 }
 
+// PIV slot 9c style: the key needs the PIN again, in a context-specific login after
+// C_SignInit (PKCS#11 3.0 §5.6). First prove SoftHSM enforces it, then that the lease does it.
+TEST_F(Lease, AlwaysAuthenticateKeysGetTheirContextSpecificLogin) {
+    auto l = lease("pkcs11:token=test-token;object=ecp256-always");
+    ASSERT_TRUE(l) << l.error().message();
+    EXPECT_TRUE(l->key().always_authenticate);
+    const auto digest = sha(EVP_sha256(), "each use needs the PIN");
+
+    auto raw = Session::open(m_modules.modules.front(), l->token().slot_id);
+    ASSERT_TRUE(raw);
+    CK_MECHANISM ecdsa{CKM_ECDSA, nullptr, 0};
+    std::vector<std::uint8_t> data = digest, out(128);
+    CK_ULONG len = out.size();
+    CK_FUNCTION_LIST* f = raw->functions();
+    ASSERT_EQ(f->C_SignInit(raw->handle(), &ecdsa, l->key().handle), CKR_OK);
+    EXPECT_EQ(f->C_Sign(raw->handle(), data.data(), data.size(), out.data(), &len),
+              CKR_USER_NOT_LOGGED_IN)
+        << "SoftHSM signed without the context-specific login";
+
+    for (int use = 0; use < 2; ++use) {
+        auto sig = l->sign_digest(Hash::Sha256, digest, SignPadding::Pkcs1v15);
+        ASSERT_TRUE(sig) << sig.error().message();
+        EXPECT_TRUE(verifies(cert_key(m_world.cert_pem("ecp256-always")).get(), EVP_sha256(), false,
+                             digest, *sig));
+    }
+    EXPECT_EQ(m_pins.requests.size(), 1u) << "the PIN is asked once per lease";
+}
+
 TEST_F(Lease, AWrongPinIsAskedOnceAndNeverResubmitted) {
     auto l = lease("pkcs11:token=test-token;object=rsa2048", "000000");
     ASSERT_FALSE(l);
