@@ -3,6 +3,7 @@
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
 #include "base/openssl_error.hpp"
+#include "cli/command.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/json_views.hpp"
@@ -129,6 +130,23 @@ int run_pubkey(const GlobalOptions& globals, const PubkeyOptions& options) {
         return exit_code_for(status.error());
     }
     return k_exit_ok;
+}
+
+void add_token_commands(CommandContext& context) {
+    auto* tokens = context.app.add_subcommand("tokens", "List PKCS#11 tokens and their PIN state");
+    context.on_chosen(tokens, std::make_shared<int>(0),
+                      [](const GlobalOptions& g, int) { return run_tokens(g); });
+
+    auto keys = std::make_shared<KeysOptions>();
+    auto* keys_cmd = context.app.add_subcommand("keys", "List the keys on the tokens");
+    keys_cmd->add_option("--token", keys->token_uri, "Only tokens matching this PKCS#11 URI");
+    context.on_chosen(keys_cmd, keys, run_keys);
+
+    auto pubkey = std::make_shared<PubkeyOptions>();
+    auto* pubkey_cmd = context.app.add_subcommand("pubkey", "Write a key's public key as PEM");
+    pubkey_cmd->add_option("--key", pubkey->key_uri, "The key's PKCS#11 URI")->required();
+    pubkey_cmd->add_option("--out", pubkey->out, "Where to write it (default: stdout)");
+    context.on_chosen(pubkey_cmd, pubkey, run_pubkey);
 }
 
 }  // namespace keyfence::cli

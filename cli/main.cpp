@@ -6,6 +6,7 @@
 
 #include "base/logger.hpp"
 #include "base/process_hardening.hpp"
+#include "cli/command.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 
@@ -50,26 +51,10 @@ int main(int argc, char** argv) {
     GlobalOptions globals;
     add_globals(app, globals);
 
-    app.add_subcommand("tokens", "List PKCS#11 tokens and their PIN state");
-
-    KeysOptions keys;
-    auto* keys_cmd = app.add_subcommand("keys", "List the keys on the tokens");
-    keys_cmd->add_option("--token", keys.token_uri, "Only tokens matching this PKCS#11 URI");
-
-    SignOptions sign;
-    auto* sign_cmd = app.add_subcommand("sign", "Hash a file and sign the digest on the token");
-    sign_cmd->add_option("--key", sign.key_uri, "The key's PKCS#11 URI (see 'keyfence keys')")
-        ->required();
-    sign_cmd->add_option("--hash", sign.hash, "sha256 (default), sha384 or sha512")
-        ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));
-    sign_cmd->add_flag("--pss", sign.pss, "RSA-PSS instead of PKCS#1 v1.5 (RSA keys)");
-    sign_cmd->add_option("--in", sign.in, "The file to sign (default: standard input)");
-    sign_cmd->add_option("--out", sign.out, "Where to write the signature (default: stdout)");
-
-    PubkeyOptions pubkey;
-    auto* pubkey_cmd = app.add_subcommand("pubkey", "Write a key's public key as PEM");
-    pubkey_cmd->add_option("--key", pubkey.key_uri, "The key's PKCS#11 URI")->required();
-    pubkey_cmd->add_option("--out", pubkey.out, "Where to write it (default: stdout)");
+    std::function<int()> chosen;
+    CommandContext context{app, globals, chosen};
+    add_token_commands(context);
+    add_sign_command(context);
 
     try {
         app.parse(argc, argv);
@@ -86,10 +71,7 @@ int main(int argc, char** argv) {
     if (globals.verbose) keyfence::base::set_log_level(keyfence::base::LogLevel::Debug);
 
     try {
-        if (app.got_subcommand("tokens")) return run_tokens(globals);
-        if (app.got_subcommand("keys")) return run_keys(globals, keys);
-        if (app.got_subcommand("sign")) return run_sign(globals, sign);
-        if (app.got_subcommand("pubkey")) return run_pubkey(globals, pubkey);
+        if (chosen) return chosen();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "keyfence: internal error: %s\n", e.what());
         return k_exit_failure;

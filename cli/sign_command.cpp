@@ -2,6 +2,7 @@
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "cli/command.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "mail/content_digest.hpp"
@@ -52,6 +53,19 @@ int run_sign(const GlobalOptions& globals, const SignOptions& options) {
         return exit_code_for(status.error());
     }
     return k_exit_ok;
+}
+
+void add_sign_command(CommandContext& context) {
+    auto sign = std::make_shared<SignOptions>();
+    auto* cmd = context.app.add_subcommand("sign", "Hash a file and sign the digest on the token");
+    cmd->add_option("--key", sign->key_uri, "The key's PKCS#11 URI (see 'keyfence keys')")
+        ->required();
+    cmd->add_option("--hash", sign->hash, "sha256 (default), sha384 or sha512")
+        ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));
+    cmd->add_flag("--pss", sign->pss, "RSA-PSS instead of PKCS#1 v1.5 (RSA keys)");
+    cmd->add_option("--in", sign->in, "The file to sign (default: standard input)");
+    cmd->add_option("--out", sign->out, "Where to write the signature (default: stdout)");
+    context.on_chosen(cmd, sign, run_sign);
 }
 
 }  // namespace keyfence::cli
