@@ -1,0 +1,93 @@
+#!/bin/bash
+# Integration (label pcsc): real GnuPG scdaemon/gpg-agent against keyfence-vcard through a
+# private pcscd. Per algorithm family: gpg --card-status, on-card key generation through
+# gpg --card-edit, signing and decryption with the card keys, verification by gpg.
+# Then PIN retry counters as gpg sees them, and removal + reinsertion of the card.
+# Usage: pcsc_gnupg_test.sh /path/to/keyfence-vcard
+source "$(dirname "$0")/pcsc_world.sh" "$@"
+
+world_start --serial 0000ABCD
+world_gnupg
+GPG=(gpg --batch --yes --pinentry-mode loopback)
+
+# gpg --card-status must show our card as an OpenPGP 3.4 card with fresh counters.
+status=$("${GPG[@]}" --card-status 2>&1) || fail "card-status: $status"
+echo "$status" | grep -q "Reader ...........: $READER" || fail "reader not shown"
+echo "$status" | grep -q "Application ID ...: D276000124010304FFFE0000ABCD0000" || fail "AID: $status"
+echo "$status" | grep -q "Version ..........: 3.4" || fail "version"
+echo "$status" | grep -q "Serial number ....: 0000ABCD" || fail "serial"
+echo "$status" | grep -q "PIN retry counter : 3 0 3" || fail "retry counter"
+log "card-status ok"
+
+# generate_on_card NAME EMAIL: gpg --card-edit / admin / generate, all three keys on card.
+generate_on_card() {
+    printf '%s\n' admin generate n 12345678 123456 0 "$1" "$2" "" 123456 123456 123456 quit |
+        gpg --pinentry-mode loopback --command-fd 0 --status-fd 1 --card-edit >"$WORLD/gen.out" 2>&1 ||
+        fail "card-edit generate: $(tail -5 "$WORLD/gen.out")"
+    grep -q "KEY_CREATED" "$WORLD/gen.out" || fail "no KEY_CREATED"
+}
+
+# sign_and_decrypt EMAIL: detached signature verified by gpg, encrypt to the card key
+# (software) and decrypt on the card.
+sign_and_decrypt() {
+    local who=$1 data="$WORLD/data.txt"
+    echo "Keyfence test message for $who" >"$data"
+    "${GPG[@]}" --passphrase 123456 -u "$who" --detach-sign -o "$WORLD/data.sig" "$data" \
+        2>"$WORLD/sign.err" || fail "sign: $(cat "$WORLD/sign.err")"
+    "${GPG[@]}" --verify "$WORLD/data.sig" "$data" 2>"$WORLD/verify.out" ||
+        fail "verify: $(cat "$WORLD/verify.out")"
+    grep -q "Good signature" "$WORLD/verify.out" || fail "no good signature"
+    "${GPG[@]}" --trust-model always -r "$who" -e -o "$WORLD/data.gpg" "$data" || fail "encrypt"
+    "${GPG[@]}" --passphrase 123456 -d -o "$WORLD/data.out" "$WORLD/data.gpg" 2>"$WORLD/dec.err" ||
+        fail "decrypt: $(cat "$WORLD/dec.err")"
+    cmp -s "$data" "$WORLD/data.out" || fail "decrypted data differs"
+}
+
+# --- RSA-2048 (card default attributes) ------------------------------------------------
+generate_on_card "RSA Tester" rsa@example.org
+"${GPG[@]}" -K rsa@example.org | grep -q "sec>  rsa2048" || fail "no rsa2048 card key"
+sign_and_decrypt rsa@example.org
+counter=$("${GPG[@]}" --card-status | sed -n 's/^Signature counter : //p')
+[ "$counter" -ge 2 ] || fail "signature counter $counter"
+log "RSA-2048: generate, sign/verify, decrypt ok (signature counter $counter)"
+
+# --- PIN retry counter as gpg sees it: one wrong PIN costs exactly one try ------------
+"${GPG[@]}" --passphrase 000000 -u rsa@example.org --detach-sign -o /dev/null "$WORLD/data.txt" \
+    2>/dev/null && fail "signing with a wrong PIN succeeded"
+"${GPG[@]}" --card-status | grep -q "PIN retry counter : 2 0 3" || fail "wrong PIN not counted once"
+sign_and_decrypt rsa@example.org  # the right PIN restores the counter
+"${GPG[@]}" --card-status | grep -q "PIN retry counter : 3 0 3" || fail "counter not restored"
+log "PIN retry counter: wrong PIN 3->2, right PIN back to 3"
+
+# --- card removed and reinserted: same keys, state survived the restart ---------------
+card_stop
+wait_for_card absent
+card_start
+sign_and_decrypt rsa@example.org
+log "card restart: keys and counters survived"
+
+# new_card ATTRS SERIAL: a different card (fresh state) in the same reader.
+new_card() {
+    card_stop
+    wait_for_card absent
+    gpgconf --homedir "$GNUPGHOME" --kill all
+    card_start --init --serial "$2" --key-attrs "$1"
+}
+
+# --- NIST P-256: ECDSA signing key, ECDH decryption key --------------------------------
+new_card nistp256 0000AB01
+"${GPG[@]}" --card-status | grep -q "Key attributes ...: nistp256 nistp256 nistp256" ||
+    fail "P-256 attributes not shown"
+generate_on_card "P256 Tester" p256@example.org
+"${GPG[@]}" -K p256@example.org | grep -q "sec>  nistp256" || fail "no nistp256 card key"
+sign_and_decrypt p256@example.org
+log "P-256: generate, ECDSA sign/verify, ECDH decrypt ok"
+
+# --- Ed25519 signing, Cv25519 (X25519) decryption --------------------------------------
+new_card ed25519 0000AB02
+generate_on_card "Ed Tester" ed@example.org
+"${GPG[@]}" -K ed@example.org | grep -q "sec>  ed25519" || fail "no ed25519 card key"
+sign_and_decrypt ed@example.org
+log "Ed25519/Cv25519: generate, EdDSA sign/verify, X25519 decrypt ok"
+
+log "PASS"
