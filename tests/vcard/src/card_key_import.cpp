@@ -7,6 +7,7 @@
 #include <openssl/param_build.h>
 
 #include <algorithm>
+#include <array>
 
 namespace keyfence::vcard {
 namespace {
@@ -108,9 +109,11 @@ EvpPkeyPtr import_nist(const AlgorithmAttributes& attrs, const Bytes& scalar) {
     return from_params("EC", bld.get());
 }
 
-// Ed25519/X25519 from 32 raw bytes. If the client also sent the public key (99), pick the
-// byte order whose public key matches: OpenPGP keeps Curve25519 secrets big-endian while
-// the native X25519 format is little-endian (RFC 7748 §5).
+// Ed25519/X25519 from 32 raw bytes. Ed25519 seeds are byte strings and taken as sent.
+// X25519: OpenPGP keeps Curve25519 secrets as big-endian MPIs and GnuPG (2.2.40
+// keytocard, checked by keygrip) sends them that way, while the native X25519 scalar is
+// little-endian (RFC 7748 §5): so reverse first. If the client also sent the public key
+// (99), the byte order whose public key matches wins.
 EvpPkeyPtr import_25519(const AlgorithmAttributes& attrs, Bytes scalar, const Bytes* pub) {
     int type = attrs.curve == Curve::Ed25519 ? EVP_PKEY_ED25519 : EVP_PKEY_X25519;
     if (scalar.size() > 32) return nullptr;
@@ -121,7 +124,9 @@ EvpPkeyPtr import_25519(const AlgorithmAttributes& attrs, Bytes scalar, const By
         want = *pub;
         if (want.size() == 33 && want[0] == 0x40) want.erase(want.begin());
     }
-    for (const Bytes* candidate : {&scalar, &reversed}) {
+    std::array<const Bytes*, 2> order{&reversed, &scalar};
+    if (type == EVP_PKEY_ED25519) order = {&scalar, &reversed};
+    for (const Bytes* candidate : order) {
         EvpPkeyPtr key(
             EVP_PKEY_new_raw_private_key(type, nullptr, candidate->data(), candidate->size()));
         if (!key) continue;

@@ -213,5 +213,23 @@ TEST_F(CardTest, ImportP256KeyThenAuthenticate) {
     EXPECT_TRUE(verify_card_signature(key.get(), attrs, hash, sig.data));
 }
 
+// GnuPG sends Curve25519 secrets as big-endian MPIs (gpg 2.2.40 keytocard, checked by
+// keygrip in pcsc_gnupg_test.sh); the native X25519 scalar is little-endian.
+TEST_F(CardTest, ImportX25519TakesBigEndianScalar) {
+    AlgorithmAttributes attrs = AlgorithmAttributes::ecc(Curve::X25519, KeySlot::Decryption);
+    set_attributes(KeySlot::Decryption, attrs);
+    EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+    Bytes native(32);
+    std::size_t len = native.size();
+    ASSERT_EQ(EVP_PKEY_get_raw_private_key(key.get(), native.data(), &len), 1);
+    Bytes big_endian(native.rbegin(), native.rend());
+    ASSERT_EQ(send(0xDB, 0x3F, 0xFF, import_template(0xB8, {{0x92, big_endian}})).sw, 0x9000);
+    Reply pub = send(0x47, 0x81, 0x00, {0xB8, 0x00}, 256);
+    ASSERT_EQ(pub.sw, 0x9000);
+    EvpPkeyPtr card_pub = public_key_from_template(pub.data, attrs);
+    ASSERT_TRUE(card_pub);
+    EXPECT_EQ(EVP_PKEY_eq(card_pub.get(), key.get()), 1);
+}
+
 }  // namespace
 }  // namespace keyfence::vcard::test

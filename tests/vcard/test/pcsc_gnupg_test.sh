@@ -6,7 +6,9 @@
 # Usage: pcsc_gnupg_test.sh /path/to/keyfence-vcard
 source "$(dirname "$0")/pcsc_world.sh" "$@"
 
-world_start --serial 0000ABCD
+CTL="$WORLD/faults.ctl"
+: >"$CTL"
+world_start --serial 0000ABCD --control "$CTL"
 world_gnupg
 GPG=(gpg --batch --yes --pinentry-mode loopback)
 
@@ -59,6 +61,14 @@ sign_and_decrypt rsa@example.org  # the right PIN restores the counter
 "${GPG[@]}" --card-status | grep -q "PIN retry counter : 3 0 3" || fail "counter not restored"
 log "PIN retry counter: wrong PIN 3->2, right PIN back to 3"
 
+# --- corrupted RSA signature: gpg-agent checks RSA signatures it gets from the card ---
+echo "corrupt-signature 1" >"$CTL"
+"${GPG[@]}" --passphrase 123456 -u rsa@example.org --detach-sign -o "$WORLD/bad.sig" "$WORLD/data.txt" \
+    2>"$WORLD/bad.err" && fail "gpg released a corrupted RSA signature"
+grep -q "Bad signature" "$WORLD/bad.err" || fail "unexpected error: $(cat "$WORLD/bad.err")"
+: >"$CTL"
+log "corrupt-signature: gpg refuses the corrupted RSA signature at signing time"
+
 # --- card removed and reinserted: same keys, state survived the restart ---------------
 card_stop
 wait_for_card absent
@@ -71,7 +81,7 @@ new_card() {
     card_stop
     wait_for_card absent
     gpgconf --homedir "$GNUPGHOME" --kill all
-    card_start --init --serial "$2" --key-attrs "$1"
+    card_start --init --serial "$2" --key-attrs "$1" --control "$CTL"
 }
 
 # --- NIST P-256: ECDSA signing key, ECDH decryption key --------------------------------
@@ -83,11 +93,50 @@ generate_on_card "P256 Tester" p256@example.org
 sign_and_decrypt p256@example.org
 log "P-256: generate, ECDSA sign/verify, ECDH decrypt ok"
 
+# gpg 2.2.40 does not check ECDSA signatures it creates: the corrupted one is released
+# and only the verifier notices. (Keyfence must verify before releasing.)
+echo "corrupt-signature 1" >"$CTL"
+"${GPG[@]}" --passphrase 123456 -u p256@example.org --detach-sign -o "$WORLD/bad.sig" "$WORLD/data.txt" ||
+    fail "gpg ECDSA sign with corrupt-signature"
+: >"$CTL"
+"${GPG[@]}" --verify "$WORLD/bad.sig" "$WORLD/data.txt" 2>"$WORLD/bad.out" && fail "corrupted ECDSA verified"
+grep -q "BAD signature" "$WORLD/bad.out" || fail "no BAD signature: $(cat "$WORLD/bad.out")"
+log "corrupt-signature: gpg releases the corrupted ECDSA signature; gpg --verify says BAD"
+
 # --- Ed25519 signing, Cv25519 (X25519) decryption --------------------------------------
 new_card ed25519 0000AB02
 generate_on_card "Ed Tester" ed@example.org
 "${GPG[@]}" -K ed@example.org | grep -q "sec>  ed25519" || fail "no ed25519 card key"
 sign_and_decrypt ed@example.org
 log "Ed25519/Cv25519: generate, EdDSA sign/verify, X25519 decrypt ok"
+
+# --- keys made by gpg in software, moved to the card with keytocard (key import) -------
+# import_to_card ATTRS SIGALGO ENCALGO EMAIL
+import_to_card() {
+    new_card "$1" "0000AC0${#IMPORTS}"
+    IMPORTS+=x
+    "${GPG[@]}" --passphrase '' --quick-gen-key "Import Tester <$4>" "$2" sign never 2>/dev/null ||
+        fail "quick-gen-key $2"
+    local fpr
+    fpr=$("${GPG[@]}" --with-colons -K "$4" | awk -F: '/^fpr/{print $10; exit}')
+    "${GPG[@]}" --passphrase '' --quick-add-key "$fpr" "$3" encr never 2>/dev/null || fail "add-key $3"
+    printf '%s\n' keytocard y 1 12345678 "key 1" keytocard 2 save |
+        gpg --pinentry-mode loopback --command-fd 0 --status-fd 1 --edit-key "$4" >"$WORLD/k2c.out" 2>&1 ||
+        fail "keytocard: $(tail -5 "$WORLD/k2c.out")"
+    # Both keys must now live on the card: '>' marks card stubs, and the card's key grips
+    # must be those of gpg's keys (a wrong import would give another key).
+    [ "$("${GPG[@]}" -K "$4" | grep -cE '^(sec|ssb)> ')" -eq 2 ] || fail "keys not on card: $("${GPG[@]}" -K "$4")"
+    local grips
+    grips=$(gpg-connect-agent 'scd learn --force' /bye | awk '/KEYPAIRINFO/{print $3}')
+    for g in $("${GPG[@]}" --with-colons --with-keygrip -K "$4" | awk -F: '/^grp/{print $10}'); do
+        grep -q "$g" <<<"$grips" || fail "card does not hold key grip $g"
+    done
+    sign_and_decrypt "$4"
+}
+IMPORTS=""
+import_to_card rsa2048 rsa2048 rsa2048 imp-rsa@example.org
+import_to_card nistp256 nistp256 nistp256 imp-p256@example.org
+import_to_card ed25519 ed25519 cv25519 imp-ed@example.org
+log "keytocard: RSA-2048, P-256, Ed25519+Cv25519 imported; sign/verify and decrypt on card ok"
 
 log "PASS"
