@@ -97,6 +97,7 @@ Bytes Card::process(ByteView raw) {
 // Without Le the whole body waits, which is what T=1 clients such as scdaemon expect.
 Bytes Card::deliver(Response r, const CommandApdu& apdu) {
     std::size_t limit = apdu.le_present ? apdu.le : 0;
+    if (apdu.ins == 0xC0 && !apdu.le_present) limit = 256;  // GET RESPONSE must make progress
     if (r.data.size() <= limit || (r.sw & 0xFF00) == 0x6100) return serialize_response(r);
     std::size_t now = std::min(limit, r.data.size());
     m_session.pending.assign(r.data.begin() + static_cast<long>(now), r.data.end());

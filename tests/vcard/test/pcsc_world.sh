@@ -48,6 +48,11 @@ world_cleanup() {
     fi
     [ -n "$VCARD_PID" ] && kill "$VCARD_PID" 2>/dev/null && wait "$VCARD_PID" 2>/dev/null
     [ -n "$PCSCD_PID" ] && kill "$PCSCD_PID" 2>/dev/null && wait "$PCSCD_PID" 2>/dev/null
+    # A sanitizer build of the card reports memory errors and leaks to its log.
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORLD/vcard.log" 2>/dev/null; then
+        log "FAIL: sanitizer report in vcard.log"
+        [ "$rc" -eq 0 ] && rc=1
+    fi
     if [ "$rc" -ne 0 ]; then
         log "exit $rc; logs follow"
         for f in "$WORLD"/*.log; do
@@ -126,21 +131,6 @@ wait_for_card() {
         sleep 0.1
     done
     fail "card not $want in reader '$READER'"
-}
-
-# Sends APDUs to the card through pcscd (one opensc-tool session, SELECT first).
-apdus() {
-    local args=(-r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01)
-    for a in "$@"; do args+=(-s "$a"); done
-    opensc-tool "${args[@]}" 2>&1
-}
-
-# C4 PW status bytes as hex, e.g. "00 7F 7F 7F 03 00 03".
-pw_status() {
-    apdus 00:CA:00:C4:00 | grep -A1 'Sending: 00 CA 00 C4' | tail -1 |
-        sed -E 's/^Received \(SW1=0x([0-9A-F]{2}), SW2=0x([0-9A-F]{2})\):? ?//' | tr -d '\n'
-    opensc-tool -r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:CA:00:C4:00 2>&1 |
-        awk '/^[0-9A-F][0-9A-F] /{print}' | tail -1 | cut -c1-20
 }
 
 world_gnupg() {
