@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -63,13 +64,12 @@ std::optional<CardState> initial_state(const Options& o) {
 
 int main(int argc, char** argv) {
     namespace v = keyfence::vcard;
-    std::string message;
-    int exit_code = 0;
-    auto options = v::parse_options(argc, argv, message, exit_code);
-    if (!options) {
-        (exit_code == 0 ? std::cout : std::cerr) << message;
-        return exit_code;
+    v::ParsedOptions parsed = v::parse_options(argc, argv);
+    if (!parsed.options) {
+        (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message;
+        return parsed.exit_code;
     }
+    const v::Options* options = &*parsed.options;
     std::cerr << "keyfence-vcard: SOFTWARE TEST/DEMO OpenPGP card - NOT A SECURE TOKEN. Keys and "
                  "PINs are stored in clear"
               << (options->state_path.empty() ? " (in memory only)." : " in " + options->state_path + ".")

@@ -2,6 +2,7 @@
 
 #include <sstream>
 #include <string_view>
+#include <vector>
 
 namespace keyfence::vcard {
 namespace {
@@ -64,9 +65,9 @@ bool parse_key_attrs(const std::string& text, std::array<AlgorithmAttributes, 3>
 
 }  // namespace
 
-std::optional<Options> parse_options(int argc, char** argv, std::string& message, int& exit_code) {
+ParsedOptions parse_options(int argc, char** argv) {
     Options o;
-    exit_code = 2;
+    ParsedOptions out;
     std::string fault_text;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -75,14 +76,14 @@ std::optional<Options> parse_options(int argc, char** argv, std::string& message
             return std::string(argv[++i]);
         };
         auto fail = [&](const std::string& why) {
-            message = "keyfence-vcard: " + why + "\n" + k_usage;
-            return std::nullopt;
+            out.message = "keyfence-vcard: " + why + "\n" + k_usage;
+            return out;
         };
         unsigned long long n = 0;
         if (arg == "--help" || arg == "-h") {
-            message = k_usage;
-            exit_code = 0;
-            return std::nullopt;
+            out.message = k_usage;
+            out.exit_code = 0;
+            return out;
         } else if (arg == "--init") {
             o.init = true;
         } else if (arg == "--reconnect") {
@@ -123,14 +124,16 @@ std::optional<Options> parse_options(int argc, char** argv, std::string& message
         }
     }
     if (std::string err = apply_fault_text(fault_text, o.faults); !err.empty()) {
-        message = "keyfence-vcard: bad fault option: " + err + "\n";
-        return std::nullopt;
+        out.message = "keyfence-vcard: bad fault option: " + err + "\n";
+        return out;
     }
     if (o.port == 0) {
-        message = std::string("keyfence-vcard: --port is required\n") + k_usage;
-        return std::nullopt;
+        out.message = std::string("keyfence-vcard: --port is required\n") + k_usage;
+        return out;
     }
-    return o;
+    out.options = std::move(o);
+    out.exit_code = 0;
+    return out;
 }
 
 }  // namespace keyfence::vcard

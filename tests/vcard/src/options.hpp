@@ -25,8 +25,14 @@ struct Options {
     bool verbose = false;
 };
 
-/// Parses argv. On error or --help returns empty and fills `message` (usage or error);
-/// `exit_code` is 0 for --help and 2 for usage errors.
-std::optional<Options> parse_options(int argc, char** argv, std::string& message, int& exit_code);
+/// Outcome of parsing argv: options, or a message (usage for --help, else an error) and
+/// the exit code to use (0 for --help, 2 for usage errors).
+struct ParsedOptions {
+    std::optional<Options> options;
+    std::string message;
+    int exit_code = 2;
+};
+
+ParsedOptions parse_options(int argc, char** argv);
 
 }  // namespace keyfence::vcard

@@ -31,7 +31,7 @@ Io read_exact(int fd, std::uint8_t* buf, std::size_t n) {
         ssize_t r = ::recv(fd, buf, n, 0);
         if (r == 0) return Io::Eof;
         if (r < 0) {
-            if (errno == EINTR) return Io::Error;  // signal: let the caller check `stop`
+            if (errno == EINTR) return Io::Error;  // only SIGTERM/SIGINT interrupt: stop
             return errno == ECONNRESET ? Io::Eof : Io::Error;
         }
         buf += r;
@@ -120,7 +120,6 @@ LinkEnd serve_connection(int fd, Card& card, const LinkOptions& o, const std::at
         if (io == Io::Eof) return LinkEnd::PeerClosed;
         if (io == Io::Error) {
             if (stop) return LinkEnd::Stopped;
-            if (errno == EINTR) continue;
             std::cerr << "keyfence-vcard: recv: " << std::strerror(errno) << "\n";
             return LinkEnd::Error;
         }
