@@ -94,10 +94,14 @@ Bytes Card::process(ByteView raw) {
 }
 
 // ISO 7816-4 §5.3.4: hand out at most Ne bytes; the rest waits for GET RESPONSE (61xx).
-// Without Le the whole body waits, which is what T=1 clients such as scdaemon expect.
+// Without Le (cases 1 and 3) no response data is expected, so none is sent: scdaemon's
+// SELECT without Le and gpg's factory-reset insist on a plain 9000 there.
 Bytes Card::deliver(Response r, const CommandApdu& apdu) {
-    std::size_t limit = apdu.le_present ? apdu.le : 0;
-    if (apdu.ins == 0xC0 && !apdu.le_present) limit = 256;  // GET RESPONSE must make progress
+    if (!apdu.le_present && apdu.ins != 0xC0) {
+        r.data.clear();
+        return serialize_response(r);
+    }
+    std::size_t limit = apdu.le_present ? apdu.le : 256;  // GET RESPONSE without Le: 256
     if (r.data.size() <= limit || (r.sw & 0xFF00) == 0x6100) return serialize_response(r);
     std::size_t now = std::min(limit, r.data.size());
     m_session.pending.assign(r.data.begin() + static_cast<long>(now), r.data.end());

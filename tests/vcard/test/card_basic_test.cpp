@@ -14,8 +14,10 @@ TEST_F(CardTest, SelectOpenPgpWithAndWithoutFci) {
     ASSERT_TRUE(aid);
     EXPECT_EQ(Bytes(aid->value.begin(), aid->value.end()), card.state().aid());
     EXPECT_EQ(send_hex("00 A4 04 0C 06 D2 76 00 01 24 01").sw, 0x9000);
-    // scdaemon sends SELECT without Le: FCI waits behind 61xx.
-    EXPECT_EQ(send_hex("00 A4 04 00 06 D2 76 00 01 24 01").sw & 0xFF00, 0x6100);
+    // scdaemon sends SELECT without Le: no response data expected, plain 9000.
+    Reply no_le = send_hex("00 A4 04 00 06 D2 76 00 01 24 01");
+    EXPECT_EQ(no_le.sw, 0x9000);
+    EXPECT_TRUE(no_le.data.empty());
 }
 
 TEST_F(CardTest, SelectOfOtherFilesAndApplicationsFails) {

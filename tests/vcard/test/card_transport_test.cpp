@@ -25,13 +25,18 @@ TEST_F(CardTest, ShortLeSplitsResponseWith61xx) {
     EXPECT_EQ(send(0xC0, 0, 0, {}, 256).sw, 0x6985);  // nothing pending any more
 }
 
-TEST_F(CardTest, GetResponseWithoutLeMakesProgress) {
-    Reply r = send_hex("00 CA 00 6E");  // case 1: whole body waits behind 61xx
-    ASSERT_EQ(r.sw & 0xFF00, 0x6100);
+TEST_F(CardTest, NoLeMeansNoResponseData) {
+    Reply r = send_hex("00 CA 00 6E");  // case 1: ISO 7816-4, no data expected
+    EXPECT_EQ(r.sw, 0x9000);
     EXPECT_TRUE(r.data.empty());
+}
+
+TEST_F(CardTest, GetResponseWithoutLeMakesProgress) {
+    Reply r = send(0xCA, 0x00, 0x6E, {}, 8);
+    ASSERT_EQ(r.sw & 0xFF00, 0x6100);
     Reply rest = send_hex("00 C0 00 00");
     EXPECT_EQ(rest.sw, 0x9000);
-    EXPECT_TRUE(find_tlv(rest.data, 0x6E));
+    EXPECT_FALSE(rest.data.empty());
 }
 
 TEST_F(CardTest, AnotherCommandDropsPendingResponse) {

@@ -146,4 +146,26 @@ import_to_card nistp256 nistp256 nistp256 imp-p256@example.org
 import_to_card ed25519 ed25519 cv25519 imp-ed@example.org
 log "keytocard: RSA-2048, P-256, Ed25519+Cv25519 imported; sign/verify and decrypt on card ok"
 
+# --- card administration through gpg --card-edit -------------------------------------
+card_edit() {
+    printf '%s\n' "$@" | gpg --pinentry-mode loopback --command-fd 0 --status-fd 1 --card-edit \
+        >"$WORLD/edit.out" 2>&1 || fail "card-edit $*: $(tail -5 "$WORLD/edit.out")"
+    ! grep -q "SC_OP_FAILURE" "$WORLD/edit.out" || fail "card-edit $*: $(grep -v GOT_IT "$WORLD/edit.out" | tail -5)"
+}
+card_field() { "${GPG[@]}" --card-status | sed -n "s/^$1 *\.*: //p"; }
+new_card nistp256 0000AD01
+generate_on_card "Admin Tester" admin@example.org
+card_edit admin forcesig 12345678 quit
+[ "$(card_field "Signature PIN")" = "not forced" ] || fail "forcesig: $(card_field "Signature PIN")"
+card_edit admin name Tester Card quit
+[ "$(card_field "Name of cardholder")" = "Card Tester" ] || fail "name: $(card_field "Name of cardholder")"
+card_edit passwd 123456 654321 654321 quit           # CHANGE REFERENCE DATA PW1
+card_edit passwd 654321 123456 123456 quit           # the new PIN is the one that works
+card_edit admin factory-reset y yes quit             # VERIFY x8 to block, TERMINATE DF, ACTIVATE
+[ "$(card_field "Name of cardholder")" = "[not set]" ] || fail "factory-reset kept the name"
+[ "$(card_field "Signature key")" = "[none]" ] || fail "factory-reset kept the keys"
+[ "$(card_field "PIN retry counter")" = "3 0 3" ] || fail "factory-reset counters: $(card_field "PIN retry counter")"
+[ "$(card_field "Key attributes")" = "rsa2048 rsa2048 rsa2048" ] || fail "factory-reset attributes"
+log "card-edit: forcesig, name, passwd, factory-reset ok"
+
 log "PASS"
