@@ -54,6 +54,28 @@ INSTANTIATE_TEST_SUITE_P(
         return std::string(param_info.param.name);
     });
 
+// RSA-4096 with short APDUs only: public key and signature (512 bytes) need GET RESPONSE.
+TEST_F(CardTest, Rsa4096WithShortApdus) {
+    set_attributes(KeySlot::Signature, AlgorithmAttributes::rsa(4096));
+    verify_ok(0x83, "12345678");
+    Reply gen = send_all(0x47, 0x80, 0x00, {0xB6, 0x00});
+    ASSERT_EQ(gen.sw, 0x9000);
+    EvpPkeyPtr pub = public_key_from_template(gen.data, AlgorithmAttributes::rsa(4096));
+    ASSERT_TRUE(pub);
+    EXPECT_EQ(EVP_PKEY_get_bits(pub.get()), 4096);
+    verify_ok(0x81, "123456");
+    Bytes di = sha256_digest_info(bytes_of("big"));
+    Reply first = send(0x2A, 0x9E, 0x9A, di, 256);
+    EXPECT_EQ(first.sw, 0x6100);  // 256 more bytes
+    Reply sig = send_all(0x2A, 0x9E, 0x9A, di);
+    EXPECT_EQ(sig.sw, 0x6982);  // PW1 81 was consumed by the first signature
+    verify_ok(0x81, "123456");
+    sig = send_all(0x2A, 0x9E, 0x9A, di);
+    ASSERT_EQ(sig.sw, 0x9000);
+    ASSERT_EQ(sig.data.size(), 512u);
+    EXPECT_TRUE(verify_card_signature(pub.get(), AlgorithmAttributes::rsa(4096), di, sig.data));
+}
+
 TEST_F(CardTest, SignatureCounterCountsEverySignature) {
     set_attributes(KeySlot::Signature, AlgorithmAttributes::ecc(Curve::P256, KeySlot::Signature));
     ASSERT_TRUE(generate(KeySlot::Signature));

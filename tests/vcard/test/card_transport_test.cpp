@@ -46,7 +46,7 @@ TEST_F(CardTest, AnotherCommandDropsPendingResponse) {
     EXPECT_EQ(send(0xC0, 0, 0, {}, 256).sw, 0x6985);
 }
 
-TEST_F(CardTest, Rsa4096PublicKeyNeedsGetResponseWithShortApdus) {
+TEST_F(CardTest, Rsa3072PublicKeyNeedsGetResponseWithShortApdus) {
     set_attributes(KeySlot::Decryption, AlgorithmAttributes::rsa(3072));
     ASSERT_TRUE(generate(KeySlot::Decryption));
     Reply r = send(0x47, 0x81, 0x00, {0xB8, 0x00}, 256);
