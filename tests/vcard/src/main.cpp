@@ -85,7 +85,11 @@ int main(int argc, char** argv) {
                 std::cerr << "keyfence-vcard: cannot save state: " << err << "\n";
             }
         };
-        save(card.state());  // create on first run, record --serial
+        // Create on first run and record --serial; a card that cannot persist is refused.
+        if (std::string err = v::save_state_file(path, card.state()); !err.empty()) {
+            std::cerr << "keyfence-vcard: cannot write state file: " << err << "\n";
+            return 1;
+        }
         card.set_state_listener(save);
     }
     char aid_line[64];
