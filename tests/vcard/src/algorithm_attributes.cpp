@@ -82,8 +82,9 @@ AlgorithmAttributes AlgorithmAttributes::rsa(std::uint16_t bits) {
     a.rsa_bits = bits;
     a.rsa_e_bits = 17;
     a.rsa_import_format = 0;
-    a.raw = {0x01, static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits), 0x00,
-             0x11, 0x00};
+    a.raw = {
+        0x01, static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits), 0x00, 0x11,
+        0x00};
     return a;
 }
 

@@ -40,7 +40,9 @@ struct Response {
 
     static Response status(StatusWord s) { return {{}, static_cast<std::uint16_t>(s)}; }
     static Response status(std::uint16_t s) { return {{}, s}; }
-    static Response ok(Bytes d) { return {std::move(d), static_cast<std::uint16_t>(StatusWord::Ok)}; }
+    static Response ok(Bytes d) {
+        return {std::move(d), static_cast<std::uint16_t>(StatusWord::Ok)};
+    }
 };
 
 /// data || SW1 || SW2.

@@ -45,7 +45,9 @@ std::optional<Bytes> from_hex(std::string_view text) {
     return out;
 }
 
-void append(Bytes& out, ByteView tail) { out.insert(out.end(), tail.begin(), tail.end()); }
+void append(Bytes& out, ByteView tail) {
+    out.insert(out.end(), tail.begin(), tail.end());
+}
 
 Bytes be_bytes(std::uint64_t value, std::size_t width) {
     Bytes out(width);

@@ -8,12 +8,11 @@
 namespace keyfence::vcard {
 
 namespace ins {
-constexpr std::uint8_t k_select = 0xA4, k_select_data = 0xA5, k_get_data = 0xCA,
-                       k_put_data = 0xDA, k_put_data_odd = 0xDB, k_verify = 0x20,
-                       k_change_reference_data = 0x24, k_reset_retry_counter = 0x2C,
-                       k_generate = 0x47, k_pso = 0x2A, k_internal_authenticate = 0x88,
-                       k_get_challenge = 0x84, k_get_response = 0xC0, k_terminate_df = 0xE6,
-                       k_activate_file = 0x44;
+constexpr std::uint8_t k_select = 0xA4, k_select_data = 0xA5, k_get_data = 0xCA, k_put_data = 0xDA,
+                       k_put_data_odd = 0xDB, k_verify = 0x20, k_change_reference_data = 0x24,
+                       k_reset_retry_counter = 0x2C, k_generate = 0x47, k_pso = 0x2A,
+                       k_internal_authenticate = 0x88, k_get_challenge = 0x84,
+                       k_get_response = 0xC0, k_terminate_df = 0xE6, k_activate_file = 0x44;
 }  // namespace ins
 
 CommandKind classify_command(ByteView raw) {
@@ -22,7 +21,8 @@ CommandKind classify_command(ByteView raw) {
     if (i == ins::k_pso && p1 == 0x9E && p2 == 0x9A) return CommandKind::Sign;
     if (i == ins::k_pso && p1 == 0x80 && p2 == 0x86) return CommandKind::Decipher;
     if (i == ins::k_internal_authenticate) return CommandKind::Authenticate;
-    if (i == ins::k_generate) return p1 == 0x80 ? CommandKind::Generate : CommandKind::ReadPublicKey;
+    if (i == ins::k_generate)
+        return p1 == 0x80 ? CommandKind::Generate : CommandKind::ReadPublicKey;
     return CommandKind::Other;
 }
 
@@ -33,18 +33,28 @@ bool is_private_key_operation(CommandKind kind) {
 
 std::optional<KeySlot> slot_from_crt(std::uint32_t tag) {
     switch (tag) {
-        case 0xB6: return KeySlot::Signature;
-        case 0xB8: return KeySlot::Decryption;
-        case 0xA4: return KeySlot::Authentication;
-        default: return std::nullopt;
+        case 0xB6:
+            return KeySlot::Signature;
+        case 0xB8:
+            return KeySlot::Decryption;
+        case 0xA4:
+            return KeySlot::Authentication;
+        default:
+            return std::nullopt;
     }
 }
 
 Card::Card(CardState state) : m_state(std::move(state)) {}
 
-void Card::power_off() { m_session = Session{}; }
-void Card::power_on() { m_session = Session{}; }
-void Card::reset() { m_session = Session{}; }
+void Card::power_off() {
+    m_session = Session{};
+}
+void Card::power_on() {
+    m_session = Session{};
+}
+void Card::reset() {
+    m_session = Session{};
+}
 
 void Card::changed() {
     if (m_listener) m_listener(m_state);
@@ -55,15 +65,17 @@ Bytes Card::process(ByteView raw) {
     if (!parsed) return serialize_response(Response::status(StatusWord::WrongLength));
     CommandApdu apdu = std::move(*parsed);
     // ISO 7816-4 §5.4.1: first interindustry class; b5 chaining, b4-b3 secure messaging.
-    if ((apdu.cla & 0xE3) != 0) return serialize_response(Response::status(StatusWord::ClassNotSupported));
+    if ((apdu.cla & 0xE3) != 0)
+        return serialize_response(Response::status(StatusWord::ClassNotSupported));
     if ((apdu.cla & 0x0C) != 0) return serialize_response(Response::status(0x6882));
     if (apdu.ins == ins::k_get_response) return deliver(get_response(apdu), apdu);
     m_session.pending.clear();
 
     // ISO 7816-4 §5.1.1.1 command chaining: collect data until a command without b5.
     if (apdu.chained()) {
-        if (m_session.chaining && (m_session.chain_ins != apdu.ins ||
-                                   m_session.chain_p1 != apdu.p1 || m_session.chain_p2 != apdu.p2)) {
+        if (m_session.chaining &&
+            (m_session.chain_ins != apdu.ins || m_session.chain_p1 != apdu.p1 ||
+             m_session.chain_p2 != apdu.p2)) {
             m_session.chain_data.clear();
         }
         m_session.chaining = true;
@@ -84,7 +96,8 @@ Bytes Card::process(ByteView raw) {
         Bytes collected = std::move(m_session.chain_data);
         m_session.chaining = false;
         m_session.chain_data.clear();
-        if (!same) return serialize_response(Response::status(StatusWord::LastCommandOfChainExpected));
+        if (!same)
+            return serialize_response(Response::status(StatusWord::LastCommandOfChainExpected));
         append(collected, apdu.data);
         apdu.data = std::move(collected);
     } else if (apdu.data.size() > k_max_command_data) {
@@ -129,21 +142,36 @@ Response Card::dispatch(const CommandApdu& apdu) {
         return Response::status(StatusWord::SelectedFileTerminated);
     }
     switch (apdu.ins) {
-        case ins::k_select: return select(apdu);
-        case ins::k_select_data: return select_data(apdu);
-        case ins::k_get_data: return get_data(apdu);
-        case ins::k_put_data: return put_data(apdu);
-        case ins::k_put_data_odd: return import_key(apdu);
-        case ins::k_verify: return verify(apdu);
-        case ins::k_change_reference_data: return change_reference_data(apdu);
-        case ins::k_reset_retry_counter: return reset_retry_counter(apdu);
-        case ins::k_generate: return generate_key_pair(apdu);
-        case ins::k_pso: return perform_security_operation(apdu);
-        case ins::k_internal_authenticate: return internal_authenticate(apdu);
-        case ins::k_get_challenge: return get_challenge(apdu);
-        case ins::k_terminate_df: return terminate_df(apdu);
-        case ins::k_activate_file: return activate_file(apdu);
-        default: return Response::status(StatusWord::InstructionNotSupported);
+        case ins::k_select:
+            return select(apdu);
+        case ins::k_select_data:
+            return select_data(apdu);
+        case ins::k_get_data:
+            return get_data(apdu);
+        case ins::k_put_data:
+            return put_data(apdu);
+        case ins::k_put_data_odd:
+            return import_key(apdu);
+        case ins::k_verify:
+            return verify(apdu);
+        case ins::k_change_reference_data:
+            return change_reference_data(apdu);
+        case ins::k_reset_retry_counter:
+            return reset_retry_counter(apdu);
+        case ins::k_generate:
+            return generate_key_pair(apdu);
+        case ins::k_pso:
+            return perform_security_operation(apdu);
+        case ins::k_internal_authenticate:
+            return internal_authenticate(apdu);
+        case ins::k_get_challenge:
+            return get_challenge(apdu);
+        case ins::k_terminate_df:
+            return terminate_df(apdu);
+        case ins::k_activate_file:
+            return activate_file(apdu);
+        default:
+            return Response::status(StatusWord::InstructionNotSupported);
     }
 }
 

@@ -28,7 +28,7 @@ CommandKind classify_command(ByteView raw);
 bool is_private_key_operation(CommandKind kind);
 
 class Card {
-public:
+  public:
     /// Called after every change of persistent state (the state file writer).
     using StateListener = std::function<void(const CardState&)>;
 
@@ -49,7 +49,7 @@ public:
     /// Fault: flip one bit of every signature PSO:CDS / INTERNAL AUTHENTICATE returns.
     void set_corrupt_signature(bool on) { m_corrupt_signature = on; }
 
-private:
+  private:
     struct Session {
         bool pw1_sign = false;   // PW1 verified in mode 81
         bool pw1_other = false;  // PW1 verified in mode 82
@@ -57,7 +57,7 @@ private:
         bool chaining = false;
         std::uint8_t chain_ins = 0, chain_p1 = 0, chain_p2 = 0;
         Bytes chain_data;
-        Bytes pending;  // response bytes waiting for GET RESPONSE
+        Bytes pending;                           // response bytes waiting for GET RESPONSE
         std::size_t certificate_occurrence = 0;  // SELECT DATA for 7F21
     };
 

@@ -8,9 +8,13 @@ namespace {
 
 constexpr std::size_t k_slot_count = 3;
 
-Bytes or_zeros(const Bytes& b, std::size_t size) { return b.empty() ? Bytes(size, 0) : b; }
+Bytes or_zeros(const Bytes& b, std::size_t size) {
+    return b.empty() ? Bytes(size, 0) : b;
+}
 
-KeySlot slot_at(std::size_t i) { return static_cast<KeySlot>(i); }
+KeySlot slot_at(std::size_t i) {
+    return static_cast<KeySlot>(i);
+}
 
 // 7F21 occurrences for SELECT DATA: 0 = AUT, 1 = DEC, 2 = SIG (§7.2.5).
 KeySlot certificate_slot(std::size_t occurrence) {
@@ -85,13 +89,20 @@ Bytes Card::application_related_data() const {
 // for constructed ones (65, 6E, 7A, 7F66, 7F74), as real cards do.
 std::optional<Bytes> Card::data_object(std::uint32_t tag) const {
     switch (tag) {
-        case 0x004F: return m_state.aid();
-        case 0x005E: return m_state.login;
-        case 0x5F50: return m_state.url;
-        case 0x5F52: return historical_bytes();
-        case 0x005B: return m_state.name;
-        case 0x5F2D: return m_state.language;
-        case 0x5F35: return m_state.sex;
+        case 0x004F:
+            return m_state.aid();
+        case 0x005E:
+            return m_state.login;
+        case 0x5F50:
+            return m_state.url;
+        case 0x5F52:
+            return historical_bytes();
+        case 0x005B:
+            return m_state.name;
+        case 0x5F2D:
+            return m_state.language;
+        case 0x5F35:
+            return m_state.sex;
         case 0x0065: {
             Bytes inner;
             append_tlv(inner, 0x5B, m_state.name);
@@ -99,26 +110,37 @@ std::optional<Bytes> Card::data_object(std::uint32_t tag) const {
             append_tlv(inner, 0x5F35, m_state.sex);
             return make_tlv(0x65, inner);
         }
-        case 0x006E: return application_related_data();
-        case 0x0073: return make_tlv(0x73, discretionary_data_objects());
-        case 0x007A: return make_tlv(0x7A, make_tlv(0x93, be_bytes(m_state.signature_counter, 3)));
-        case 0x0093: return be_bytes(m_state.signature_counter, 3);
-        case 0x00C0: return extended_capabilities();
+        case 0x006E:
+            return application_related_data();
+        case 0x0073:
+            return make_tlv(0x73, discretionary_data_objects());
+        case 0x007A:
+            return make_tlv(0x7A, make_tlv(0x93, be_bytes(m_state.signature_counter, 3)));
+        case 0x0093:
+            return be_bytes(m_state.signature_counter, 3);
+        case 0x00C0:
+            return extended_capabilities();
         case 0x00C1:
         case 0x00C2:
-        case 0x00C3: return m_state.slots[tag - 0xC1].attributes.raw;
-        case 0x00C4: return pw_status_bytes();
-        case 0x7F21: return m_state.slot(certificate_slot(m_session.certificate_occurrence)).certificate;
-        case 0x7F74: return make_tlv(0x7F74, make_tlv(0x81, Bytes{0x00}));  // §4.1.3.2: no UI
+        case 0x00C3:
+            return m_state.slots[tag - 0xC1].attributes.raw;
+        case 0x00C4:
+            return pw_status_bytes();
+        case 0x7F21:
+            return m_state.slot(certificate_slot(m_session.certificate_occurrence)).certificate;
+        case 0x7F74:
+            return make_tlv(0x7F74, make_tlv(0x81, Bytes{0x00}));  // §4.1.3.2: no UI
         case 0x7F66: {  // §4.1.3.1 extended length information
             Bytes inner = make_tlv(0x02, be_bytes(k_max_command_data, 2));
             append_tlv(inner, 0x02, be_bytes(k_max_response_data, 2));
             return make_tlv(0x7F66, inner);
         }
-        default: break;
+        default:
+            break;
     }
     Bytes d = discretionary_data_objects();
-    if (auto t = find_tlv(d, tag); t && (tag == 0xC5 || tag == 0xC6 || tag == 0xCD || tag == 0xDE)) {
+    if (auto t = find_tlv(d, tag);
+        t && (tag == 0xC5 || tag == 0xC6 || tag == 0xCD || tag == 0xDE)) {
         return Bytes(t->value.begin(), t->value.end());
     }
     if (tag >= 0xC7 && tag <= 0xC9) return m_state.slots[tag - 0xC7].fingerprint;
@@ -151,17 +173,23 @@ Response Card::put_simple_do(std::uint32_t tag, const Bytes& value) {
         return Response::status(StatusWord::Ok);
     };
     auto set_exact = [&](Bytes& field, std::size_t size) {
-        if (!value.empty() && value.size() != size) return Response::status(StatusWord::WrongLength);
+        if (!value.empty() && value.size() != size)
+            return Response::status(StatusWord::WrongLength);
         field = value;
         changed();
         return Response::status(StatusWord::Ok);
     };
     switch (tag) {
-        case 0x005B: return set(m_state.name, 39);
-        case 0x5F2D: return set(m_state.language, 8);
-        case 0x5F35: return set(m_state.sex, 1);
-        case 0x5F50: return set(m_state.url, k_max_special_do);
-        case 0x005E: return set(m_state.login, k_max_special_do);
+        case 0x005B:
+            return set(m_state.name, 39);
+        case 0x5F2D:
+            return set(m_state.language, 8);
+        case 0x5F35:
+            return set(m_state.sex, 1);
+        case 0x5F50:
+            return set(m_state.url, k_max_special_do);
+        case 0x005E:
+            return set(m_state.login, k_max_special_do);
         case 0x7F21:
             return set(m_state.slot(certificate_slot(m_session.certificate_occurrence)).certificate,
                        k_max_certificate);
@@ -181,7 +209,8 @@ Response Card::put_simple_do(std::uint32_t tag, const Bytes& value) {
             m_state.reset_code.tries = value.empty() ? 0 : CardState::k_rc_max_tries;
             changed();
             return Response::status(StatusWord::Ok);
-        default: break;
+        default:
+            break;
     }
     if (tag >= 0xC7 && tag <= 0xC9) return set_exact(m_state.slots[tag - 0xC7].fingerprint, 20);
     if (tag >= 0xCA && tag <= 0xCC) return set_exact(m_state.slots[tag - 0xCA].ca_fingerprint, 20);

@@ -17,7 +17,9 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, CFree<&ECDSA_SIG_free>>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, CFree<&OSSL_PARAM_BLD_free>>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, CFree<&OSSL_PARAM_free>>;
 
-const char* group_name(Curve c) { return c == Curve::P384 ? "P-384" : "P-256"; }
+const char* group_name(Curve c) {
+    return c == Curve::P384 ? "P-384" : "P-256";
+}
 
 std::optional<Bytes> bn_param(const EVP_PKEY* key, const char* name) {
     BIGNUM* raw = nullptr;
@@ -34,8 +36,8 @@ std::optional<Bytes> encoded_point(const EVP_PKEY* key, const AlgorithmAttribute
     if (attrs.curve == Curve::Ed25519 || attrs.curve == Curve::X25519) {
         len = out.size();
         if (EVP_PKEY_get_raw_public_key(key, out.data(), &len) != 1) return std::nullopt;
-    } else if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                               out.data(), out.size(), &len) != 1) {
+    } else if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out.data(),
+                                               out.size(), &len) != 1) {
         return std::nullopt;
     }
     out.resize(len);
@@ -109,8 +111,8 @@ bool key_matches_attributes(const EVP_PKEY* key, const AlgorithmAttributes& attr
             char name[64] = {};
             std::size_t len = 0;
             if (!EVP_PKEY_is_a(key, "EC") ||
-                EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name,
-                                               sizeof(name), &len) != 1) {
+                EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+                                               &len) != 1) {
                 return false;
             }
             std::string_view n(name, len);
@@ -147,8 +149,9 @@ std::optional<Bytes> card_sign(EVP_PKEY* key, const AlgorithmAttributes& attrs, 
         std::unique_ptr<EVP_MD_CTX, CFree<&EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
         Bytes sig(64);
         std::size_t len = sig.size();
-        if (!md || EVP_DigestSignInit_ex(md.get(), nullptr, nullptr, nullptr, nullptr, key,
-                                         nullptr) != 1 ||
+        if (!md ||
+            EVP_DigestSignInit_ex(md.get(), nullptr, nullptr, nullptr, nullptr, key, nullptr) !=
+                1 ||
             EVP_DigestSign(md.get(), sig.data(), &len, input.data(), input.size()) != 1) {
             return std::nullopt;
         }
@@ -212,8 +215,8 @@ std::optional<Bytes> ecdh_shared_secret(EVP_PKEY* key, const AlgorithmAttributes
 
 std::optional<std::string> private_key_pem(const EVP_PKEY* key) {
     BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                         nullptr) != 1) {
+    if (!bio ||
+        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
         return std::nullopt;
     }
     char* data = nullptr;

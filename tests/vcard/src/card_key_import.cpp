@@ -51,8 +51,8 @@ EvpPkeyPtr import_rsa(const std::map<std::uint32_t, Bytes>& parts) {
     if (!bn_ctx || !e || !p || !q || !n || !d || !p1 || !q1 || !phi || !dp || !dq || !qinv) {
         return nullptr;
     }
-    if (!BN_mul(n.get(), p.get(), q.get(), bn_ctx.get()) || !BN_sub(p1.get(), p.get(), BN_value_one()) ||
-        !BN_sub(q1.get(), q.get(), BN_value_one()) ||
+    if (!BN_mul(n.get(), p.get(), q.get(), bn_ctx.get()) ||
+        !BN_sub(p1.get(), p.get(), BN_value_one()) || !BN_sub(q1.get(), q.get(), BN_value_one()) ||
         !BN_mul(phi.get(), p1.get(), q1.get(), bn_ctx.get()) ||
         !BN_mod_inverse(d.get(), e.get(), phi.get(), bn_ctx.get()) ||
         !BN_mod(dp.get(), d.get(), p1.get(), bn_ctx.get()) ||

@@ -121,7 +121,8 @@ Response Card::internal_authenticate(const CommandApdu& apdu) {
 // §7.2.15 GET CHALLENGE: Le random bytes.
 Response Card::get_challenge(const CommandApdu& apdu) {
     if (apdu.p1 != 0x00 || apdu.p2 != 0x00) return Response::status(StatusWord::WrongP1P2);
-    if (!apdu.le_present || apdu.le > k_max_challenge) return Response::status(StatusWord::WrongLength);
+    if (!apdu.le_present || apdu.le > k_max_challenge)
+        return Response::status(StatusWord::WrongLength);
     return Response::ok(random_bytes(apdu.le));
 }
 

@@ -75,8 +75,10 @@ Response Card::change_reference_data(const CommandApdu& apdu) {
     ByteView data(apdu.data);
     Response r = check_password(pw, data.first(old_len));
     if (r.sw != 0x9000) {
-        if (is_pw3) m_session.pw3 = false;
-        else m_session.pw1_sign = m_session.pw1_other = false;
+        if (is_pw3)
+            m_session.pw3 = false;
+        else
+            m_session.pw1_sign = m_session.pw1_other = false;
         return r;
     }
     ByteView fresh = data.subspan(old_len);

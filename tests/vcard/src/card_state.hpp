@@ -11,19 +11,19 @@ namespace keyfence::vcard {
 
 /// A password (PW1, resetting code or PW3) and its error counter (OpenPGP card 3.4 §4.3).
 struct PasswordState {
-    Bytes value;              // empty = not set (resetting code only)
-    std::uint8_t tries = 0;   // error counter: tries left, 0 = blocked
+    Bytes value;             // empty = not set (resetting code only)
+    std::uint8_t tries = 0;  // error counter: tries left, 0 = blocked
 };
 
 /// One of the three key slots with its DOs.
 struct KeySlotState {
     AlgorithmAttributes attributes = AlgorithmAttributes::rsa(2048);  // C1–C3
-    EvpPkeyPtr key;                     // null: no key in the slot
-    std::uint8_t key_status = 0;        // DE: 00 absent, 01 generated, 02 imported
-    Bytes fingerprint;                  // C7–C9, 20 bytes or empty
-    Bytes ca_fingerprint;               // CA–CC, 20 bytes or empty
-    Bytes generation_time;              // CE–D0, 4 bytes or empty
-    Bytes certificate;                  // 7F21 for this slot (SELECT DATA picks which)
+    EvpPkeyPtr key;                                                   // null: no key in the slot
+    std::uint8_t key_status = 0;  // DE: 00 absent, 01 generated, 02 imported
+    Bytes fingerprint;            // C7–C9, 20 bytes or empty
+    Bytes ca_fingerprint;         // CA–CC, 20 bytes or empty
+    Bytes generation_time;        // CE–D0, 4 bytes or empty
+    Bytes certificate;            // 7F21 for this slot (SELECT DATA picks which)
 };
 
 /// The card's persistent state. Move-only because keys are owned EVP_PKEYs.

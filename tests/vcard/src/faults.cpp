@@ -8,12 +8,18 @@ std::optional<FaultSelector> FaultSelector::parse(const std::string& text) {
     using M = Mode;
     FaultSelector s;
     if (text == "off" || text == "0" || text.empty()) return s;
-    if (text == "any") s.mode = M::Any;
-    else if (text == "sign") s.mode = M::Sign;
-    else if (text == "decipher") s.mode = M::Decipher;
-    else if (text == "auth") s.mode = M::Authenticate;
-    else if (text == "generate") s.mode = M::Generate;
-    else if (text == "private-op") s.mode = M::PrivateOp;
+    if (text == "any")
+        s.mode = M::Any;
+    else if (text == "sign")
+        s.mode = M::Sign;
+    else if (text == "decipher")
+        s.mode = M::Decipher;
+    else if (text == "auth")
+        s.mode = M::Authenticate;
+    else if (text == "generate")
+        s.mode = M::Generate;
+    else if (text == "private-op")
+        s.mode = M::PrivateOp;
     else {
         std::size_t used = 0;
         unsigned long long n = 0;
@@ -31,14 +37,22 @@ std::optional<FaultSelector> FaultSelector::parse(const std::string& text) {
 
 bool FaultSelector::matches(std::uint64_t apdu_index, CommandKind kind) const {
     switch (mode) {
-        case Mode::Off: return false;
-        case Mode::Nth: return apdu_index == nth;
-        case Mode::Any: return true;
-        case Mode::Sign: return kind == CommandKind::Sign;
-        case Mode::Decipher: return kind == CommandKind::Decipher;
-        case Mode::Authenticate: return kind == CommandKind::Authenticate;
-        case Mode::Generate: return kind == CommandKind::Generate;
-        case Mode::PrivateOp: return is_private_key_operation(kind);
+        case Mode::Off:
+            return false;
+        case Mode::Nth:
+            return apdu_index == nth;
+        case Mode::Any:
+            return true;
+        case Mode::Sign:
+            return kind == CommandKind::Sign;
+        case Mode::Decipher:
+            return kind == CommandKind::Decipher;
+        case Mode::Authenticate:
+            return kind == CommandKind::Authenticate;
+        case Mode::Generate:
+            return kind == CommandKind::Generate;
+        case Mode::PrivateOp:
+            return is_private_key_operation(kind);
     }
     return false;
 }
@@ -69,17 +83,24 @@ std::string apply_fault_text(const std::string& text, FaultPlan& plan) {
         unsigned long long n = 0;
         if (key == "latency-ms" || key == "remove-after") {
             if (!number(n)) return where + ": expected a number";
-            if (key == "latency-ms") out.latency_ms = static_cast<unsigned>(n);
-            else out.remove_after = n;
+            if (key == "latency-ms")
+                out.latency_ms = static_cast<unsigned>(n);
+            else
+                out.remove_after = n;
         } else if (key == "remove-during-op" || key == "corrupt-signature") {
             bool on = value.empty() || value == "1" || value == "on" || value == "yes";
-            if (!on && value != "0" && value != "off" && value != "no") return where + ": expected 0/1";
-            if (key == "corrupt-signature") out.corrupt_signature = on;
-            else out.remove_on = on ? *FaultSelector::parse("private-op") : FaultSelector{};
+            if (!on && value != "0" && value != "off" && value != "no")
+                return where + ": expected 0/1";
+            if (key == "corrupt-signature")
+                out.corrupt_signature = on;
+            else
+                out.remove_on = on ? *FaultSelector::parse("private-op") : FaultSelector{};
         } else if (key == "remove-on" || key == "garble" || key == "truncate") {
             auto sel = FaultSelector::parse(value);
             if (!sel) return where + ": expected off, N or a kind";
-            (key == "garble" ? out.garble : key == "truncate" ? out.truncate : out.remove_on) = *sel;
+            (key == "garble"     ? out.garble
+             : key == "truncate" ? out.truncate
+                                 : out.remove_on) = *sel;
         } else {
             return where + ": unknown key";
         }

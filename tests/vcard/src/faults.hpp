@@ -26,12 +26,12 @@ struct FaultSelector {
 
 /// The faults in force. Built from the command line, then overlaid by the control file.
 struct FaultPlan {
-    unsigned latency_ms = 0;          // added before every private-key operation
-    std::uint64_t remove_after = 0;   // close the socket instead of answering APDU N+1
-    FaultSelector remove_on;          // close instead of answering a matching APDU
-    FaultSelector garble;             // invert bits of matching responses
-    FaultSelector truncate;           // cut matching responses to half their length
-    bool corrupt_signature = false;   // flip one bit in PSO:CDS / INTERNAL AUTH results
+    unsigned latency_ms = 0;         // added before every private-key operation
+    std::uint64_t remove_after = 0;  // close the socket instead of answering APDU N+1
+    FaultSelector remove_on;         // close instead of answering a matching APDU
+    FaultSelector garble;            // invert bits of matching responses
+    FaultSelector truncate;          // cut matching responses to half their length
+    bool corrupt_signature = false;  // flip one bit in PSO:CDS / INTERNAL AUTH results
 };
 
 /// Applies control-file text ("key value" lines, '#' comments) over `plan`. Keys are the

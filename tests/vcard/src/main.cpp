@@ -19,7 +19,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+    g_stop = true;
+}
 
 void install_signal_handlers() {
     struct sigaction sa {};
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
     const v::Options* options = &*parsed.options;
     std::cerr << "keyfence-vcard: SOFTWARE TEST/DEMO OpenPGP card - NOT A SECURE TOKEN. Keys and "
                  "PINs are stored in clear"
-              << (options->state_path.empty() ? " (in memory only)." : " in " + options->state_path + ".")
+              << (options->state_path.empty() ? " (in memory only)."
+                                              : " in " + options->state_path + ".")
               << "\n";
     install_signal_handlers();
     auto state = initial_state(*options);
@@ -93,11 +96,12 @@ int main(int argc, char** argv) {
         card.set_state_listener(save);
     }
     char aid_line[64];
-    std::snprintf(aid_line, sizeof aid_line, "%04X %08X", card.state().manufacturer, card.state().serial);
+    std::snprintf(aid_line, sizeof aid_line, "%04X %08X", card.state().manufacturer,
+                  card.state().serial);
     std::cerr << "keyfence-vcard: AID " << v::to_hex(card.state().aid()) << " (manufacturer/serial "
               << aid_line << "), vpcd " << options->host << ":" << options->port << "\n";
 
-    v::LinkOptions link{options->host, options->port, options->connect_timeout_ms,
+    v::LinkOptions link{options->host,         options->port,   options->connect_timeout_ms,
                         options->control_path, options->faults, options->verbose};
     for (;;) {
         int fd = v::connect_to_vpcd(link, g_stop);
@@ -115,7 +119,8 @@ int main(int argc, char** argv) {
         if (end == v::LinkEnd::Error) return 1;
         if (!options->reconnect) {
             std::cerr << "keyfence-vcard: "
-                      << (end == v::LinkEnd::Removed ? "card removed (fault)" : "vpcd closed the connection")
+                      << (end == v::LinkEnd::Removed ? "card removed (fault)"
+                                                     : "vpcd closed the connection")
                       << "; exiting\n";
             return 0;
         }

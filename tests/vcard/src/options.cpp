@@ -105,14 +105,16 @@ ParsedOptions parse_options(int argc, char** argv) {
             } else if (arg == "--serial") {
                 auto b = from_hex(*v);
                 if (!b || b->size() != 4) return fail("--serial needs 8 hex digits");
-                o.serial = static_cast<std::uint32_t>((*b)[0] << 24 | (*b)[1] << 16 | (*b)[2] << 8 | (*b)[3]);
+                o.serial = static_cast<std::uint32_t>((*b)[0] << 24 | (*b)[1] << 16 | (*b)[2] << 8 |
+                                                      (*b)[3]);
             } else if (arg == "--key-attrs") {
                 std::array<AlgorithmAttributes, 3> attrs;
                 if (!parse_key_attrs(*v, attrs)) return fail("bad --key-attrs");
                 o.key_attributes = attrs;
             } else if (arg == "--reinsert-ms" || arg == "--connect-timeout-ms") {
                 if (!parse_uint(*v, 3600000, n)) return fail("bad " + arg);
-                (arg == "--reinsert-ms" ? o.reinsert_ms : o.connect_timeout_ms) = static_cast<unsigned>(n);
+                (arg == "--reinsert-ms" ? o.reinsert_ms : o.connect_timeout_ms) =
+                    static_cast<unsigned>(n);
             } else if (arg == "--control") {
                 o.control_path = *v;
             } else if (arg == "--latency-ms" || arg == "--remove-after" || arg == "--remove-on" ||

@@ -17,7 +17,9 @@ namespace {
 constexpr const char* k_magic = "keyfence-vcard-state";
 constexpr const char* k_slot_names[3] = {"sig", "dec", "aut"};
 
-std::string hex_or_dash(const Bytes& b) { return b.empty() ? "-" : to_hex(b); }
+std::string hex_or_dash(const Bytes& b) {
+    return b.empty() ? "-" : to_hex(b);
+}
 
 std::optional<Bytes> parse_hex_or_dash(const std::string& s) {
     if (s == "-") return Bytes{};
@@ -38,8 +40,8 @@ std::string serialize_state(const CardState& s) {
     write_line(out, "manufacturer", to_hex(be_bytes(s.manufacturer, 2)));
     write_line(out, "serial", to_hex(be_bytes(s.serial, 4)));
     write_line(out, "pw1", hex_or_dash(s.pw1.value) + " " + std::to_string(s.pw1.tries));
-    write_line(out, "rc", hex_or_dash(s.reset_code.value) + " " +
-                              std::to_string(s.reset_code.tries));
+    write_line(out, "rc",
+               hex_or_dash(s.reset_code.value) + " " + std::to_string(s.reset_code.tries));
     write_line(out, "pw3", hex_or_dash(s.pw3.value) + " " + std::to_string(s.pw3.tries));
     write_line(out, "pw1-several-signatures", s.pw1_valid_for_several_signatures ? "1" : "0");
     write_line(out, "signature-counter", std::to_string(s.signature_counter));
@@ -119,8 +121,10 @@ bool parse_scalar_line(const std::string& key, const std::string& rest, CardStat
         auto b = from_hex(rest);
         if (!b || b->size() != (key == "serial" ? 4u : 2u)) return false;
         for (std::uint8_t x : *b) v = v << 8 | x;
-        if (key == "serial") s.serial = static_cast<std::uint32_t>(v);
-        else s.manufacturer = static_cast<std::uint16_t>(v);
+        if (key == "serial")
+            s.serial = static_cast<std::uint32_t>(v);
+        else
+            s.manufacturer = static_cast<std::uint16_t>(v);
         return true;
     }
     if (key == "pw1") return parse_password(rest, s.pw1);

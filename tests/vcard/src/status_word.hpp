@@ -10,16 +10,16 @@ namespace keyfence::vcard {
 /// `bytes_remaining()` / `pin_tries_left()` to build them.
 enum class StatusWord : std::uint16_t {
     Ok = 0x9000,
-    BytesRemaining = 0x6100,            // 61xx: xx more bytes via GET RESPONSE (00 = 256+)
-    DataMayBeCorrupted = 0x6281,        // part of returned data may be corrupted
-    SelectedFileTerminated = 0x6285,    // selected file in termination state
+    BytesRemaining = 0x6100,          // 61xx: xx more bytes via GET RESPONSE (00 = 256+)
+    DataMayBeCorrupted = 0x6281,      // part of returned data may be corrupted
+    SelectedFileTerminated = 0x6285,  // selected file in termination state
     EndOfFile = 0x6282,
     SelectedFileDeactivated = 0x6283,
-    PinTriesLeft = 0x63C0,              // 63Cx: password not checked, x tries left
+    PinTriesLeft = 0x63C0,  // 63Cx: password not checked, x tries left
     MemoryFailure = 0x6581,
     WrongLength = 0x6700,
     LastCommandOfChainExpected = 0x6883,
-    SecurityStatusNotSatisfied = 0x6982,  // PW not verified / wrong PW
+    SecurityStatusNotSatisfied = 0x6982,   // PW not verified / wrong PW
     AuthenticationMethodBlocked = 0x6983,  // PW blocked (error counter 0)
     ConditionsOfUseNotSatisfied = 0x6985,
     IncorrectData = 0x6A80,

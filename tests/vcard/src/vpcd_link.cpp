@@ -81,7 +81,8 @@ FaultPlan current_plan(const LinkOptions& o) {
 }  // namespace
 
 int connect_to_vpcd(const LinkOptions& o, const std::atomic<bool>& stop) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.connect_timeout_ms);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(o.connect_timeout_ms);
     std::string port = std::to_string(o.port);
     do {
         addrinfo hints{};
@@ -126,10 +127,14 @@ LinkEnd serve_connection(int fd, Card& card, const LinkOptions& o, const std::at
         if (payload.size() == 1) {
             std::uint8_t code = payload[0];
             if (o.verbose && code != k_get_atr) std::cerr << "vcard: control " << int(code) << "\n";
-            if (code == k_power_off) card.power_off();
-            else if (code == k_power_on) card.power_on();
-            else if (code == k_reset) card.reset();
-            else if (code == k_get_atr && !write_frame(fd, answer_to_reset())) return LinkEnd::Error;
+            if (code == k_power_off)
+                card.power_off();
+            else if (code == k_power_on)
+                card.power_on();
+            else if (code == k_reset)
+                card.reset();
+            else if (code == k_get_atr && !write_frame(fd, answer_to_reset()))
+                return LinkEnd::Error;
             continue;
         }
         if (payload.size() < 4) continue;  // not an APDU; vpcd never sends this
@@ -148,7 +153,8 @@ LinkEnd serve_connection(int fd, Card& card, const LinkOptions& o, const std::at
         card.set_corrupt_signature(plan.corrupt_signature);
         Bytes response = card.process(payload);
         if (plan.garble.matches(apdu_count, kind)) response = garble_response(std::move(response));
-        if (plan.truncate.matches(apdu_count, kind)) response = truncate_response(std::move(response));
+        if (plan.truncate.matches(apdu_count, kind))
+            response = truncate_response(std::move(response));
         if (o.verbose) std::cerr << "vcard: < " << to_hex(response) << "\n";
         if (!write_frame(fd, response)) return LinkEnd::Error;
     }

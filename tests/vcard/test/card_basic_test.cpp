@@ -23,8 +23,8 @@ TEST_F(CardTest, SelectOpenPgpWithAndWithoutFci) {
 TEST_F(CardTest, SelectOfOtherFilesAndApplicationsFails) {
     EXPECT_EQ(send_hex("00 A4 00 0C 02 3F 00").sw, 0x6A82);
     EXPECT_EQ(send_hex("00 A4 02 0C 02 2F 02").sw, 0x6A82);
-    EXPECT_EQ(send_hex("00 A4 04 00 05 A0 00 00 03 08").sw, 0x6A82);           // PIV
-    EXPECT_EQ(send_hex("00 A4 04 00 06 D2 76 00 01 24 02").sw, 0x6A82);        // other PIX
+    EXPECT_EQ(send_hex("00 A4 04 00 05 A0 00 00 03 08").sw, 0x6A82);     // PIV
+    EXPECT_EQ(send_hex("00 A4 04 00 06 D2 76 00 01 24 02").sw, 0x6A82);  // other PIX
     EXPECT_EQ(send_hex("00 B0 00 00 00").sw, 0x6D00);
 }
 
@@ -102,7 +102,7 @@ TEST_F(CardTest, PutDataNeedsPw3) {
 
 TEST_F(CardTest, AlgorithmAttributesValidated) {
     verify_ok(0x83, "12345678");
-    EXPECT_EQ(send(0xDA, 0x00, 0xC1, *from_hex("010400001100")).sw, 0x6A80);  // RSA-1024
+    EXPECT_EQ(send(0xDA, 0x00, 0xC1, *from_hex("010400001100")).sw, 0x6A80);        // RSA-1024
     EXPECT_EQ(send(0xDA, 0x00, 0xC1, *from_hex("122a8648ce3d030107")).sw, 0x6A80);  // ECDH in sig
     EXPECT_EQ(send(0xDA, 0x00, 0xC1, *from_hex("132a8648ce3d030107")).sw, 0x9000);
     EXPECT_EQ(send(0xDA, 0x00, 0xC2, *from_hex("122b060104019755010501")).sw, 0x9000);
@@ -138,7 +138,11 @@ TEST_F(CardTest, FactoryResetRestoresDefaults) {
     set_attributes(KeySlot::Signature, AlgorithmAttributes::ecc(Curve::P256, KeySlot::Signature));
     ASSERT_TRUE(generate(KeySlot::Signature));
     ASSERT_EQ(send(0xDA, 0x00, 0x5B, bytes_of("Someone")).sw, 0x9000);
-    ASSERT_EQ(send(0x24, 0, 0x81, bytes_of("123456" "654321")).sw, 0x9000);
+    ASSERT_EQ(send(0x24, 0, 0x81,
+                   bytes_of("123456"
+                            "654321"))
+                  .sw,
+              0x9000);
     ASSERT_EQ(send_hex("00 E6 00 00").sw, 0x9000);  // PW3 verified by set_attributes
     ASSERT_EQ(send_hex("00 44 00 00").sw, 0x9000);
     EXPECT_FALSE(card.state().terminated);
@@ -147,7 +151,7 @@ TEST_F(CardTest, FactoryResetRestoresDefaults) {
     EXPECT_EQ(card.state().serial, 0x12345678u);
     EXPECT_EQ(to_hex(send(0xCA, 0x00, 0xC1, {}, 256).data), "010800001100");
     EXPECT_EQ(send(0x20, 0, 0x83, {}).sw, 0x63C3);  // PW3 state lost
-    verify_ok(0x81, "123456");                     // default PIN again
+    verify_ok(0x81, "123456");                      // default PIN again
     EXPECT_EQ(send_hex("00 44 00 00").sw, 0x9000);  // no effect when not terminated
 }
 

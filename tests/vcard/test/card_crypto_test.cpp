@@ -31,7 +31,7 @@ TEST_P(SignTest, GenerateThenSignVerifiesWithOpenSsl) {
     EXPECT_EQ(EVP_PKEY_eq(pub.get(), pub2.get()), 1);
 
     Bytes message = bytes_of("Keyfence signs this");
-    Bytes input = attrs.is_rsa() ? sha256_digest_info(message)
+    Bytes input = attrs.is_rsa()                  ? sha256_digest_info(message)
                   : attrs.curve == Curve::Ed25519 ? message
                                                   : sha256(message);
     EXPECT_EQ(send(0x2A, 0x9E, 0x9A, input, 256).sw, 0x6982);  // PW1 81 not verified
@@ -49,7 +49,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SignCase{"rsa2048", AlgorithmAttributes::rsa(2048)},
                       SignCase{"p256", AlgorithmAttributes::ecc(Curve::P256, KeySlot::Signature)},
                       SignCase{"p384", AlgorithmAttributes::ecc(Curve::P384, KeySlot::Signature)},
-                      SignCase{"ed25519", AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Signature)}),
+                      SignCase{"ed25519",
+                               AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Signature)}),
     [](const ::testing::TestParamInfo<SignCase>& param_info) {
         return std::string(param_info.param.name);
     });
@@ -83,7 +84,8 @@ TEST_F(CardTest, SignatureCounterCountsEverySignature) {
     for (int i = 1; i <= 3; ++i) {
         verify_ok(0x81, "123456");
         ASSERT_EQ(send(0x2A, 0x9E, 0x9A, hash, 256).sw, 0x9000);
-        EXPECT_EQ(send(0xCA, 0, 0x7A, {}, 256).data, (Bytes{0x7A, 0x05, 0x93, 0x03, 0, 0, static_cast<std::uint8_t>(i)}));
+        EXPECT_EQ(send(0xCA, 0, 0x7A, {}, 256).data,
+                  (Bytes{0x7A, 0x05, 0x93, 0x03, 0, 0, static_cast<std::uint8_t>(i)}));
     }
     ASSERT_TRUE(generate(KeySlot::Signature));  // new signature key restarts the counter
     EXPECT_EQ(card.state().signature_counter, 0u);
@@ -99,7 +101,8 @@ TEST_F(CardTest, RsaDecipherRoundTrip) {
     std::size_t len = 0;
     ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), nullptr, &len, secret.data(), secret.size()), 1);
     Bytes cryptogram(len);
-    ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), cryptogram.data(), &len, secret.data(), secret.size()), 1);
+    ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), cryptogram.data(), &len, secret.data(), secret.size()),
+              1);
     Bytes data{0x00};
     append(data, cryptogram);
     EXPECT_EQ(send(0x2A, 0x80, 0x86, data, 256).sw, 0x6982);
@@ -131,7 +134,8 @@ void ecdh_round_trip(CardTest& t, Curve curve) {
         ASSERT_EQ(EVP_PKEY_get_raw_public_key(eph.get(), point.data(), &plen), 1);
     } else {
         ASSERT_EQ(EVP_PKEY_get_octet_string_param(eph.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                                  point.data(), point.size(), &plen), 1);
+                                                  point.data(), point.size(), &plen),
+                  1);
     }
     point.resize(plen);
     Bytes data = make_tlv(0xA6, make_tlv(0x7F49, make_tlv(0x86, point)));
@@ -141,11 +145,16 @@ void ecdh_round_trip(CardTest& t, Curve curve) {
     EXPECT_EQ(r.data, expected);
 }
 
-TEST_F(CardTest, EcdhP256DecipherRoundTrip) { ecdh_round_trip(*this, Curve::P256); }
-TEST_F(CardTest, X25519DecipherRoundTrip) { ecdh_round_trip(*this, Curve::X25519); }
+TEST_F(CardTest, EcdhP256DecipherRoundTrip) {
+    ecdh_round_trip(*this, Curve::P256);
+}
+TEST_F(CardTest, X25519DecipherRoundTrip) {
+    ecdh_round_trip(*this, Curve::X25519);
+}
 
 TEST_F(CardTest, InternalAuthenticateUsesAuthKey) {
-    set_attributes(KeySlot::Authentication, AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Authentication));
+    set_attributes(KeySlot::Authentication,
+                   AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Authentication));
     EvpPkeyPtr pub = generate(KeySlot::Authentication);
     ASSERT_TRUE(pub);
     Bytes challenge = bytes_of("ssh challenge");
@@ -153,8 +162,8 @@ TEST_F(CardTest, InternalAuthenticateUsesAuthKey) {
     verify_ok(0x82, "123456");
     Reply sig = send_all(0x88, 0, 0, challenge);
     ASSERT_EQ(sig.sw, 0x9000);
-    EXPECT_TRUE(verify_card_signature(pub.get(), card.state().slot(KeySlot::Authentication).attributes,
-                                      challenge, sig.data));
+    EXPECT_TRUE(verify_card_signature(
+        pub.get(), card.state().slot(KeySlot::Authentication).attributes, challenge, sig.data));
     EXPECT_EQ(card.state().signature_counter, 0u);  // only PSO:CDS counts
 }
 

@@ -10,7 +10,9 @@
 
 namespace keyfence::vcard::test {
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes bytes_of(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
 
 Reply split_reply(const Bytes& raw) {
     Reply r;
@@ -58,8 +60,9 @@ void CardTest::verify_ok(std::uint8_t reference, const std::string& pin) {
 
 void CardTest::set_attributes(KeySlot slot, const AlgorithmAttributes& attrs) {
     verify_ok(0x83, "12345678");
-    ASSERT_EQ(send(0xDA, 0x00, static_cast<std::uint8_t>(0xC1 + static_cast<int>(slot)), attrs.raw).sw,
-              0x9000);
+    ASSERT_EQ(
+        send(0xDA, 0x00, static_cast<std::uint8_t>(0xC1 + static_cast<int>(slot)), attrs.raw).sw,
+        0x9000);
 }
 
 EvpPkeyPtr CardTest::generate(KeySlot slot) {
@@ -147,7 +150,8 @@ bool verify_card_signature(EVP_PKEY* pub, const AlgorithmAttributes& attrs, Byte
     }
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pub, nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) return false;
-    if (attrs.is_rsa() && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) return false;
+    if (attrs.is_rsa() && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)
+        return false;
     return EVP_PKEY_verify(ctx.get(), sig.data(), sig.size(), input.data(), input.size()) == 1;
 }
 

@@ -32,7 +32,7 @@ Bytes sha256_digest_info(ByteView message);
 Bytes sha256(ByteView message);
 
 class CardTest : public ::testing::Test {
-public:  // helpers are shared with free helper functions in the tests
+  public:  // helpers are shared with free helper functions in the tests
     CardTest() : card(CardState::factory(0x12345678)) {}
 
     /// Sends a raw APDU given in hex ("00 A4 04 00 ...").

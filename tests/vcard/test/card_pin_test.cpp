@@ -5,7 +5,9 @@
 namespace keyfence::vcard::test {
 namespace {
 
-std::uint8_t pw1_counter(Card& card) { return card.state().pw1.tries; }
+std::uint8_t pw1_counter(Card& card) {
+    return card.state().pw1.tries;
+}
 
 TEST_F(CardTest, VerifyStatusQueryReportsTriesLeft) {
     EXPECT_EQ(send(0x20, 0, 0x81).sw, 0x63C3);
@@ -50,28 +52,56 @@ TEST_F(CardTest, ResetRetryCounterWithPw3) {
 }
 
 TEST_F(CardTest, ResetRetryCounterWithResettingCode) {
-    EXPECT_EQ(send(0x2C, 0x00, 0x81, bytes_of("12345678" "222222")).sw, 0x6983);  // no RC set
+    EXPECT_EQ(send(0x2C, 0x00, 0x81,
+                   bytes_of("12345678"
+                            "222222"))
+                  .sw,
+              0x6983);  // no RC set
     verify_ok(0x83, "12345678");
     EXPECT_EQ(send(0xDA, 0x00, 0xD3, bytes_of("short")).sw, 0x6700);
     ASSERT_EQ(send(0xDA, 0x00, 0xD3, bytes_of("reset-me")).sw, 0x9000);
     EXPECT_EQ(to_hex(send(0xCA, 0, 0xC4, {}, 256).data), "007f7f7f030303");
     for (int i = 0; i < 3; ++i) send(0x20, 0, 0x81, bytes_of("999999"));
-    EXPECT_EQ(send(0x2C, 0x00, 0x81, bytes_of("reset-mX" "222222")).sw, 0x6982);
+    EXPECT_EQ(send(0x2C, 0x00, 0x81,
+                   bytes_of("reset-mX"
+                            "222222"))
+                  .sw,
+              0x6982);
     EXPECT_EQ(card.state().reset_code.tries, 2);
-    EXPECT_EQ(send(0x2C, 0x00, 0x81, bytes_of("reset-me" "222222")).sw, 0x9000);
+    EXPECT_EQ(send(0x2C, 0x00, 0x81,
+                   bytes_of("reset-me"
+                            "222222"))
+                  .sw,
+              0x9000);
     EXPECT_EQ(card.state().reset_code.tries, 3);
     verify_ok(0x81, "222222");
 }
 
 TEST_F(CardTest, ChangeReferenceData) {
-    EXPECT_EQ(send(0x24, 0, 0x81, bytes_of("654321" "111111")).sw, 0x6982);
+    EXPECT_EQ(send(0x24, 0, 0x81,
+                   bytes_of("654321"
+                            "111111"))
+                  .sw,
+              0x6982);
     EXPECT_EQ(pw1_counter(card), 2);
-    EXPECT_EQ(send(0x24, 0, 0x81, bytes_of("123456" "1111")).sw, 0x6A80);
-    EXPECT_EQ(send(0x24, 0, 0x81, bytes_of("123456" "abcdefgh")).sw, 0x9000);
+    EXPECT_EQ(send(0x24, 0, 0x81,
+                   bytes_of("123456"
+                            "1111"))
+                  .sw,
+              0x6A80);
+    EXPECT_EQ(send(0x24, 0, 0x81,
+                   bytes_of("123456"
+                            "abcdefgh"))
+                  .sw,
+              0x9000);
     EXPECT_EQ(pw1_counter(card), 3);
     EXPECT_EQ(send(0x20, 0, 0x82, bytes_of("123456")).sw, 0x6982);
     verify_ok(0x82, "abcdefgh");
-    EXPECT_EQ(send(0x24, 0, 0x83, bytes_of("12345678" "admin-pin-2")).sw, 0x9000);
+    EXPECT_EQ(send(0x24, 0, 0x83,
+                   bytes_of("12345678"
+                            "admin-pin-2"))
+                  .sw,
+              0x9000);
     verify_ok(0x83, "admin-pin-2");
 }
 

@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!parsed.state || size == 0) return 0;
     keyfence::vcard::Card card(std::move(*parsed.state));
     if (data[0] & 1) {
-        for (const char* apdu : {"0020008106313233343536", "0020008206313233343536",
-                                 "00200083083132333435363738"}) {
+        for (const char* apdu :
+             {"0020008106313233343536", "0020008206313233343536", "00200083083132333435363738"}) {
             card.process(*keyfence::vcard::from_hex(apdu));
         }
     }

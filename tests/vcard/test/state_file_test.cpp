@@ -1,6 +1,6 @@
 // State file round trip, atomic replacement and rejection of damaged files.
-#include "card_fixture.hpp"
 #include "state_file.hpp"
+#include "card_fixture.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class StateFileTest : public CardTest {
-protected:
+  protected:
     void SetUp() override {
         char tmpl[] = "/tmp/vcard-state-test-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -28,8 +28,10 @@ protected:
 };
 
 TEST_F(StateFileTest, RoundTripKeepsKeysPinsAndObjects) {
-    set_attributes(KeySlot::Signature, AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Signature));
-    set_attributes(KeySlot::Decryption, AlgorithmAttributes::ecc(Curve::X25519, KeySlot::Decryption));
+    set_attributes(KeySlot::Signature,
+                   AlgorithmAttributes::ecc(Curve::Ed25519, KeySlot::Signature));
+    set_attributes(KeySlot::Decryption,
+                   AlgorithmAttributes::ecc(Curve::X25519, KeySlot::Decryption));
     EvpPkeyPtr sig_pub = generate(KeySlot::Signature);
     EvpPkeyPtr dec_pub = generate(KeySlot::Decryption);
     EvpPkeyPtr aut_pub = generate(KeySlot::Authentication);  // RSA-2048
