@@ -1,7 +1,5 @@
 #include "token/pkcs11/public_key.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -9,25 +7,13 @@
 
 #include "base/hex.hpp"
 #include "base/openssl_error.hpp"
+#include "token/key_builders.hpp"
 
 namespace keyfence::token::pkcs11 {
 namespace {
 using base::ErrorCode;
 
-using ParamBldPtr = base::CPtr<OSSL_PARAM_BLD, &OSSL_PARAM_BLD_free>;
-using ParamPtr = base::CPtr<OSSL_PARAM, &OSSL_PARAM_free>;
 using NamePtr = base::CPtr<GENERAL_NAMES, &GENERAL_NAMES_free>;
-
-base::Result<base::EvpPkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
-    ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
-    base::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
-    EVP_PKEY* key = nullptr;
-    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
-        EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-        return base::openssl_error(ErrorCode::BadInput, "the token's public key is malformed");
-    }
-    return base::EvpPkeyPtr(key);
-}
 
 // CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 3.0 §2.3.3); some modules
 // return the bare point, so accept both.
@@ -83,18 +69,13 @@ std::string curve_name(std::span<const std::uint8_t> ec_params) {
 
 base::Result<base::EvpPkeyPtr> public_key_from_object(const Session& session,
                                                       CK_OBJECT_HANDLE object, CK_KEY_TYPE type) {
-    ParamBldPtr bld(OSSL_PARAM_BLD_new());
     if (type == CKK_RSA) {
         KEYFENCE_TRY_ASSIGN(modulus, session.attribute(object, CKA_MODULUS));
         KEYFENCE_TRY_ASSIGN(exponent, session.attribute(object, CKA_PUBLIC_EXPONENT));
         if (!modulus || !exponent) {
             return base::Error(ErrorCode::BadInput, "the RSA public key object is incomplete");
         }
-        base::BignumPtr n(BN_bin2bn(modulus->data(), static_cast<int>(modulus->size()), nullptr));
-        base::BignumPtr e(BN_bin2bn(exponent->data(), static_cast<int>(exponent->size()), nullptr));
-        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get());
-        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
-        return from_params("RSA", bld.get());
+        return rsa_public_key(*modulus, *exponent);
     }
     if (type == CKK_EC) {
         KEYFENCE_TRY_ASSIGN(params, session.attribute(object, CKA_EC_PARAMS));
@@ -108,11 +89,7 @@ base::Result<base::EvpPkeyPtr> public_key_from_object(const Session& session,
         if (nid == NID_undef) {
             return base::openssl_error(ErrorCode::Unsupported, "the key's curve is not known");
         }
-        const std::vector<std::uint8_t> raw = unwrap_ec_point(*point);
-        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0);
-        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw.data(),
-                                         raw.size());
-        return from_params("EC", bld.get());
+        return ec_public_key(OBJ_nid2sn(nid), unwrap_ec_point(*point));
     }
     return base::Error(ErrorCode::Unsupported, "Keyfence reads RSA and EC public keys only");
 }

@@ -1,0 +1,25 @@
+#pragma once
+// PC/SC-lite return values (SCARD_*): a name, a description for users and the Keyfence error
+// code that says what the caller should do next.
+
+#include <PCSC/winscard.h>
+
+#include <string_view>
+
+#include "base/error.hpp"
+
+namespace keyfence::token::pcsc {
+
+struct ScardEntry {
+    LONG value;
+    std::string_view name;
+    std::string_view description;
+    base::ErrorCode code;
+};
+
+const ScardEntry& scard_entry(LONG rv) noexcept;
+
+/// "<context>: <description>" with origin PC/SC, the raw value and its name.
+base::Error pcsc_error(LONG rv, std::string_view context);
+
+}  // namespace keyfence::token::pcsc
