@@ -27,5 +27,7 @@ struct CommandContext {
 
 void add_token_commands(CommandContext& context);  ///< tokens, keys, pubkey
 void add_sign_command(CommandContext& context);    ///< sign
+void add_status_command(CommandContext& context);  ///< status
+void add_watch_command(CommandContext& context);   ///< watch
 
 }  // namespace keyfence::cli

@@ -98,33 +98,35 @@ int run_keys(const GlobalOptions& globals, const KeysOptions& options) {
     return k_exit_ok;
 }
 
-int run_pubkey(const GlobalOptions& globals, const PubkeyOptions& options) {
+namespace {
+base::Result<base::EvpPkeyPtr> find_public_key(engine::Engine& engine, const std::string& key) {
+    if (token::openpgp::is_card_reference(key)) return engine.card_public_key(key);
+    warn_module_failures(engine.module_failures());
+    KEYFENCE_TRY_ASSIGN(match, engine.find_key(key));
+    if (match.key.public_key.empty()) {
+        return base::Error(base::ErrorCode::KeyNotFound,
+                           "the token shows no public key or certificate for " + match.key.uri);
+    }
+    return p11::public_key_from_spki(match.key.public_key);
+}
+
+base::Status write_public_key(const GlobalOptions& globals, const PubkeyOptions& options) {
     auto engine = make_engine(globals);
-    warn_module_failures(engine->module_failures());
-    auto key = engine->find_key(options.key_uri);
-    if (!key) {
-        report_error(key.error());
-        return exit_code_for(key.error());
-    }
-    if (key->key.public_key.empty()) {
-        base::Error e(base::ErrorCode::KeyNotFound,
-                      "the token shows no public key or certificate for " + key->key.uri);
-        report_error(e);
-        return exit_code_for(e);
-    }
-    auto pub = p11::public_key_from_spki(key->key.public_key);
+    KEYFENCE_TRY_ASSIGN(pub, find_public_key(*engine, options.key_uri));
     base::BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!pub || PEM_write_bio_PUBKEY(bio.get(), pub->get()) != 1) {
-        base::Error e = base::openssl_error(base::ErrorCode::Internal, "could not write the key");
-        report_error(e);
-        return exit_code_for(e);
+    if (PEM_write_bio_PUBKEY(bio.get(), pub.get()) != 1) {
+        return base::openssl_error(base::ErrorCode::Internal, "could not write the key");
     }
     char* data = nullptr;
     const long len = BIO_get_mem_data(bio.get(), &data);
-    auto out = base::AtomicOutput::open(options.out);
-    base::Status status = out ? out->write(std::string_view(data, static_cast<std::size_t>(len)))
-                              : base::Status(out.error());
-    if (status) status = out->commit();
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY(out.write(std::string_view(data, static_cast<std::size_t>(len))));
+    return out.commit();
+}
+}  // namespace
+
+int run_pubkey(const GlobalOptions& globals, const PubkeyOptions& options) {
+    base::Status status = write_public_key(globals, options);
     if (!status) {
         report_error(status.error());
         return exit_code_for(status.error());
@@ -144,7 +146,9 @@ void add_token_commands(CommandContext& context) {
 
     auto pubkey = std::make_shared<PubkeyOptions>();
     auto* pubkey_cmd = context.app.add_subcommand("pubkey", "Write a key's public key as PEM");
-    pubkey_cmd->add_option("--key", pubkey->key_uri, "The key's PKCS#11 URI")->required();
+    pubkey_cmd
+        ->add_option("--key", pubkey->key_uri, "A PKCS#11 URI or openpgp:SERIAL[/sig|dec|aut]")
+        ->required();
     pubkey_cmd->add_option("--out", pubkey->out, "Where to write it (default: stdout)");
     context.on_chosen(pubkey_cmd, pubkey, run_pubkey);
 }

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
     CommandContext context{app, globals, chosen};
     add_token_commands(context);
     add_sign_command(context);
+    add_status_command(context);
+    add_watch_command(context);
 
     try {
         app.parse(argc, argv);

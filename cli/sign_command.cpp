@@ -11,9 +11,40 @@ namespace keyfence::cli {
 namespace p11 = token::pkcs11;
 
 namespace {
+std::vector<std::pair<std::string, std::string>> content_summary(
+    const SignOptions& options, const mail::ContentDigest& content) {
+    const std::string input = options.in == "-" ? std::string("standard input") : options.in;
+    std::vector<std::pair<std::string, std::string>> summary = {
+        {"Content", input + " (" + std::to_string(content.size) + " bytes)"},
+        {"SHA-256", base::to_hex(content.sha256)}};
+    if (options.hash != "sha256") {
+        std::string name = options.hash;
+        for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        summary.emplace_back(name.insert(3, "-"), base::to_hex(content.digest));
+    }
+    summary.emplace_back("Signature", options.pss ? "RSA-PSS" : "PKCS#1 v1.5 / ECDSA / EdDSA");
+    return summary;
+}
+
+// An OpenPGP card key named by an openpgp: reference, natively over PC/SC.
+base::Status sign_with_card(engine::Engine& engine, const SignOptions& options, p11::Hash hash) {
+    if (options.pss)
+        return base::Error(base::ErrorCode::Usage, "OpenPGP cards sign RSA with PKCS#1 v1.5 only");
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
+    engine::OperationRequest request{engine::Operation::Sign, options.key_uri,
+                                     content_summary(options, content)};
+    KEYFENCE_TRY_ASSIGN(lease, engine.authorize_card(request));
+    KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest));
+    KEYFENCE_TRY(out.write(signature));
+    return out.commit();
+}
+
 base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     KEYFENCE_TRY_ASSIGN(hash, p11::parse_hash(options.hash));
     auto engine = make_engine(globals);
+    if (token::openpgp::is_card_reference(options.key_uri))
+        return sign_with_card(*engine, options, hash);
     warn_module_failures(engine->module_failures());
     // Resolve the key and open the output before hashing or asking for a PIN, so a typo in
     // --key or --out costs no time and no PIN entry.
@@ -25,18 +56,8 @@ base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
 
-    engine::OperationRequest request;
-    request.operation = engine::Operation::Sign;
-    request.key_uri = options.key_uri;
-    const std::string input = options.in == "-" ? std::string("standard input") : options.in;
-    request.summary = {{"Content", input + " (" + std::to_string(content.size) + " bytes)"},
-                       {"SHA-256", base::to_hex(content.sha256)}};
-    if (options.hash != "sha256") {
-        std::string name = options.hash;
-        for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        request.summary.emplace_back(name.insert(3, "-"), base::to_hex(content.digest));
-    }
-    request.summary.emplace_back("Signature", options.pss ? "RSA-PSS" : "PKCS#1 v1.5 / ECDSA");
+    engine::OperationRequest request{engine::Operation::Sign, options.key_uri,
+                                     content_summary(options, content)};
     KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
     KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest,
                                                      options.pss ? p11::SignPadding::Pss
@@ -58,7 +79,9 @@ int run_sign(const GlobalOptions& globals, const SignOptions& options) {
 void add_sign_command(CommandContext& context) {
     auto sign = std::make_shared<SignOptions>();
     auto* cmd = context.app.add_subcommand("sign", "Hash a file and sign the digest on the token");
-    cmd->add_option("--key", sign->key_uri, "The key's PKCS#11 URI (see 'keyfence keys')")
+    cmd->add_option(
+           "--key", sign->key_uri,
+           "The key: a PKCS#11 URI ('keyfence keys') or openpgp:SERIAL ('keyfence status')")
         ->required();
     cmd->add_option("--hash", sign->hash, "sha256 (default), sha384 or sha512")
         ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));

@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include "token/openpgp/pcsc_transport.hpp"
+
 namespace keyfence::engine {
 
 using token::pkcs11::KeyAlgorithm;
@@ -90,6 +92,38 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
     prompt.summary = request.summary;
     return token::pkcs11::KeyLease::acquire(std::move(match), *m_pin_source, std::move(prompt),
                                             m_options.lockout);
+}
+
+base::Result<token::openpgp::CardLease> Engine::authorize_card(const OperationRequest& request) {
+    KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(request.key_uri));
+    if (request.operation != Operation::Sign) {
+        return base::Error(base::ErrorCode::Unsupported,
+                           "Keyfence signs with OpenPGP cards natively; decryption with a card "
+                           "goes through GnuPG (pgp decrypt) or the card's PKCS#11 slot");
+    }
+    token::PinRequest prompt;
+    prompt.operation = std::string(operation_name(request.operation));
+    prompt.summary = request.summary;
+    return token::openpgp::CardLease::acquire(ref, *m_pin_source, std::move(prompt),
+                                              m_options.lockout);
+}
+
+base::Result<base::EvpPkeyPtr> Engine::card_public_key(const std::string& reference) const {
+    KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(reference));
+    const token::openpgp::CardListing listing = token::openpgp::list_cards();
+    if (listing.pcsc_error) return *listing.pcsc_error;
+    for (const auto& entry : listing.cards) {
+        if (!entry.matches(ref)) continue;
+        KEYFENCE_TRY_ASSIGN(context, token::pcsc::Context::establish());
+        KEYFENCE_TRY_ASSIGN(connection,
+                            token::pcsc::CardConnection::connect(context, entry.reader));
+        token::openpgp::PcscTransport transport(connection);
+        token::openpgp::Channel channel(transport);
+        KEYFENCE_TRY_ASSIGN(card, token::openpgp::OpenPgpCard::select(channel));
+        return card.public_key(ref.slot);
+    }
+    return base::Error(base::ErrorCode::TokenAbsent, "no OpenPGP card matches " + reference,
+                       "insert the card; 'keyfence status' lists the cards Keyfence sees");
 }
 
 }  // namespace keyfence::engine

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "token/openpgp/card_lease.hpp"
 #include "token/pin/lockout_guard.hpp"
 #include "token/pin/pin_source.hpp"
 #include "token/pkcs11/key_lease.hpp"
@@ -60,6 +61,12 @@ class Engine {
     /// The same for a key already found with find_key().
     base::Result<token::pkcs11::KeyLease> authorize(token::pkcs11::KeyMatch match,
                                                     const OperationRequest& request);
+
+    /// The same for an OpenPGP card key named by an `openpgp:` reference: the card's PIN tries
+    /// are checked before the prompt; VERIFY happens with the operation.
+    base::Result<token::openpgp::CardLease> authorize_card(const OperationRequest& request);
+    /// The public key of a card slot, without a PIN.
+    base::Result<base::EvpPkeyPtr> card_public_key(const std::string& reference) const;
 
   private:
     base::Status check_policy(const token::pkcs11::KeyMatch& key, Operation op) const;

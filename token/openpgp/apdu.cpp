@@ -47,6 +47,12 @@ struct VectorOut {
 
 base::Result<Response> Channel::exchange(std::span<const std::uint8_t> apdu) {
     KEYFENCE_TRY_ASSIGN(raw, m_transport->transmit(apdu));
+    if (raw.empty()) {
+        // vpcd and some readers report a card that vanished mid-command as an empty answer.
+        return base::Error(base::ErrorCode::TokenRemoved,
+                           "the card stopped answering (was it removed?); nothing was written",
+                           "insert the card again and repeat the command");
+    }
     if (raw.size() < 2) {
         return base::Error(base::ErrorCode::BadInput,
                            "the card sent an answer without a status word");

@@ -29,6 +29,27 @@ const char* openpgp_unblock_hint(PinRef ref) {
                  "'2') or the resetting code ('gpg --card-edit', 'unblock')";
 }
 
+base::Status check_pin_tries(const ApplicationData& card, PinRef ref, int tries,
+                             const LockoutOptions& options) {
+    const std::string name = pin_name(ref) + " of OpenPGP card " + card.serial_text();
+    if (tries == 0) {
+        base::Error e(ErrorCode::PinLocked, "the " + name + " is blocked; no PIN was sent",
+                      openpgp_unblock_hint(ref));
+        e.retries_left = 0;
+        return e;
+    }
+    if (tries == 1 && !options.allow_last_pin_try) {
+        base::Error e(ErrorCode::LastTryRefused,
+                      "only one try is left on the " + name +
+                          "; Keyfence will not spend it without your say-so",
+                      "if you are sure of the PIN, run the command again with "
+                      "--allow-last-pin-try; a wrong PIN then blocks it");
+        e.retries_left = 1;
+        return e;
+    }
+    return {};
+}
+
 base::Result<OpenPgpCard> OpenPgpCard::select(Channel& channel) {
     // OpenPGP card 3.4 §7.2.1 SELECT by AID (partial: RID + PIX prefix), FCI not requested.
     KEYFENCE_TRY_ASSIGN(
@@ -98,23 +119,9 @@ base::Result<base::EvpPkeyPtr> OpenPgpCard::public_key(KeySlot slot) {
 
 base::Status OpenPgpCard::verify(PinRef ref, const base::Pin& pin, const LockoutOptions& options) {
     KEYFENCE_TRY_ASSIGN(before, read_pin_status());
-    const int tries = ref == PinRef::Pw3 ? before.pw3_tries : before.pw1_tries;
+    KEYFENCE_TRY(check_pin_tries(
+        m_data, ref, ref == PinRef::Pw3 ? before.pw3_tries : before.pw1_tries, options));
     const std::string name = pin_name(ref) + " of OpenPGP card " + m_data.serial_text();
-    if (tries == 0) {
-        base::Error e(ErrorCode::PinLocked, "the " + name + " is blocked; no PIN was sent",
-                      openpgp_unblock_hint(ref));
-        e.retries_left = 0;
-        return e;
-    }
-    if (tries == 1 && !options.allow_last_pin_try) {
-        base::Error e(ErrorCode::LastTryRefused,
-                      "only one try is left on the " + name +
-                          "; Keyfence will not spend it without your say-so",
-                      "if you are sure of the PIN, run the command again with "
-                      "--allow-last-pin-try; a wrong PIN then blocks it");
-        e.retries_left = 1;
-        return e;
-    }
     // OpenPGP card 3.4 §7.2.2 VERIFY: the PIN goes in an APDU built in locked memory.
     KEYFENCE_TRY_ASSIGN(r, m_channel->send({.ins = 0x20,
                                             .p2 = static_cast<std::uint8_t>(ref),

@@ -62,6 +62,11 @@ class OpenPgpCard {
     ApplicationData m_data;
 };
 
+/// The lockout guard for a card PIN with `tries` left: PinLocked at 0, LastTryRefused at 1
+/// unless allowed.
+base::Status check_pin_tries(const ApplicationData& card, PinRef ref, int tries,
+                             const LockoutOptions& options);
+
 /// The unblock advice for a blocked PW1 or PW3 on an OpenPGP card.
 const char* openpgp_unblock_hint(PinRef ref);
 

@@ -1,0 +1,145 @@
+#!/bin/bash
+# Integration (label pcsc): Keyfence's native OpenPGP card support against keyfence-vcard
+# behind a private pcscd: status, pubkey, signing (RSA-2048, P-256, Ed25519) checked by
+# OpenSSL, the lockout guard on a PIN that really counts down and blocks, a corrupted
+# signature withheld, removal during a signature, and hotplug seen by `keyfence watch`.
+# Usage: keyfence_card_test.sh /path/to/keyfence-vcard /path/to/keyfence
+source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
+KEYFENCE=$(readlink -f "$2")
+CTL="$WORLD/faults.ctl"
+: >"$CTL"
+world_start --serial 0000C0DE --control "$CTL" --reconnect --reinsert-ms 1000
+D=$WORLD
+REF=openpgp:0000C0DE
+passed=0
+ok() { passed=$((passed + 1)); log "ok: $*"; }
+kf() { "$KEYFENCE" --no-p11-kit "$@"; }
+# sign_with PIN [extra options]: signs data.txt into sig; prints the exit code.
+sign_with() {
+    local pin=$1
+    shift
+    rm -f "$D/sig"
+    kf --pin-fd 3 "$@" sign --key "$REF" --in "$D/data.txt" --out "$D/sig" 3<<<"$pin" \
+        >"$D/sign.out" 2>"$D/sign.err"
+    echo $?
+}
+# wait_for_keyfence_card: until `keyfence status` reads the card again (after a reinsertion).
+wait_for_keyfence_card() {
+    for _ in $(seq 50); do
+        kf --json status 2>/dev/null | grep -q '"serial": "FFFE0000C0DE"' && return 0
+        sleep 0.1
+    done
+    fail "keyfence does not see the card again"
+}
+tries() { kf --json status | python3 -c 'import json,sys; c=json.load(sys.stdin)["cards"][0]; print(c["pin_tries"]["user"])'; }
+counter() { kf --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["cards"][0]["signature_counter"])'; }
+# admin_generate ALGORITHM-ATTRIBUTES-HEX: PW3, optional C1, GENERATE the signature key.
+admin_generate() {
+    local apdus=(-s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:20:00:83:08:31:32:33:34:35:36:37:38)
+    if [ -n "$1" ]; then apdus+=(-s "00:DA:00:C1:$(printf '%02X' $(( ${#1} / 3 + 1 ))):$1"); fi
+    apdus+=(-s 00:47:80:00:02:B6:00:00)
+    local out
+    out=$(opensc-tool -r 0 "${apdus[@]}" 2>&1)
+    [ "$(grep -c "SW1=0x90, SW2=0x00" <<<"$out")" -eq $(( ${#apdus[@]} / 2 )) ] || fail "admin APDUs: $out"
+    kf pubkey --key "$REF" --out "$D/pub.pem" || fail "pubkey"
+}
+echo "the contract, version 3" >"$D/data.txt"
+
+# --- status of a fresh card
+status=$(kf --json status)
+python3 - "$status" <<'PY' || fail "status: $status"
+import json, sys
+c = json.loads(sys.argv[1])["cards"][0]
+assert c["openpgp"] and c["serial"] == "FFFE0000C0DE", c
+assert c["pin_tries"] == {"user": 3, "reset_code": 0, "admin": 3}, c
+assert c["test_card"] and c["signature_counter"] == 0, c
+assert c["slots"][0]["algorithm"] == "RSA-2048", c
+PY
+kf status | grep -q "TEST CARD" || fail "status does not mark the test card"
+ok "status"
+
+# --- RSA-2048: sign, verified by OpenSSL; the counter rises by one
+admin_generate ""
+[ "$(sign_with 123456)" = 0 ] || fail "RSA sign: $(cat "$D/sign.err")"
+openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/sig" "$D/data.txt" >/dev/null || fail "RSA signature does not verify"
+[ "$(counter)" = 1 ] || fail "counter $(counter) after one signature"
+ok "RSA-2048 signature verified by openssl"
+
+# --- lockout: each wrong PIN costs one try; the last try is refused; blocked stays blocked
+[ "$(sign_with 000000)" = 3 ] || fail "wrong PIN did not exit 3"
+grep -q "one try was spent, 2 left" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
+[ "$(tries)" = 2 ] || fail "tries $(tries) after one wrong PIN"
+[ "$(sign_with 000001)" = 3 ] || fail "second wrong PIN did not exit 3"
+[ "$(tries)" = 1 ] || fail "tries $(tries) after two wrong PINs"
+[ "$(sign_with 123456)" = 4 ] || fail "the last try was not refused: $(cat "$D/sign.err")"
+grep -q -- "--allow-last-pin-try" "$D/sign.err" || fail "no hint: $(cat "$D/sign.err")"
+[ "$(tries)" = 1 ] || fail "the guard spent a try"
+[ ! -e "$D/sig" ] || fail "output written after a refusal"
+[ "$(sign_with 123456 --allow-last-pin-try)" = 0 ] || fail "allowed last try: $(cat "$D/sign.err")"
+[ "$(tries)" = 3 ] || fail "a good PIN did not restore the counter"
+ok "lockout guard: 3 -> 2 -> 1, last try refused, allowed last try works"
+rc=$(sign_with 000000); rc=$(sign_with 000000)
+[ "$(sign_with 000000 --allow-last-pin-try)" = 4 ] || fail "blocking PIN did not exit 4"
+grep -q "now blocked" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
+[ "$(sign_with 123456 --allow-last-pin-try)" = 4 ] || fail "blocked PIN did not exit 4"
+grep -q "admin PIN" "$D/sign.err" || fail "no unblock advice: $(cat "$D/sign.err")"
+[ "$(tries)" = 0 ] || fail "blocked card shows $(tries) tries"
+out=$(opensc-tool -r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:20:00:83:08:31:32:33:34:35:36:37:38 \
+      -s 00:2C:02:81:06:31:32:33:34:35:36 2>&1)
+[ "$(tries)" = 3 ] || fail "reset with PW3 failed: $out"
+ok "blocked PIN exits 4 and names the unblock path; no VERIFY on a blocked PIN"
+
+# --- a corrupted signature from the card is withheld
+echo "corrupt-signature 1" >"$CTL"
+[ "$(sign_with 123456)" = 8 ] || fail "corrupt signature not refused: $(cat "$D/sign.err")"
+grep -q "withheld" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
+[ ! -e "$D/sig" ] || fail "a corrupted signature was written"
+: >"$CTL"
+ok "corrupted signature withheld"
+
+# --- removal during the signature: exit 5, no output; the next operation after reinsertion works
+echo "remove-on sign" >"$CTL"
+rc=$(sign_with 123456)
+[ "$rc" = 5 ] || fail "removal during signing exited $rc: $(cat "$D/sign.err")"
+[ ! -e "$D/sig" ] || fail "output written after removal"
+: >"$CTL"
+wait_for_keyfence_card
+[ "$(sign_with 123456)" = 0 ] || fail "sign after reinsertion: $(cat "$D/sign.err")"
+ok "removal during a signature: exit 5, nothing written, next signature works"
+
+# --- P-256 and Ed25519 signature keys
+admin_generate "13:2A:86:48:CE:3D:03:01:07"
+kf status | grep -q "sig key: *ECDSA P-256" || fail "status does not show the P-256 key"
+[ "$(sign_with 123456)" = 0 ] || fail "P-256 sign: $(cat "$D/sign.err")"
+openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/sig" "$D/data.txt" >/dev/null || fail "P-256 signature does not verify"
+ok "P-256 signature verified by openssl"
+admin_generate "16:2B:06:01:04:01:DA:47:0F:01"
+[ "$(sign_with 123456)" = 0 ] || fail "Ed25519 sign: $(cat "$D/sign.err")"
+openssl dgst -sha256 -binary "$D/data.txt" >"$D/data.sha256"
+openssl pkeyutl -verify -pubin -inkey "$D/pub.pem" -rawin -in "$D/data.sha256" -sigfile "$D/sig" >/dev/null ||
+    fail "Ed25519 signature does not verify"
+ok "Ed25519 signature (over the SHA-256 digest) verified by openssl"
+
+# --- hotplug: keyfence watch sees the card go and come back
+kf --json watch --seconds 6 >"$D/watch.log" 2>"$D/watch.err" &
+watch_pid=$!
+sleep 1
+card_stop
+wait_for_card absent
+sleep 0.5
+card_start --control "$CTL" --reconnect --reinsert-ms 1000
+wait "$watch_pid" || fail "watch exited non-zero: $(cat "$D/watch.err")"
+python3 - "$D/watch.log" <<'PY' || fail "watch: $(cat "$D/watch.log")"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kinds = [e["event"] for e in events]
+first = kinds.index("card-inserted")            # the card present at the start
+removed = kinds.index("card-removed", first + 1)
+kinds.index("card-inserted", removed + 1)        # and back again
+assert all(e["reader"].startswith("Keyfence VCard") for e in events), events
+PY
+wait_for_keyfence_card
+[ "$(sign_with 123456)" = 0 ] || fail "sign after the card came back: $(cat "$D/sign.err")"
+ok "watch: card removed and reinserted; signing works afterwards"
+
+echo "$passed passed, 0 failed"

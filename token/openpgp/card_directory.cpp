@@ -1,0 +1,94 @@
+#include "token/openpgp/card_directory.hpp"
+
+#include "base/hex.hpp"
+#include "token/openpgp/openpgp_card.hpp"
+#include "token/openpgp/pcsc_transport.hpp"
+
+namespace keyfence::token::openpgp {
+namespace {
+base::Error bad_reference(const std::string& text) {
+    return base::Error(base::ErrorCode::Usage, "'" + text + "' is not an OpenPGP card reference",
+                       "write openpgp:SERIAL or openpgp:SERIAL/sig|dec|aut, with the serial "
+                       "'keyfence status' shows");
+}
+}  // namespace
+
+bool is_card_reference(const std::string& text) {
+    return text.rfind("openpgp:", 0) == 0;
+}
+
+base::Result<CardReference> parse_card_reference(const std::string& text) {
+    if (!is_card_reference(text)) return bad_reference(text);
+    CardReference ref;
+    ref.text = text;
+    std::string rest = text.substr(8);
+    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+        const std::string slot = rest.substr(slash + 1);
+        if (slot == "sig")
+            ref.slot = KeySlot::Signature;
+        else if (slot == "dec")
+            ref.slot = KeySlot::Decryption;
+        else if (slot == "aut")
+            ref.slot = KeySlot::Authentication;
+        else
+            return bad_reference(text);
+        rest = rest.substr(0, slash);
+    }
+    if (rest.size() != 8 && rest.size() != 12) return bad_reference(text);
+    auto bytes = base::from_hex(rest);
+    if (!bytes) return bad_reference(text);
+    std::size_t i = 0;
+    if (bytes->size() == 6) {
+        ref.manufacturer = static_cast<std::uint16_t>((*bytes)[0] << 8 | (*bytes)[1]);
+        i = 2;
+    }
+    for (; i < bytes->size(); ++i) ref.serial = ref.serial << 8 | (*bytes)[i];
+    return ref;
+}
+
+bool CardEntry::matches(const CardReference& ref) const {
+    return card && card->serial == ref.serial &&
+           (!ref.manufacturer || *ref.manufacturer == card->manufacturer);
+}
+
+CardListing list_cards() {
+    CardListing listing;
+    auto context = pcsc::Context::establish();
+    if (!context) {
+        listing.pcsc_error = std::move(context).error();
+        return listing;
+    }
+    auto states = pcsc::reader_states(*context);
+    if (!states) {
+        listing.pcsc_error = std::move(states).error();
+        return listing;
+    }
+    for (const pcsc::ReaderState& state : *states) {
+        if (!state.card_present) {
+            listing.empty_readers.push_back(state.reader);
+            continue;
+        }
+        CardEntry entry;
+        entry.reader = state.reader;
+        entry.reader_held_exclusively = state.in_use_exclusively;
+        auto connection = pcsc::CardConnection::connect(*context, state.reader);
+        if (!connection) {
+            entry.error = std::move(connection).error();
+            listing.cards.push_back(std::move(entry));
+            continue;
+        }
+        PcscTransport transport(*connection);
+        Channel channel(transport);
+        auto card = OpenPgpCard::select(channel);
+        if (card) {
+            if (auto counter = card->read_signature_counter()) entry.signature_counter = *counter;
+            entry.card = card->data();
+        } else {
+            entry.error = std::move(card).error();
+        }
+        listing.cards.push_back(std::move(entry));
+    }
+    return listing;
+}
+
+}  // namespace keyfence::token::openpgp
