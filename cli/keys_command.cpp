@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/json_views.hpp"
+#include "token/openpgp/card_directory.hpp"
 #include "token/pkcs11/public_key.hpp"
 
 #include <openssl/pem.h>
@@ -40,7 +41,7 @@ std::string usages(const p11::ObjectInfo& k) {
     return s.empty() ? "none" : s;
 }
 
-void print_key(const p11::KeyMatch& m) {
+void print_key(const p11::KeyMatch& m, const token::openpgp::CardListing& cards) {
     const p11::ObjectInfo& k = m.key;
     std::cout << "Key \"" << k.label << "\"  " << describe_algorithm(k) << "  on token \""
               << m.token.label << "\"";
@@ -48,6 +49,10 @@ void print_key(const p11::KeyMatch& m) {
         std::cout << "  [SOFTWARE DEMO TOKEN]";
     else if (m.token.software)
         std::cout << "  [SOFTWARE TOKEN]";
+    if (const auto* card = token::openpgp::card_for_token(cards, m.token)) {
+        std::cout << "\n  card:        openpgp:" << card->card->serial_text() << " in "
+                  << card->reader;
+    }
     std::cout << "\n  uri:         " << k.uri << "\n  id:          " << base::to_hex(k.id)
               << "\n  usages:      " << usages(k) << "\n";
     if (!k.supported) std::cout << "  UNSUPPORTED: " << k.unsupported_reason << "\n";
@@ -93,8 +98,9 @@ int run_keys(const GlobalOptions& globals, const KeysOptions& options) {
         return k_exit_ok;
     }
     warn_module_failures(failures);
+    const token::openpgp::CardListing cards = token::openpgp::list_cards();
     if (keys->empty()) std::cout << "No keys found.\n";
-    for (const auto& k : *keys) print_key(k);
+    for (const auto& k : *keys) print_key(k, cards);
     return k_exit_ok;
 }
 

@@ -9,6 +9,10 @@ KEYFENCE=$(readlink -f "$2")
 CTL="$WORLD/faults.ctl"
 : >"$CTL"
 world_start --serial 0000C0DE --control "$CTL" --reconnect --reinsert-ms 1000
+# vpcd cannot tell OpenSC the reader's APDU limits (tests/vcard/README.md, peer findings).
+export OPENSC_CONF=$WORLD/opensc.conf
+printf 'app default {\n reader_driver pcsc {\n  max_send_size = 3070;\n  max_recv_size = 3070;\n }\n}\n' >"$OPENSC_CONF"
+OPENSC_P11=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 D=$WORLD
 REF=openpgp:0000C0DE
 passed=0
@@ -37,7 +41,8 @@ counter() { kf --json status | python3 -c 'import json,sys; print(json.load(sys.
 admin_generate() {
     local apdus=(-s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:20:00:83:08:31:32:33:34:35:36:37:38)
     if [ -n "$1" ]; then apdus+=(-s "00:DA:00:C1:$(printf '%02X' $(( ${#1} / 3 + 1 ))):$1"); fi
-    apdus+=(-s 00:47:80:00:02:B6:00:00)
+    # GENERATE, then a fingerprint (C7), as gpg writes one: OpenSC shows keys only with it.
+    apdus+=(-s 00:47:80:00:02:B6:00:00 -s "00:DA:00:C7:14:$(printf '5A:%.0s' $(seq 19))5A")
     local out
     out=$(opensc-tool -r 0 "${apdus[@]}" 2>&1)
     [ "$(grep -c "SW1=0x90, SW2=0x00" <<<"$out")" -eq $(( ${#apdus[@]} / 2 )) ] || fail "admin APDUs: $out"
@@ -64,6 +69,20 @@ admin_generate ""
 openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/sig" "$D/data.txt" >/dev/null || fail "RSA signature does not verify"
 [ "$(counter)" = 1 ] || fail "counter $(counter) after one signature"
 ok "RSA-2048 signature verified by openssl"
+
+# --- the same card through OpenSC's PKCS#11 module: listed once, and it signs there too
+listing=$(kf --module "$OPENSC_P11" tokens)
+[ "$(grep -c '^OpenPGP card FFFE0000C0DE' <<<"$listing")" = 1 ] || fail "card not listed once: $listing"
+[ "$(grep -c 'PKCS#11: ' <<<"$listing")" = 2 ] || fail "the card's PKCS#11 slots are not shown with it: $listing"
+grep -q '^Token "OpenPGP card' <<<"$listing" && fail "the card is also listed as a separate token: $listing"
+kf --json --module "$OPENSC_P11" tokens | python3 -c 'import json,sys; j=json.load(sys.stdin); c=j["cards"][0]; assert c["reference"]=="openpgp:FFFE0000C0DE" and len(c["pkcs11_tokens"])==2, c' ||
+    fail "tokens --json does not join the card and its slots"
+P11_KEY="pkcs11:serial=fffe0000c0de;token=OpenPGP%20card%20%28User%20PIN%20%28sig%29%29"
+rm -f "$D/sig"
+kf --module "$OPENSC_P11" --pin-fd 3 sign --key "$P11_KEY" --in "$D/data.txt" --out "$D/sig" 3<<<123456 2>"$D/sign.err" ||
+    fail "sign through OpenSC: $(cat "$D/sign.err")"
+openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/sig" "$D/data.txt" >/dev/null || fail "OpenSC-path signature does not verify"
+ok "the card once in tokens (reader + 2 PKCS#11 slots); signing through OpenSC verifies"
 
 # --- lockout: each wrong PIN costs one try; the last try is refused; blocked stays blocked
 [ "$(sign_with 000000)" = 3 ] || fail "wrong PIN did not exit 3"

@@ -1,5 +1,7 @@
 #include "token/openpgp/card_directory.hpp"
 
+#include <cctype>
+
 #include "base/hex.hpp"
 #include "token/openpgp/openpgp_card.hpp"
 #include "token/openpgp/pcsc_transport.hpp"
@@ -49,6 +51,22 @@ base::Result<CardReference> parse_card_reference(const std::string& text) {
 bool CardEntry::matches(const CardReference& ref) const {
     return card && card->serial == ref.serial &&
            (!ref.manufacturer || *ref.manufacturer == card->manufacturer);
+}
+
+bool same_card(const ApplicationData& card, const pkcs11::TokenInfo& token) {
+    if (!token.present || token.manufacturer != "OpenPGP project") return false;
+    std::string serial = card.serial_text();
+    for (char& c : serial) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string theirs = token.serial;
+    for (char& c : theirs) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return theirs == serial;
+}
+
+const CardEntry* card_for_token(const CardListing& cards, const pkcs11::TokenInfo& token) {
+    for (const CardEntry& entry : cards.cards) {
+        if (entry.card && same_card(*entry.card, token)) return &entry;
+    }
+    return nullptr;
 }
 
 CardListing list_cards() {

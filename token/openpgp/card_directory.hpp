@@ -14,6 +14,7 @@
 #include "base/result.hpp"
 #include "token/openpgp/application_data.hpp"
 #include "token/pcsc/context.hpp"
+#include "token/pkcs11/token_info.hpp"
 
 namespace keyfence::token::openpgp {
 
@@ -47,5 +48,11 @@ struct CardListing {
     std::optional<base::Error> pcsc_error;
 };
 CardListing list_cards();
+
+/// True when the PKCS#11 token is a view of `card` through OpenSC's openpgp driver (OpenSC
+/// 0.23 reports manufacturer "OpenPGP project" and the card's serial in lower-case hex).
+bool same_card(const ApplicationData& card, const pkcs11::TokenInfo& token);
+/// The card among `cards` that `token` is a view of, or null.
+const CardEntry* card_for_token(const CardListing& cards, const pkcs11::TokenInfo& token);
 
 }  // namespace keyfence::token::openpgp

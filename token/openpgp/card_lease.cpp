@@ -36,6 +36,17 @@ base::Status verify_card_signature(EVP_PKEY* key, pkcs11::Hash hash,
 }
 }  // namespace
 
+// A transaction on the card; after a reset since the prompt (another program, a power cycle)
+// reconnect once: the card's PIN state is gone, and select and VERIFY start afresh.
+base::Result<pcsc::Transaction> begin_transaction(pcsc::CardConnection& card) {
+    auto transaction = pcsc::Transaction::begin(card);
+    if (transaction || transaction.error().raw != static_cast<std::uint32_t>(SCARD_W_RESET_CARD)) {
+        return transaction;
+    }
+    KEYFENCE_TRY(card.reconnect());
+    return pcsc::Transaction::begin(card);
+}
+
 struct CardLease::Connection {
     pcsc::Context context;
     pcsc::CardConnection card;
@@ -127,7 +138,6 @@ base::Result<std::vector<std::uint8_t>> CardLease::sign_digest(
     std::vector<std::uint8_t> signature;
     std::uint32_t before = 0, after = 0;
     {
-        KEYFENCE_TRY_ASSIGN(transaction, pcsc::Transaction::begin(m_connection->card));
         // Another program may have used the card since the prompt: select again.
         KEYFENCE_TRY_ASSIGN(card, OpenPgpCard::select(channel));
         KEYFENCE_TRY(card.verify(PinRef::SignPw1, pin, m_lockout));
@@ -138,6 +148,7 @@ base::Result<std::vector<std::uint8_t>> CardLease::sign_digest(
         KEYFENCE_TRY_ASSIGN(counter_after, card.read_signature_counter());
         after = counter_after;
     }
+
     if (after != before + 1) {
         return base::Error(ErrorCode::ModuleFailure,
                            "the card's signature counter went from " + std::to_string(before) +

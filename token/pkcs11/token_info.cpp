@@ -33,6 +33,15 @@ void classify(TokenInfo& token) {
             token.software_reason = std::string(s.reason);
         }
     }
+    // OpenSC's view of an OpenPGP card: its serial is manufacturer + serial in hex; the
+    // manufacturer range FF00-FFFF is unregistered test cards (keyfence-vcard uses FFFE).
+    if (token.manufacturer == "OpenPGP project" && token.serial.size() == 12 &&
+        (token.serial.starts_with("ff") || token.serial.starts_with("FF"))) {
+        token.software = true;
+        token.software_reason =
+            "an OpenPGP test card (unregistered manufacturer range), such as "
+            "keyfence-vcard";
+    }
     if (token.label.starts_with(k_demo_token_label)) {
         token.demo = true;
         token.software = true;
