@@ -34,6 +34,7 @@ nlohmann::json card_json(const pgp::CardEntry& entry) {
                       {"admin", c.pins.pw3_tries}};
     j["pin1_valid_for_several_signatures"] = c.pins.pw1_valid_for_several_signatures;
     j["signature_counter"] = entry.signature_counter;
+    j["cardholder"] = entry.cardholder;
     j["slots"] = nlohmann::json::array();
     for (int i = 0; i < 3; ++i) {
         const auto slot = static_cast<pgp::KeySlot>(i);
@@ -59,6 +60,7 @@ void print_card(const pgp::CardEntry& entry) {
     std::cout << "  OpenPGP card " << c.version_major << "." << c.version_minor << " by "
               << c.manufacturer_name() << ", serial " << c.serial_text();
     if (c.is_test_card()) std::cout << "  [TEST CARD - unregistered manufacturer range]";
+    if (!entry.cardholder.empty()) std::cout << "\n  cardholder:        " << entry.cardholder;
     std::cout << "\n  reference:         openpgp:" << c.serial_text()
               << "\n  PIN tries left:    user " << c.pins.pw1_tries << ", reset code "
               << c.pins.reset_code_tries << ", admin " << c.pins.pw3_tries

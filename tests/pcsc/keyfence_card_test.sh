@@ -50,7 +50,10 @@ admin_generate() {
 }
 echo "the contract, version 3" >"$D/data.txt"
 
-# --- status of a fresh card
+# --- status of a fresh card (with a cardholder name written as gpg --card-edit name does)
+out=$(opensc-tool -r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:20:00:83:08:31:32:33:34:35:36:37:38 \
+      -s 00:DA:00:5B:0C:52:69:76:65:72:61:3C:3C:41:6C:65:78 2>&1)   # "Rivera<<Alex"
+kf status | grep -q "cardholder: *Alex Rivera" || fail "status does not show the cardholder: $out"
 status=$(kf --json status)
 python3 - "$status" <<'PY' || fail "status: $status"
 import json, sys

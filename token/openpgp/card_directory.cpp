@@ -100,6 +100,7 @@ CardListing list_cards() {
         auto card = OpenPgpCard::select(channel);
         if (card) {
             if (auto counter = card->read_signature_counter()) entry.signature_counter = *counter;
+            if (auto name = card->read_cardholder_name()) entry.cardholder = *name;
             entry.card = card->data();
         } else {
             entry.error = std::move(card).error();

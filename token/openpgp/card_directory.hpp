@@ -36,6 +36,7 @@ struct CardEntry {
     std::optional<ApplicationData> card;   ///< absent: the card is not an OpenPGP card (or busy)
     std::optional<base::Error> error;      ///< why `card` is absent, when a card is present
     std::uint32_t signature_counter = 0;
+    std::string cardholder;  ///< the name on the card, when set
 
     bool matches(const CardReference& ref) const;
 };

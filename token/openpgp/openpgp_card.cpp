@@ -87,6 +87,21 @@ base::Result<std::uint32_t> OpenPgpCard::read_signature_counter() {
     return parse_signature_counter(do7a);
 }
 
+base::Result<std::string> OpenPgpCard::read_cardholder_name() {
+    KEYFENCE_TRY_ASSIGN(do65, get_data(0x0065));
+    KEYFENCE_TRY_ASSIGN(name, find_tlv(do65, 0x5B));
+    if (!name) return std::string();
+    std::string text(name->value.begin(), name->value.end());
+    if (const auto sep = text.find("<<"); sep != std::string::npos) {
+        text = text.substr(sep + 2) + " " + text.substr(0, sep);
+    }
+    for (char& c : text) {
+        if (c == '<') c = ' ';
+        if (static_cast<unsigned char>(c) < 0x20) c = '?';  // never print control bytes
+    }
+    return text;
+}
+
 base::Result<base::EvpPkeyPtr> OpenPgpCard::public_key(KeySlot slot) {
     static constexpr std::uint8_t k_crt[3][2] = {{0xB6, 0x00}, {0xB8, 0x00}, {0xA4, 0x00}};
     const auto index = static_cast<std::size_t>(slot);

@@ -36,6 +36,9 @@ class OpenPgpCard {
     base::Result<PinStatus> read_pin_status();
     /// The digital signature counter read now (DO 7A / 93).
     base::Result<std::uint32_t> read_signature_counter();
+    /// The cardholder's name from the cardholder related data (DO 65 / 5B, §4.4.3.3), with
+    /// GnuPG's "Surname<<Given" form turned into "Given Surname"; empty when not set.
+    base::Result<std::string> read_cardholder_name();
     /// The public key of a slot (GENERATE ASYMMETRIC KEY PAIR, read mode: §7.2.14).
     /// Errors: KeyNotFound when the slot holds no key.
     base::Result<base::EvpPkeyPtr> public_key(KeySlot slot);
