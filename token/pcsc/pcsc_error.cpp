@@ -1,8 +1,6 @@
 #include "token/pcsc/pcsc_error.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cstdio>
 
 namespace keyfence::token::pcsc {
 namespace {
@@ -67,22 +65,13 @@ constexpr ScardEntry k_unknown{0, "SCARD_UNKNOWN", "PC/SC reported an unknown er
 }  // namespace
 
 const ScardEntry& scard_entry(LONG rv) noexcept {
-    const auto* it = std::find_if(k_table.begin(), k_table.end(),
-                                  [rv](const ScardEntry& e) { return e.value == rv; });
-    return it != k_table.end() ? *it : k_unknown;
+    return base::find_code(k_table, rv, k_unknown);
 }
 
 base::Error pcsc_error(LONG rv, std::string_view context) {
     const ScardEntry& entry = scard_entry(rv);
-    base::Error error(entry.code, std::string(context) + ": " + std::string(entry.description));
-    std::string name(entry.name);
-    if (&entry == &k_unknown) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "SCARD 0x%08lx", static_cast<unsigned long>(rv));
-        name = buf;
-    }
-    error.from(base::Origin::Pcsc, static_cast<std::uint64_t>(static_cast<std::uint32_t>(rv)),
-               name);
+    base::Error error = base::code_error(entry, &entry != &k_unknown, base::Origin::Pcsc,
+                                         static_cast<std::uint32_t>(rv), "SCARD", context);
     if (entry.code == ErrorCode::TokenAbsent && rv == SCARD_E_NO_SERVICE) {
         error.hint = "start pcscd (systemctl start pcscd.socket) or check 'keyfence doctor'";
     }

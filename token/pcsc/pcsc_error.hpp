@@ -6,16 +6,11 @@
 
 #include <string_view>
 
-#include "base/error.hpp"
+#include "base/code_table.hpp"
 
 namespace keyfence::token::pcsc {
 
-struct ScardEntry {
-    LONG value;
-    std::string_view name;
-    std::string_view description;
-    base::ErrorCode code;
-};
+using ScardEntry = base::CodeEntry<LONG>;
 
 const ScardEntry& scard_entry(LONG rv) noexcept;
 

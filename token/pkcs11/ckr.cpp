@@ -1,8 +1,6 @@
 #include "token/pkcs11/ckr.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cstdio>
 
 namespace keyfence::token::pkcs11 {
 namespace {
@@ -141,22 +139,12 @@ constexpr CkrEntry k_unknown{0, "CKR_UNKNOWN", "the module returned an unknown e
 }  // namespace
 
 const CkrEntry& ckr_entry(CK_RV rv) noexcept {
-    const auto* it = std::find_if(k_table.begin(), k_table.end(),
-                                  [rv](const CkrEntry& e) { return e.value == rv; });
-    return it != k_table.end() ? *it : k_unknown;
+    return base::find_code(k_table, rv, k_unknown);
 }
 
 base::Error pkcs11_error(CK_RV rv, std::string_view context) {
     const CkrEntry& entry = ckr_entry(rv);
-    base::Error error(entry.code, std::string(context) + ": " + std::string(entry.description));
-    std::string name(entry.name);
-    if (&entry == &k_unknown) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "CKR 0x%lx", static_cast<unsigned long>(rv));
-        name = buf;
-    }
-    error.from(base::Origin::Pkcs11, rv, name);
-    return error;
+    return base::code_error(entry, &entry != &k_unknown, base::Origin::Pkcs11, rv, "CKR", context);
 }
 
 }  // namespace keyfence::token::pkcs11

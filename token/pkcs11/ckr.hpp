@@ -5,17 +5,14 @@
 #include <string>
 #include <string_view>
 
-#include "base/error.hpp"
+#include "base/code_table.hpp"
 #include "token/pkcs11/pkcs11.hpp"
 
 namespace keyfence::token::pkcs11 {
 
-struct CkrEntry {
-    CK_RV value;
-    std::string_view name;         ///< "CKR_PIN_INCORRECT"
-    std::string_view description;  ///< "the PIN is incorrect"
-    base::ErrorCode code;          ///< what the caller should do next
-};
+/// value, name ("CKR_PIN_INCORRECT"), description ("the PIN is incorrect"), and the code
+/// that says what the caller should do next.
+using CkrEntry = base::CodeEntry<CK_RV>;
 
 /// The table entry for `rv`; an "unknown return value" entry for values not in the table.
 const CkrEntry& ckr_entry(CK_RV rv) noexcept;
