@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/version.hpp"
 
 namespace {
 using namespace keyfence::cli;
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
         report_error(hardened.error());
     }
     CLI::App app{k_description, "keyfence"};
-    app.set_version_flag("--version", "keyfence 0.1.0");
+    app.set_version_flag("--version", version_text());
     app.footer(std::string("\n") + exit_code_table() +
                "\nKeyfence never takes a PIN from a URI, an environment variable or the command "
                "line.\nDocumentation: README.md and docs/ in the source tree.");

@@ -84,6 +84,16 @@ TEST(CliKeys, JsonListsEveryKeyWithItsCertificate) {
     EXPECT_TRUE(by_label["rsa2048"]["usages"].is_null()) << "SoftHSM hides usages until login";
 }
 
+TEST(CliVersion, NamesKeyfenceAndItsLibraries) {
+    SoftHsmWorld world;
+    auto r = run_keyfence(world, {"--version"});
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* part :
+         {"keyfence 0.", "OpenSSL 3.", "libp11    0.4", "p11-kit", "pcsc-lite", "GPGME     1."}) {
+        EXPECT_NE(r.out.find(part), std::string::npos) << part << " in " << r.out;
+    }
+}
+
 TEST(CliKeys, TokenFilterAndPubkeyExport) {
     SoftHsmWorld world;
     auto r = run_keyfence(world, {"keys", "--token", "pkcs11:token=mixed-token"});
