@@ -12,7 +12,7 @@ namespace p11 = token::pkcs11;
 
 namespace {
 base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
-    KEYFENCE_TRY_ASSIGN(hash, p11::parse_hash(options.hash));
+    KEYFENCE_TRY(p11::parse_hash(options.hash));
     auto engine = make_engine(globals);
     warn_module_failures(engine->module_failures());
     // Resolve the key and open the output before hashing or asking for a PIN, so a typo in
@@ -37,10 +37,14 @@ base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
         request.summary.emplace_back(name.insert(3, "-"), base::to_hex(content.digest));
     }
     request.summary.emplace_back("Signature", options.pss ? "RSA-PSS" : "PKCS#1 v1.5 / ECDSA");
-    KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest,
-                                                     options.pss ? p11::SignPadding::Pss
-                                                                 : p11::SignPadding::Pkcs1v15));
+    request.protocol = engine::Protocol::Raw;
+    request.hash = options.hash;
+    request.padding = options.pss ? p11::SignPadding::Pss : p11::SignPadding::Pkcs1v15;
+    request.content_sha256 = base::to_hex(content.sha256);
+    request.content_digest = base::to_hex(content.digest);
+    // The engine checks the policy, logs in, signs and writes the audit record (fsync) before
+    // the signature comes back; only then does the output appear.
+    KEYFENCE_TRY_ASSIGN(signature, engine->sign_digest(std::move(match), request, content.digest));
     KEYFENCE_TRY(out.write(signature));
     return out.commit();
 }
