@@ -172,6 +172,21 @@ void Reader::read_value(const KeySpec& spec, const toml::node& node) {
     out.file.values[spec.name()] = {std::move(value), source_of(node.source())};
 }
 
+// toml++ quotes what it saw verbatim, newlines included; an error stays one line.
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '\n') {
+            out += "\\n";
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            out += '?';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 // The one place toml++'s exception is caught.
 std::optional<toml::table> parse_toml(std::string_view text, const std::string& path,
                                       std::vector<Diagnostic>& errors) {
@@ -180,7 +195,7 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
     } catch (const toml::parse_error& e) {
         errors.push_back({path, static_cast<int>(e.source().begin.line),
                           static_cast<int>(e.source().begin.column),
-                          "TOML syntax: " + std::string(e.description())});
+                          "TOML syntax: " + one_line(e.description())});
         return std::nullopt;
     }
 }
