@@ -10,6 +10,7 @@
 
 namespace keyfence::engine::policy {
 namespace {
+namespace fs = std::filesystem;
 
 std::vector<std::string> errors_of(std::string_view text, FileRole role = FileRole::Admin) {
     std::vector<std::string> out;
@@ -133,6 +134,17 @@ TEST(PolicyFile, MissingFilesAreAbsentUnreadableOnesAreErrors) {
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().code, base::ErrorCode::BadInput);
     EXPECT_NE(bad.error().context.find("bad.toml:2:20:"), std::string::npos);
+}
+
+TEST(PolicyFile, TheDocumentedExampleIsValidAndSetsEveryKey) {
+    const std::string doc = test::read_file(fs::path(KEYFENCE_SOURCE_DIR) / "docs" / "policy.md");
+    const auto begin = doc.find("```toml\n");
+    ASSERT_NE(begin, std::string::npos);
+    const auto end = doc.find("```", begin + 8);
+    const auto parsed = parse_policy_text(doc.substr(begin + 8, end - begin - 8), "docs/policy.md",
+                                          FileRole::Admin);
+    ASSERT_TRUE(parsed.errors.empty()) << parsed.errors[0].format();
+    EXPECT_EQ(parsed.file.values.size(), schema().size()) << "the example omits a key";
 }
 
 TEST(PolicyDefaults, TheSchemaDefaultsAreTheStructsDefaults) {
