@@ -31,7 +31,8 @@ void add_globals(CLI::App& app, GlobalOptions& g) {
     app.add_flag("--allow-last-pin-try", g.allow_last_pin_try,
                  "Allow a login when the token has one PIN try left (a wrong PIN locks it)");
     app.add_flag("--demo", g.demo, "Allow Keyfence's software demo token (./scripts/demo)");
-    app.add_flag("--json", g.json, "Machine-readable output for tokens and keys");
+    app.add_flag("--json", g.json,
+                 "Machine-readable output for tokens, keys, policy show and audit");
     app.add_flag("-v,--verbose", g.verbose, "Log what Keyfence does to stderr");
 }
 }  // namespace
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
     add_sign_command(context);
     add_status_command(context);
     add_watch_command(context);
+    add_policy_commands(context);
+    add_audit_commands(context);
 
     try {
         app.parse(argc, argv);

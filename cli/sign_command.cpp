@@ -26,15 +26,27 @@ std::vector<std::pair<std::string, std::string>> content_summary(
     return summary;
 }
 
+engine::OperationRequest make_request(const SignOptions& options,
+                                      const mail::ContentDigest& content) {
+    engine::OperationRequest request;
+    request.operation = engine::Operation::Sign;
+    request.key_uri = options.key_uri;
+    request.summary = content_summary(options, content);
+    request.protocol = engine::Protocol::Raw;
+    request.hash = options.hash;
+    request.padding = options.pss ? p11::SignPadding::Pss : p11::SignPadding::Pkcs1v15;
+    request.content_sha256 = base::to_hex(content.sha256);
+    request.content_digest = base::to_hex(content.digest);
+    return request;
+}
+
 // An OpenPGP card key named by an openpgp: reference, natively over PC/SC.
 base::Status sign_with_card(engine::Engine& engine, const SignOptions& options, p11::Hash hash) {
     if (options.pss)
         return base::Error(base::ErrorCode::Usage, "OpenPGP cards sign RSA with PKCS#1 v1.5 only");
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
-    engine::OperationRequest request{engine::Operation::Sign, options.key_uri,
-                                     content_summary(options, content)};
-    KEYFENCE_TRY_ASSIGN(lease, engine.authorize_card(request));
+    KEYFENCE_TRY_ASSIGN(lease, engine.authorize_card(make_request(options, content)));
     KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest));
     KEYFENCE_TRY(out.write(signature));
     return out.commit();
@@ -56,12 +68,10 @@ base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
 
-    engine::OperationRequest request{engine::Operation::Sign, options.key_uri,
-                                     content_summary(options, content)};
-    KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest,
-                                                     options.pss ? p11::SignPadding::Pss
-                                                                 : p11::SignPadding::Pkcs1v15));
+    engine::OperationRequest request = make_request(options, content);
+    // The engine checks the policy, logs in, signs and writes the audit record (fsync) before
+    // the signature comes back; only then does the output appear.
+    KEYFENCE_TRY_ASSIGN(signature, engine->sign_digest(std::move(match), request, content.digest));
     KEYFENCE_TRY(out.write(signature));
     return out.commit();
 }

@@ -1,5 +1,6 @@
 #include "engine/engine.hpp"
 
+#include "base/logger.hpp"
 #include "token/openpgp/pcsc_transport.hpp"
 
 namespace keyfence::engine {
@@ -22,7 +23,8 @@ std::string_view operation_name(Operation op) {
 Engine::Engine(EngineOptions options, std::unique_ptr<token::PinSource> pin_source)
     : m_options(std::move(options)),
       m_pin_source(std::move(pin_source)),
-      m_modules(token::pkcs11::load_modules(m_options.modules, m_options.use_registered_modules)) {}
+      m_modules(token::pkcs11::load_modules(m_options.modules, m_options.use_registered_modules)),
+      m_policy(std::move(m_options.policy)) {}
 
 std::vector<token::pkcs11::TokenEntry> Engine::tokens(
     std::vector<token::pkcs11::ModuleFailure>& failures) const {
@@ -41,34 +43,109 @@ base::Result<KeyMatch> Engine::find_key(const std::string& key_uri) const {
     return token::pkcs11::select_key(m_modules, uri);
 }
 
-base::Status Engine::check_policy(const KeyMatch& match, Operation op) const {
-    if (match.token.demo && !m_options.demo_mode) {
-        return base::Error(base::ErrorCode::PolicyDenied,
-                           "refused by rule 'demo_token': '" + match.token.label +
-                               "' is Keyfence's software demo token, whose keys are files on "
-                               "this computer",
-                           "use a hardware token, or pass --demo to try Keyfence on the demo "
-                           "token");
+std::string_view protocol_name(Protocol protocol) {
+    switch (protocol) {
+        case Protocol::Raw:
+            return "raw";
+        case Protocol::Smime:
+            return "s/mime";
+        case Protocol::OpenPgp:
+            return "openpgp";
     }
+    return "raw";
+}
+
+base::Result<const policy::EffectivePolicy*> Engine::policy() {
+    if (!m_policy) {
+        KEYFENCE_TRY_ASSIGN(loaded, policy::EffectivePolicy::load(policy::default_policy_paths()));
+        for (const auto& warning : loaded.warnings()) base::log_warn(warning);
+        m_policy = std::move(loaded);
+    }
+    return &*m_policy;
+}
+
+std::optional<policy::Refusal> Engine::check_policy(const KeyMatch& match,
+                                                    const OperationRequest& request) {
+    policy::RuleRequest rules;
+    rules.sign = request.operation == Operation::Sign;
+    rules.hash = request.hash;
+    rules.padding = request.padding;
+    rules.demo_mode = m_options.demo_mode;
+    if (auto refusal = policy::check_rules(*m_policy, match, rules)) return refusal;
+
     const auto& key = match.key;
     if (!key.supported) {
-        return base::Error(base::ErrorCode::Unsupported,
-                           "the key " + key.uri + " cannot be used: " + key.unsupported_reason);
+        return policy::Refusal{
+            "", base::Error(base::ErrorCode::Unsupported,
+                            "the key " + key.uri + " cannot be used: " + key.unsupported_reason)};
     }
     // Refuse before any PIN is asked when the token already says the key cannot do this.
+    const Operation op = request.operation;
     if (key.usages_known) {
         const bool allowed = op == Operation::Sign      ? key.can_sign
                              : op == Operation::Decrypt ? key.can_decrypt
                                                         : key.can_derive;
         if (!allowed) {
-            return base::Error(base::ErrorCode::PolicyDenied, "the key " + key.uri + " may not " +
-                                                                  std::string(operation_name(op)) +
-                                                                  " (its usage attributes)");
+            return policy::Refusal{"key_usage", base::Error(base::ErrorCode::PolicyDenied,
+                                                            "the key " + key.uri + " may not " +
+                                                                std::string(operation_name(op)) +
+                                                                " (its usage attributes)")};
         }
     }
     if (op == Operation::Derive && key.algorithm != KeyAlgorithm::Ec) {
-        return base::Error(base::ErrorCode::Unsupported, "only EC keys derive shared secrets");
+        return policy::Refusal{
+            "", base::Error(base::ErrorCode::Unsupported, "only EC keys derive shared secrets")};
     }
+    return std::nullopt;
+}
+
+base::Status Engine::open_audit_log() {
+    if (m_audit_opened) return {};
+    const auto& settings = m_policy->values().audit;
+    auto opened = audit::AuditLog::open(audit::resolve_log_path(settings.path));
+    if (!opened) {
+        if (settings.required) {
+            return base::Error(
+                base::ErrorCode::Io,
+                "the audit log is required and cannot be opened: " + opened.error().message(),
+                "make the log's directory writable, or ask the administrator");
+        }
+        base::log_warn("operations are not audited: ", opened.error().message());
+    } else {
+        m_audit = std::move(*opened);
+    }
+    m_audit_opened = true;
+    return {};
+}
+
+base::Status Engine::record(const KeyMatch& match, const OperationRequest& request,
+                            const audit::Outcome& outcome) {
+    if (!m_audit) return {};  // not opened: already warned, or refused before
+    audit::AuditEvent event;
+    event.operation = std::string(operation_name(request.operation));
+    event.protocol = std::string(protocol_name(request.protocol));
+    event.key_uri = match.key.uri;
+    event.key_label = match.key.label;
+    event.key_fingerprint = match.key.public_key_sha256;
+    event.token_label = match.token.label;
+    event.token_manufacturer = match.token.manufacturer;
+    event.token_model = match.token.model;
+    event.token_serial = match.token.serial;
+    if (request.operation == Operation::Sign) event.hash = request.hash;
+    event.digest = request.content_digest;
+    event.content_sha256 = request.content_sha256;
+    event.message_id = request.message_id;
+    event.caller = request.caller ? *request.caller : audit::Caller::self();
+    event.outcome = outcome;
+    auto written = m_audit->append(event);
+    if (written) return {};
+    if (m_policy->values().audit.required) {
+        return base::Error(base::ErrorCode::Io,
+                           "the audit record could not be written: " + written.error().message(),
+                           "the policy requires the audit log (audit.required); check the disk "
+                           "and 'keyfence audit verify'");
+    }
+    base::log_warn("the audit record could not be written: ", written.error().message());
     return {};
 }
 
@@ -79,7 +156,16 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(const OperationRequest& 
 
 base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
                                                         const OperationRequest& request) {
-    KEYFENCE_TRY(check_policy(match, request.operation));
+    KEYFENCE_TRY(policy());
+    KEYFENCE_TRY(open_audit_log());
+    if (auto refusal = check_policy(match, request)) {
+        if (auto r =
+                record(match, request, audit::Outcome::from_error(refusal->error, refusal->rule));
+            !r) {
+            base::log_warn(r.error().message());
+        }
+        return std::move(refusal->error);
+    }
     token::PinRequest prompt;
     prompt.token_label = match.token.label;
     prompt.token_model = match.token.model;
@@ -90,8 +176,33 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
     prompt.key_fingerprint = match.key.public_key_sha256;
     prompt.operation = std::string(operation_name(request.operation));
     prompt.summary = request.summary;
-    return token::pkcs11::KeyLease::acquire(std::move(match), *m_pin_source, std::move(prompt),
-                                            m_options.lockout);
+    KeyMatch recorded = match;
+    auto lease = token::pkcs11::KeyLease::acquire(std::move(match), *m_pin_source,
+                                                  std::move(prompt), m_options.lockout);
+    if (!lease) {
+        if (auto r = record(recorded, request, audit::Outcome::from_error(lease.error())); !r) {
+            base::log_warn(r.error().message());
+        }
+    }
+    return lease;
+}
+
+base::Result<std::vector<std::uint8_t>> Engine::sign_digest(KeyMatch match,
+                                                            const OperationRequest& request,
+                                                            std::span<const std::uint8_t> digest) {
+    KEYFENCE_TRY_ASSIGN(hash, token::pkcs11::parse_hash(request.hash));
+    KeyMatch recorded = match;
+    KEYFENCE_TRY_ASSIGN(lease, authorize(std::move(match), request));
+    auto signature = lease.sign_digest(hash, digest, request.padding);
+    const audit::Outcome outcome =
+        signature ? audit::Outcome{} : audit::Outcome::from_error(signature.error());
+    auto written = record(recorded, request, outcome);
+    if (!signature) {
+        if (!written) base::log_warn(written.error().message());
+        return signature;
+    }
+    if (!written) return std::move(written).error();  // audit.required: no unrecorded signature
+    return signature;
 }
 
 base::Result<token::openpgp::CardLease> Engine::authorize_card(const OperationRequest& request) {

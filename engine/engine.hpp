@@ -4,11 +4,16 @@
 // is being signed, and hands back a one-operation key lease.
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/result.hpp"
+#include "engine/audit/audit_log.hpp"
+#include "engine/policy/effective_policy.hpp"
+#include "engine/policy/rules.hpp"
 #include "token/openpgp/card_lease.hpp"
 #include "token/pin/lockout_guard.hpp"
 #include "token/pin/pin_source.hpp"
@@ -20,11 +25,19 @@ namespace keyfence::engine {
 enum class Operation { Sign, Decrypt, Derive };
 std::string_view operation_name(Operation op);
 
+/// The protocol an operation serves, for the audit log.
+enum class Protocol { Raw, Smime, OpenPgp };
+std::string_view protocol_name(Protocol protocol);  ///< "raw", "s/mime", "openpgp"
+
 struct EngineOptions {
     std::vector<std::string> modules;    ///< --module PATH, repeatable
     bool use_registered_modules = true;  ///< the modules registered with p11-kit
     bool demo_mode = false;              ///< --demo: the software demo token may be used
     token::LockoutOptions lockout;
+    /// The policy to enforce. When empty, the engine loads the administrator's and the user's
+    /// files (policy::default_policy_paths()) the first time it needs them; tests and the
+    /// agent pass one in.
+    std::optional<policy::EffectivePolicy> policy;
 };
 
 /// What the user is asked to authorize, shown in the PIN prompt.
@@ -33,6 +46,17 @@ struct OperationRequest {
     std::string key_uri;
     /// The message or content, as label/value lines (File, Size, SHA-256; later From, To...).
     std::vector<std::pair<std::string, std::string>> summary;
+    Protocol protocol = Protocol::Raw;
+    /// Signing: the hash the digest was made with ("sha256", ...) and the RSA padding; the
+    /// policy's hash and padding rules check them.
+    std::string hash = "sha256";
+    token::pkcs11::SignPadding padding = token::pkcs11::SignPadding::Pkcs1v15;
+    /// For the audit log: digests (hex) of the content, and the message's Message-ID.
+    std::string content_sha256;
+    std::string content_digest;
+    std::string message_id;
+    /// The requesting process; empty: this process.
+    std::optional<audit::Caller> caller;
 };
 
 class Engine {
@@ -54,9 +78,15 @@ class Engine {
     /// The one key `key_uri` selects, without logging in.
     base::Result<token::pkcs11::KeyMatch> find_key(const std::string& key_uri) const;
 
+    /// The policy this engine enforces, loading it on first use. Errors: those of
+    /// policy::EffectivePolicy::load (BadInput with file:line:column, Io).
+    base::Result<const policy::EffectivePolicy*> policy();
+
     /// Resolves the key, checks the rules (refusing before any PIN is asked), prompts through
     /// the PIN source with the request's summary, and logs in. Errors: those of select_key,
-    /// PolicyDenied, and those of the guarded login.
+    /// PolicyDenied, and those of the guarded login. A refusal or failed login is written to
+    /// the audit log; on success the caller records the operation's outcome with record().
+    /// With audit.required, a log that cannot be opened fails here, before any PIN.
     base::Result<token::pkcs11::KeyLease> authorize(const OperationRequest& request);
     /// The same for a key already found with find_key().
     base::Result<token::pkcs11::KeyLease> authorize(token::pkcs11::KeyMatch match,
@@ -67,13 +97,31 @@ class Engine {
     base::Result<token::openpgp::CardLease> authorize_card(const OperationRequest& request);
     /// The public key of a card slot, without a PIN.
     base::Result<base::EvpPkeyPtr> card_public_key(const std::string& reference) const;
+    /// Signs `digest` (made with request.hash) with the key: authorize(), the signature on the
+    /// token, and its audit record, written (fsync) before the signature is returned. With
+    /// audit.required, a record that cannot be written discards the signature (Io).
+    base::Result<std::vector<std::uint8_t>> sign_digest(token::pkcs11::KeyMatch match,
+                                                        const OperationRequest& request,
+                                                        std::span<const std::uint8_t> digest);
+
+    /// Writes the audit record of an operation on `match`. A log that cannot be written is an
+    /// error when the policy says audit.required, otherwise a warning on stderr.
+    base::Status record(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
+                        const audit::Outcome& outcome);
 
   private:
-    base::Status check_policy(const token::pkcs11::KeyMatch& key, Operation op) const;
+    /// The rule that refused and the error, or nothing when the operation may go ahead.
+    std::optional<policy::Refusal> check_policy(const token::pkcs11::KeyMatch& key,
+                                                const OperationRequest& request);
+    /// Opens the audit log the policy names, once. Errors (Io) only with audit.required.
+    base::Status open_audit_log();
 
     EngineOptions m_options;
     std::unique_ptr<token::PinSource> m_pin_source;
     token::pkcs11::ModuleSet m_modules;
+    std::optional<policy::EffectivePolicy> m_policy;
+    std::optional<audit::AuditLog> m_audit;
+    bool m_audit_opened = false;
 };
 
 }  // namespace keyfence::engine

@@ -123,7 +123,8 @@ TEST_F(CliSign, AFailedSignatureLeavesTheOldOutputUntouched) {
     EXPECT_EQ(read_file(sig()), "previous signature");
     size_t entries = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(m_world.dir())) ++entries;
-    EXPECT_EQ(entries, 5u) << "certs, tokens, softhsm2.conf, data.txt, data.sig; no temp file";
+    EXPECT_EQ(entries, 6u)
+        << "certs, tokens, softhsm2.conf, data.txt, data.sig, state (the audit log); no temp file";
 }
 
 TEST_F(CliSign, MissingInputIsAnIoError) {

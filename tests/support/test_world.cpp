@@ -40,15 +40,22 @@ SoftHsmWorld::SoftHsmWorld() {
     write_file(conf(), "directories.tokendir = " + (dir() / "tokens").string() +
                            "\nobjectstore.backend = file\nlog.level = ERROR\n"
                            "slots.removable = false\n");
-    if (const char* old = std::getenv("SOFTHSM2_CONF")) m_saved_conf = old;
-    ::setenv("SOFTHSM2_CONF", conf().c_str(), 1);
+    for (const char* name : {"SOFTHSM2_CONF", "XDG_STATE_HOME", "XDG_CONFIG_HOME"}) {
+        if (const char* old = std::getenv(name)) m_saved_env[name] = old;
+    }
+    // In-process engines write their audit log and read the user's policy inside the world,
+    // never in the real home directory.
+    for (const auto& [k, v] : env()) ::setenv(k.c_str(), v.c_str(), 1);
 }
 
 SoftHsmWorld::~SoftHsmWorld() {
-    if (m_saved_conf) {
-        ::setenv("SOFTHSM2_CONF", m_saved_conf->c_str(), 1);
-    } else {
-        ::unsetenv("SOFTHSM2_CONF");
+    for (const char* name : {"SOFTHSM2_CONF", "XDG_STATE_HOME", "XDG_CONFIG_HOME"}) {
+        const auto saved = m_saved_env.find(name);
+        if (saved != m_saved_env.end()) {
+            ::setenv(name, saved->second.c_str(), 1);
+        } else {
+            ::unsetenv(name);
+        }
     }
 }
 
@@ -65,6 +72,8 @@ std::string SoftHsmWorld::ca_pem() const {
 std::map<std::string, std::string> SoftHsmWorld::env(
     std::map<std::string, std::string> extra) const {
     extra["SOFTHSM2_CONF"] = conf();
+    extra.emplace("XDG_STATE_HOME", (dir() / "state").string());
+    extra.emplace("XDG_CONFIG_HOME", (dir() / "config").string());
     return extra;
 }
 

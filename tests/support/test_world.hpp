@@ -27,7 +27,9 @@ class TempDir {
 };
 
 /// A private copy of the SoftHSM template (tokens "test-token" and "mixed-token"; see
-/// tests/support/make-softhsm-template.sh). Sets SOFTHSM2_CONF for this process while it lives.
+/// tests/support/make-softhsm-template.sh). Sets SOFTHSM2_CONF, and XDG_STATE_HOME and
+/// XDG_CONFIG_HOME to dir()/state and dir()/config (the audit log and the user's policy), for
+/// this process while it lives.
 class SoftHsmWorld {
   public:
     SoftHsmWorld();
@@ -40,12 +42,19 @@ class SoftHsmWorld {
     std::string cert_pem(const std::string& label) const;
     std::string pubkey_pem(const std::string& label) const;
     std::string ca_pem() const;
-    /// Environment for a child process: SOFTHSM2_CONF plus `extra`.
+    /// The audit log keyfence writes in this world (under XDG_STATE_HOME).
+    std::filesystem::path audit_log() const { return dir() / "state" / "keyfence" / "audit.log"; }
+    /// The user's policy file in this world (under XDG_CONFIG_HOME).
+    std::filesystem::path user_config() const {
+        return dir() / "config" / "keyfence" / "config.toml";
+    }
+    /// Environment for a child process: SOFTHSM2_CONF, XDG_STATE_HOME, XDG_CONFIG_HOME (unless
+    /// `extra` sets them) plus `extra`.
     std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const;
 
   private:
     TempDir m_dir;
-    std::optional<std::string> m_saved_conf;
+    std::map<std::string, std::string> m_saved_env;
 };
 
 struct ProcessResult {
