@@ -41,22 +41,21 @@ engine::OperationRequest make_request(const SignOptions& options,
 }
 
 // An OpenPGP card key named by an openpgp: reference, natively over PC/SC.
-base::Status sign_with_card(engine::Engine& engine, const SignOptions& options, p11::Hash hash) {
+base::Status sign_with_card(engine::Engine& engine, const SignOptions& options) {
     if (options.pss)
         return base::Error(base::ErrorCode::Usage, "OpenPGP cards sign RSA with PKCS#1 v1.5 only");
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
-    KEYFENCE_TRY_ASSIGN(lease, engine.authorize_card(make_request(options, content)));
-    KEYFENCE_TRY_ASSIGN(signature, lease.sign_digest(hash, content.digest));
+    KEYFENCE_TRY_ASSIGN(signature,
+                        engine.sign_digest_card(make_request(options, content), content.digest));
     KEYFENCE_TRY(out.write(signature));
     return out.commit();
 }
 
 base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
-    KEYFENCE_TRY_ASSIGN(hash, p11::parse_hash(options.hash));
+    KEYFENCE_TRY(p11::parse_hash(options.hash));
     auto engine = make_engine(globals);
-    if (token::openpgp::is_card_reference(options.key_uri))
-        return sign_with_card(*engine, options, hash);
+    if (token::openpgp::is_card_reference(options.key_uri)) return sign_with_card(*engine, options);
     warn_module_failures(engine->module_failures());
     // Resolve the key and open the output before hashing or asking for a PIN, so a typo in
     // --key or --out costs no time and no PIN entry.

@@ -2,6 +2,7 @@
 
 #include "base/logger.hpp"
 #include "token/openpgp/pcsc_transport.hpp"
+#include "token/pkcs11/public_key.hpp"
 
 namespace keyfence::engine {
 
@@ -135,6 +136,7 @@ base::Status Engine::record(const KeyMatch& match, const OperationRequest& reque
     event.digest = request.content_digest;
     event.content_sha256 = request.content_sha256;
     event.message_id = request.message_id;
+    event.signature_counter = request.signature_counter;
     event.caller = request.caller ? *request.caller : audit::Caller::self();
     event.outcome = outcome;
     auto written = m_audit->append(event);
@@ -217,6 +219,95 @@ base::Result<token::openpgp::CardLease> Engine::authorize_card(const OperationRe
     prompt.summary = request.summary;
     return token::openpgp::CardLease::acquire(ref, *m_pin_source, std::move(prompt),
                                               m_options.lockout);
+}
+
+namespace {
+// An OpenPGP card key as the policy and the audit log see keys: a token whose "module" is the
+// PC/SC reader (pcsc:READER, for tokens.allowed_modules/denied_modules), software when the
+// card comes from the unregistered test range (keyfence-vcard).
+KeyMatch card_as_key(const token::openpgp::CardEntry& entry, token::openpgp::KeySlot slot) {
+    const token::openpgp::ApplicationData& card = *entry.card;
+    KeyMatch match;
+    match.token.module_path = "pcsc:" + entry.reader;
+    match.token.present = true;
+    match.token.label = "OpenPGP card " + card.serial_text();
+    match.token.manufacturer = card.manufacturer_name();
+    match.token.model = "OpenPGP card " + std::to_string(card.version_major) + "." +
+                        std::to_string(card.version_minor);
+    match.token.serial = card.serial_text();
+    match.token.software = card.is_test_card();
+    if (match.token.software) {
+        match.token.software_reason = "an OpenPGP test card (unregistered manufacturer range)";
+    }
+    const auto index = static_cast<std::size_t>(slot);
+    const auto& alg = card.algorithms[index];
+    auto& key = match.key;
+    key.uri = "openpgp:" + card.serial_text() + "/" + std::string(token::openpgp::slot_name(slot));
+    key.label = std::string(token::openpgp::slot_name(slot)) + " key";
+    using Kind = token::openpgp::AlgorithmAttributes::Kind;
+    key.algorithm = alg.kind == Kind::Rsa       ? KeyAlgorithm::Rsa
+                    : alg.kind == Kind::EdDsa   ? KeyAlgorithm::EdDsa
+                    : alg.kind == Kind::Unknown ? KeyAlgorithm::Other
+                                                : KeyAlgorithm::Ec;
+    key.bits = alg.rsa_bits;
+    key.curve = alg.curve;
+    key.can_sign = slot == token::openpgp::KeySlot::Signature;
+    key.can_decrypt = slot == token::openpgp::KeySlot::Decryption;
+    key.can_derive = key.can_decrypt && alg.kind == Kind::Ecdh;
+    key.supported = alg.kind != Kind::Unknown;
+    if (!key.supported) key.unsupported_reason = "the card's key algorithm is unknown";
+    return match;
+}
+}  // namespace
+
+base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
+    OperationRequest request, std::span<const std::uint8_t> digest) {
+    KEYFENCE_TRY(policy());
+    KEYFENCE_TRY(open_audit_log());
+    KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(request.key_uri));
+    KEYFENCE_TRY_ASSIGN(hash, token::pkcs11::parse_hash(request.hash));
+    const token::openpgp::CardListing listing = token::openpgp::list_cards();
+    const token::openpgp::CardEntry* entry = nullptr;
+    for (const auto& e : listing.cards) {
+        if (e.matches(ref)) entry = &e;
+    }
+    // Without the card there is nothing to judge; the lease reports why it is missing.
+    std::optional<KeyMatch> key;
+    if (entry != nullptr) {
+        key = card_as_key(*entry, ref.slot);
+        if (auto refusal = check_policy(*key, request)) {
+            if (auto r = record(*key, request,
+                                audit::Outcome::from_error(refusal->error, refusal->rule));
+                !r) {
+                base::log_warn(r.error().message());
+            }
+            return std::move(refusal->error);
+        }
+    }
+    auto lease = authorize_card(request);
+    if (!lease) {
+        if (key) (void)record(*key, request, audit::Outcome::from_error(lease.error()));
+        return std::move(lease).error();
+    }
+    if (!key) {
+        token::openpgp::CardEntry seen;
+        seen.reader = lease->reader();
+        seen.card = lease->card();
+        key = card_as_key(seen, ref.slot);
+    }
+    key->key.public_key_sha256 =
+        token::pkcs11::sha256_hex(token::pkcs11::spki_der(lease->public_key()));
+    auto signature = lease->sign_digest(hash, digest);
+    request.signature_counter = lease->signature_counter();
+    const audit::Outcome outcome =
+        signature ? audit::Outcome{} : audit::Outcome::from_error(signature.error());
+    auto written = record(*key, request, outcome);
+    if (!signature) {
+        if (!written) base::log_warn(written.error().message());
+        return signature;
+    }
+    if (!written) return std::move(written).error();  // audit.required: no unrecorded signature
+    return signature;
 }
 
 base::Result<base::EvpPkeyPtr> Engine::card_public_key(const std::string& reference) const {

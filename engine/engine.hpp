@@ -55,6 +55,8 @@ struct OperationRequest {
     std::string content_sha256;
     std::string content_digest;
     std::string message_id;
+    /// OpenPGP cards: the signature counter after the operation (for the audit log).
+    std::optional<std::uint32_t> signature_counter;
     /// The requesting process; empty: this process.
     std::optional<audit::Caller> caller;
 };
@@ -95,6 +97,11 @@ class Engine {
     /// The same for an OpenPGP card key named by an `openpgp:` reference: the card's PIN tries
     /// are checked before the prompt; VERIFY happens with the operation.
     base::Result<token::openpgp::CardLease> authorize_card(const OperationRequest& request);
+    /// Signs `digest` with an OpenPGP card key: the policy (the card seen as a token whose
+    /// module is its reader, software when it is a test card), the card lease, and the audit
+    /// record with the card's signature counter, written before the signature is returned.
+    base::Result<std::vector<std::uint8_t>> sign_digest_card(OperationRequest request,
+                                                             std::span<const std::uint8_t> digest);
     /// The public key of a card slot, without a PIN.
     base::Result<base::EvpPkeyPtr> card_public_key(const std::string& reference) const;
     /// Signs `digest` (made with request.hash) with the key: authorize(), the signature on the

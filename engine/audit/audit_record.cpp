@@ -65,16 +65,17 @@ nlohmann::json to_json(const AuditEvent& e) {
     if (!e.content_sha256.empty()) content["sha256"] = e.content_sha256;
     if (!e.hash.empty()) content["hash"] = e.hash;
     if (!e.digest.empty()) content["digest"] = e.digest;
+    nlohmann::json token = {{"label", e.token_label},
+                            {"manufacturer", e.token_manufacturer},
+                            {"model", e.token_model},
+                            {"serial", e.token_serial}};
+    if (e.signature_counter) token["signature_counter"] = *e.signature_counter;
     return {
         {"operation", e.operation},
         {"protocol", e.protocol},
         {"key",
          {{"uri", e.key_uri}, {"label", e.key_label}, {"public_key_sha256", e.key_fingerprint}}},
-        {"token",
-         {{"label", e.token_label},
-          {"manufacturer", e.token_manufacturer},
-          {"model", e.token_model},
-          {"serial", e.token_serial}}},
+        {"token", std::move(token)},
         {"content", std::move(content)},
         {"message_id",
          e.message_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.message_id)},

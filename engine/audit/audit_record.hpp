@@ -2,6 +2,8 @@
 // One audit record: what was asked of which key on which token, by which process, and what
 // came of it. It holds digests and identifiers only: never a PIN, never message content.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +50,9 @@ struct AuditEvent {
     std::string digest;          ///< that digest of the content, hex
     std::string content_sha256;  ///< SHA-256 of the content, hex
     std::string message_id;      ///< when there is a message
+    /// OpenPGP cards: the card's signature counter after the operation, so the log can be
+    /// reconciled with the card.
+    std::optional<std::uint32_t> signature_counter;
     Caller caller;
     Outcome outcome;
 };

@@ -6,6 +6,8 @@
 # Usage: keyfence_card_test.sh /path/to/keyfence-vcard /path/to/keyfence
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
 KEYFENCE=$(readlink -f "$2")
+# The audit log and the user's policy live in the world, never in the real home.
+export XDG_STATE_HOME=$WORLD/state XDG_CONFIG_HOME=$WORLD/config
 CTL="$WORLD/faults.ctl"
 : >"$CTL"
 world_start --serial 0000C0DE --control "$CTL" --reconnect --reinsert-ms 1000
@@ -163,5 +165,30 @@ PY
 wait_for_keyfence_card
 [ "$(sign_with 123456)" = 0 ] || fail "sign after the card came back: $(cat "$D/sign.err")"
 ok "watch: card removed and reinserted; signing works afterwards"
+
+# --- the audit log holds the card's signatures with the card's counter; the chain verifies
+kf audit verify >"$D/verify.out" 2>&1 || fail "audit verify: $(cat "$D/verify.out")"
+python3 - "$XDG_STATE_HOME/keyfence/audit.log" <<'PY' || fail "audit log: $(tail -3 "$XDG_STATE_HOME/keyfence/audit.log")"
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+card = [r for r in records if r["token"]["serial"] == "FFFE0000C0DE"]
+ok = [r for r in card if r["outcome"]["result"] == "success"]
+assert len(ok) >= 5, len(ok)
+# Each success carries the counter after it (a new signature key resets the card's counter).
+counters = [r["token"]["signature_counter"] for r in ok]
+assert all(c >= 1 for c in counters), counters
+assert any(r["outcome"]["result"] == "wrong_pin" for r in card), [r["outcome"] for r in card]
+assert "123456" not in open(sys.argv[1]).read()
+PY
+ok "audit log: card signatures with the card's counter, wrong PINs recorded, chain verifies"
+
+# --- policy: require_hardware refuses the test card before any PIN
+mkdir -p "$XDG_CONFIG_HOME/keyfence"
+printf '[tokens]\nrequire_hardware = true\n' >"$XDG_CONFIG_HOME/keyfence/config.toml"
+[ "$(sign_with 123456)" = 6 ] || fail "require_hardware did not refuse the test card: $(cat "$D/sign.err")"
+grep -q "require_hardware" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
+[ "$(tries)" = 3 ] || fail "a try was spent on a refused operation"
+rm "$XDG_CONFIG_HOME/keyfence/config.toml"
+ok "policy require_hardware refuses the test card, no PIN asked"
 
 echo "$passed passed, 0 failed"
