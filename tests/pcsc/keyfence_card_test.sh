@@ -121,6 +121,19 @@ grep -q "withheld" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
 : >"$CTL"
 ok "corrupted signature withheld"
 
+# --- garbled and truncated answers: an error and no output, never a crash
+for fault in "garble sign" "truncate sign" "garble any"; do
+    echo "$fault" >"$CTL"
+    rc=$(sign_with 123456)
+    [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || fail "$fault: exit $rc"
+    [ ! -e "$D/sig" ] || fail "$fault: output written"
+    grep -q "keyfence: " "$D/sign.err" || fail "$fault: no error message"
+done
+: >"$CTL"
+wait_for_keyfence_card
+[ "$(sign_with 123456)" = 0 ] || fail "sign after the faults: $(cat "$D/sign.err")"
+ok "garbled and truncated card answers: a clear error, no output, no crash"
+
 # --- removal during the signature: exit 5, no output; the next operation after reinsertion works
 echo "remove-on sign" >"$CTL"
 rc=$(sign_with 123456)
