@@ -29,8 +29,7 @@ void add_token_commands(CommandContext& context);   ///< tokens, keys, pubkey
 void add_sign_command(CommandContext& context);     ///< sign
 void add_status_command(CommandContext& context);   ///< status
 void add_watch_command(CommandContext& context);    ///< watch
-void add_token_commands(CommandContext& context);   ///< tokens, keys, pubkey
-void add_sign_command(CommandContext& context);     ///< sign
+void add_doctor_command(CommandContext& context);   ///< doctor
 void add_policy_commands(CommandContext& context);  ///< policy show, policy check
 void add_audit_commands(CommandContext& context);   ///< audit verify, audit show
 

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     add_sign_command(context);
     add_status_command(context);
     add_watch_command(context);
+    add_doctor_command(context);
     add_policy_commands(context);
     add_audit_commands(context);
 

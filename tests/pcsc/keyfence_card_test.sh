@@ -204,4 +204,16 @@ grep -q "require_hardware" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
 rm "$XDG_CONFIG_HOME/keyfence/config.toml"
 ok "policy require_hardware refuses the test card, no PIN asked"
 
+# --- doctor sees pcscd, the reader with the card, and the card's PIN tries
+kf --json doctor >"$D/doctor.json" 2>"$D/doctor.err" || true
+python3 - "$D/doctor.json" <<'PY' || fail "doctor: $(cat "$D/doctor.json")"
+import json, sys
+f = json.load(open(sys.argv[1]))["findings"]
+text = lambda check: " | ".join(x["summary"] for x in f if x["check"] == check)
+assert "pcscd is running" in text("pcscd"), text("pcscd")
+assert "OpenPGP card FFFE0000C0DE" in text("readers"), text("readers")
+assert "3 user PIN tries" in text("pin"), text("pin")
+PY
+ok "doctor: pcscd, the card in its reader, its PIN tries"
+
 echo "$passed passed, 0 failed"
