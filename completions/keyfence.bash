@@ -1,0 +1,28 @@
+# bash completion for keyfence
+_keyfence() {
+    local cur prev words cword
+    _init_completion || return
+    local commands="tokens keys sign pubkey status watch doctor policy audit"
+    local globals="--module --no-p11-kit --pin-fd --pinentry --allow-last-pin-try --demo --json --verbose --help --version"
+    local command="" w
+    for w in "${words[@]:1:cword-1}"; do
+        case " $commands " in *" $w "*) command=$w; break ;; esac
+    done
+    case "$prev" in
+        --module|--pinentry|--in|--out) _filedir; return ;;
+        --hash) COMPREPLY=($(compgen -W "sha256 sha384 sha512" -- "$cur")); return ;;
+    esac
+    local options
+    case "$command" in
+        "") COMPREPLY=($(compgen -W "$commands $globals" -- "$cur")); return ;;
+        keys) options="--token" ;;
+        sign) options="--key --hash --pss --in --out" ;;
+        pubkey) options="--key --out" ;;
+        watch) options="--seconds" ;;
+        policy) options="show check --user" ;;
+        audit) options="verify show --since --log" ;;
+    esac
+    COMPREPLY=($(compgen -W "$options $globals" -- "$cur"))
+    [[ "$command" == policy && "$prev" == check ]] && _filedir toml
+}
+complete -F _keyfence keyfence
