@@ -46,6 +46,7 @@ json to_json(const p11::ObjectInfo& o) {
     if (o.bits > 0) j["bits"] = o.bits;
     if (!o.curve.empty()) j["curve"] = o.curve;
     if (!o.supported) j["unsupported_reason"] = o.unsupported_reason;
+    if (o.algorithm == p11::KeyAlgorithm::Rsa) j["roca_vulnerable"] = o.roca;
     if (o.kind == p11::ObjectKind::PrivateKey) {
         j["private_key_visible"] = o.private_key_visible;
         if (o.usages_known) {

@@ -56,6 +56,10 @@ void print_key(const p11::KeyMatch& m, const token::openpgp::CardListing& cards)
     std::cout << "\n  uri:         " << k.uri << "\n  id:          " << base::to_hex(k.id)
               << "\n  usages:      " << usages(k) << "\n";
     if (!k.supported) std::cout << "  UNSUPPORTED: " << k.unsupported_reason << "\n";
+    if (k.roca) {
+        std::cout << "  WARNING:     ROCA-vulnerable RSA key (CVE-2017-15361): the private key can "
+                     "be computed from the public key; replace it\n";
+    }
     if (!k.public_key_sha256.empty()) {
         std::cout << "  public key:  SHA-256 " << k.public_key_sha256 << " (from "
                   << k.public_key_source << ")\n";

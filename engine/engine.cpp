@@ -75,6 +75,16 @@ std::optional<policy::Refusal> Engine::check_policy(const KeyMatch& match,
     if (auto refusal = policy::check_rules(*m_policy, match, rules)) return refusal;
 
     const auto& key = match.key;
+    if (key.roca) {
+        return policy::Refusal{
+            "roca_key",
+            base::Error(base::ErrorCode::PolicyDenied,
+                        "refused by rule 'roca_key': the RSA key " + key.uri +
+                            " has the ROCA fingerprint (CVE-2017-15361): its private key can be "
+                            "computed from its public key",
+                        "replace the key: generate a new one on a token whose firmware is not "
+                        "affected (YubiKey 4 from firmware 4.3.5), and revoke its certificate")};
+    }
     if (!key.supported) {
         return policy::Refusal{
             "", base::Error(base::ErrorCode::Unsupported,

@@ -39,6 +39,7 @@ void check_rules(const Environment& env, std::vector<Finding>& out);
 void check_versions(std::vector<Finding>& out);
 void check_modules(Engine& engine, std::vector<Finding>& out);
 void check_pins(Engine& engine, std::vector<Finding>& out);
+void check_roca(Engine& engine, std::vector<Finding>& out);
 void check_policy(Engine& engine, std::vector<Finding>& out);
 
 }  // namespace keyfence::engine::doctor

@@ -96,6 +96,21 @@ void check_pins(Engine& engine, std::vector<Finding>& out) {
     }
 }
 
+void check_roca(Engine& engine, std::vector<Finding>& out) {
+    std::vector<token::pkcs11::ModuleFailure> failures;
+    auto keys = engine.keys("", failures);
+    if (!keys) return;
+    for (const auto& k : *keys) {
+        if (!k.key.roca) continue;
+        out.push_back({"keys", Severity::Problem,
+                       "the RSA key " + k.key.uri +
+                           " has the ROCA fingerprint (CVE-2017-15361): "
+                           "its private key can be computed from its public key",
+                       "generate a new key on an unaffected token, revoke the certificate of this "
+                       "one; Keyfence refuses to use it"});
+    }
+}
+
 void check_policy(Engine& engine, std::vector<Finding>& out) {
     auto policy = engine.policy();
     if (!policy) {
@@ -121,6 +136,7 @@ std::vector<Finding> run_checks(Engine& engine, const Environment& env) {
     check_pcsc(findings);
     check_modules(engine, findings);
     check_pins(engine, findings);
+    check_roca(engine, findings);
     check_gnupg(env, findings);
     check_rules(env, findings);
     check_versions(findings);

@@ -79,3 +79,52 @@ TEST(CliDoctor, ABrokenPolicyIsAProblemWithItsLine) {
 
 }  // namespace
 }  // namespace keyfence::test
+
+namespace keyfence::test {
+namespace {
+// A token holding a public key with the ROCA fingerprint (written with pkcs11-tool, with the
+// structure the unit test builds): flagged by keys and doctor, refused before any PIN.
+TEST(CliRoca, FlaggedAndRefusedBeforeAnyPin) {
+    SoftHsmWorld world;
+    const auto spki = world.dir() / "roca.der";
+    // N = 65537 mod M + t*M, built by OpenSSL's command line: see tests/unit/roca_test.cpp.
+    auto gen = run({"python3", "-c",
+                    "import sys\n"
+                    "ps=[3,5,7,11,13,17,19,23,29,31,37,41,43,47,53,59,61,67,71,73,79,83,89,97,101,"
+                    "103,107,109,113,127,131,137,139,149,151,157,163,167]\n"
+                    "M=1\n"
+                    "for p in ps: M*=p\n"
+                    "n=pow(65537,4242,M)+((1<<2047)//M+12345)*M\n"
+                    "print(hex(n)[2:])"});
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    std::string modulus = gen.out.substr(0, gen.out.find('\n'));
+    write_file(world.dir() / "asn1.cnf",
+               "asn1=SEQUENCE:pubkeyinfo\n[pubkeyinfo]\nalgorithm=SEQUENCE:rsa_alg\n"
+               "pubkey=BITWRAP,SEQUENCE:rsapubkey\n[rsa_alg]\nalgorithm=OID:rsaEncryption\n"
+               "parameter=NULL\n[rsapubkey]\nn=INTEGER:0x" +
+                   modulus + "\ne=INTEGER:0x010001\n");
+    auto der = run({"openssl", "asn1parse", "-genconf", (world.dir() / "asn1.cnf").string(),
+                    "-noout", "-out", spki.string()});
+    ASSERT_EQ(der.exit_code, 0) << der.err;
+    auto write = run({"pkcs11-tool", "--module", k_softhsm_module, "--token-label", "test-token",
+                      "--login", "--pin", "123456", "--write-object", spki.string(), "--type",
+                      "pubkey", "--id", "09", "--label", "roca"},
+                     {.env = world.env()});
+    ASSERT_EQ(write.exit_code, 0) << write.err;
+
+    auto keys = run_keyfence(world, {"keys", "--token", "pkcs11:token=test-token"});
+    EXPECT_NE(keys.out.find("ROCA-vulnerable"), std::string::npos) << keys.out;
+    auto doctor = run_keyfence(world, {"doctor"});
+    EXPECT_NE(doctor.out.find("[PROBLEM] keys: the RSA key"), std::string::npos) << doctor.out;
+    auto sign = run_keyfence(world,
+                             {"--pin-fd", "3", "sign", "--key",
+                              "pkcs11:token=test-token;object=roca", "--in", world.ca_pem()},
+                             {.fd3_data = "000000\n"});
+    EXPECT_EQ(sign.exit_code, 6) << sign.err;
+    EXPECT_NE(sign.err.find("roca_key"), std::string::npos) << sign.err;
+    // Refused before the PIN: the wrong PIN on fd 3 was never tried.
+    auto tokens = run_keyfence(world, {"--json", "tokens"});
+    EXPECT_EQ(tokens.out.find("\"count_low\": true"), std::string::npos);
+}
+}  // namespace
+}  // namespace keyfence::test

@@ -7,6 +7,7 @@
 
 #include "token/pkcs11/public_key.hpp"
 #include "token/pkcs11/uri.hpp"
+#include "token/roca.hpp"
 
 namespace keyfence::token::pkcs11 {
 namespace {
@@ -84,6 +85,7 @@ void read_key_details(const Session& session, ObjectInfo& key) {
 }
 
 void attach_public_key(ObjectInfo& key, EVP_PKEY* public_key, std::string source) {
+    key.roca = has_roca_fingerprint(public_key);
     key.public_key = spki_der(public_key);
     key.public_key_sha256 = sha256_hex(key.public_key);
     key.public_key_source = std::move(source);
@@ -231,11 +233,13 @@ base::Result<TokenObjects> list_objects(const Session& session, const TokenInfo&
             key.public_key = pub->public_key;
             key.public_key_sha256 = pub->public_key_sha256;
             key.public_key_source = "public-key-object";
+            key.roca = pub->roca;
         } else if (auto cert = std::find_if(certs.begin(), certs.end(), same_id);
                    cert != certs.end() && !cert->public_key.empty()) {
             key.public_key = cert->public_key;
             key.public_key_sha256 = cert->public_key_sha256;
             key.public_key_source = "certificate";
+            key.roca = cert->roca;
         }
     }
     for (auto* group : {&publics, &certs}) {

@@ -46,6 +46,7 @@ struct ObjectInfo {
                                       ///< the token shows the private key only after login
     bool usages_known = true;         ///< false until the private key itself has been read
     bool supported = true;            ///< false: listed, but Keyfence cannot use it (see reason)
+    bool roca = false;                ///< an RSA modulus with the ROCA fingerprint (token/roca.hpp)
     std::string unsupported_reason;
     std::string certificate_uri;                    ///< private keys: the matching certificate
     std::string public_key_source;                  ///< "public-key-object", "certificate" or ""
