@@ -27,5 +27,6 @@ struct CommandContext {
 
 void add_token_commands(CommandContext& context);  ///< tokens, keys, pubkey
 void add_sign_command(CommandContext& context);    ///< sign
+void add_smime_commands(CommandContext& context);  ///< smime sign|verify|encrypt|decrypt|...
 
 }  // namespace keyfence::cli

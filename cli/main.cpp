@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     CommandContext context{app, globals, chosen};
     add_token_commands(context);
     add_sign_command(context);
+    add_smime_commands(context);
 
     try {
         app.parse(argc, argv);

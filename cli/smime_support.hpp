@@ -1,0 +1,33 @@
+#pragma once
+// Glue shared by the S/MIME and certificate commands: the prompt's summary of a message, the
+// certificate that sits beside a token key, and turning a Status into an exit code.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/handles.hpp"
+#include "base/result.hpp"
+#include "cli/command.hpp"
+#include "mail/mime/message.hpp"
+#include "token/pkcs11/registry.hpp"
+
+namespace keyfence::cli {
+
+/// The From/To/Cc/Subject/Date lines of the PIN prompt (empty headers are left out).
+std::vector<std::pair<std::string, std::string>> message_summary(
+    const mail::mime::MessageHeaders& headers);
+
+/// The certificate stored on the token with the key's CKA_ID. Errors: KeyNotFound with a hint
+/// to enroll (smime csr, smime import-cert).
+base::Result<base::X509Ptr> key_certificate(const token::pkcs11::KeyMatch& match);
+
+/// Reports the error of a failed status and returns its exit code; 0 on success.
+int finish(const base::Status& status);
+
+/// Registration of the S/MIME subcommands of `smime` (cli/smime_*_command.cpp).
+void add_smime_sign_verify(CommandContext& context, CLI::App* smime);
+void add_smime_encrypt_decrypt(CommandContext& context, CLI::App* smime);
+void add_smime_enrollment(CommandContext& context, CLI::App* smime);
+
+}  // namespace keyfence::cli
