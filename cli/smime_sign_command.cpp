@@ -5,9 +5,12 @@
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
+#include "mail/smime/cert_store.hpp"
 #include "mail/smime/certificate.hpp"
 #include "mail/smime/sign.hpp"
+#include "mail/smime/verify.hpp"
 
 namespace keyfence::cli {
 namespace p11 = token::pkcs11;
@@ -58,6 +61,42 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
     KEYFENCE_TRY(out.write(message));
     return out.commit();
 }
+struct SmimeVerifyOptions {
+    std::vector<std::string> ca_files;
+    std::string in = "-";
+    std::string out;
+};
+
+// Signers whose signature verified, chain and From: included, go to the certificate store, so
+// that a reply can be encrypted to them (`smime encrypt --to ADDRESS`).
+void remember_signers(const mail::smime::VerifyResult& result) {
+    auto store = mail::smime::CertStore::user_store();
+    if (!store) return;
+    for (const auto& s : result.signers) {
+        if (s.cert) (void)store->add(s.cert.get());
+    }
+}
+
+int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options) {
+    auto input = base::read_all(options.in);
+    if (!input) return finish(input.error());
+    auto result = mail::smime::verify_message(*input, {.ca_files = options.ca_files});
+    if (!result) return finish(result.error());
+    // The report goes to stdout unless the signed content does.
+    std::FILE* report = options.out == "-" ? stderr : stdout;
+    const std::string text =
+        globals.json ? verify_json(*result).dump(2) + "\n" : verify_text(*result);
+    std::fputs(text.c_str(), report);
+    if (!result->verified()) return k_exit_not_verified;
+    remember_signers(*result);
+    if (!options.out.empty()) {
+        auto out = base::AtomicOutput::open(options.out);
+        if (!out) return finish(out.error());
+        if (auto w = out->write(result->content); !w) return finish(w);
+        return finish(out->commit());
+    }
+    return k_exit_ok;
+}
 }  // namespace
 
 void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
@@ -76,6 +115,16 @@ void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
     context.on_chosen(cmd, sign, [](const GlobalOptions& g, const SmimeSignOptions& o) {
         return finish(smime_sign(g, o));
     });
+
+    auto verify = std::make_shared<SmimeVerifyOptions>();
+    auto* v = smime->add_subcommand(
+        "verify", "Verify a signed message: signature, certificate chain, From: binding");
+    v->add_option("--ca", verify->ca_files,
+                  "Trust these CA certificates (PEM; repeatable) instead of the system store");
+    v->add_option("--in", verify->in, "The message (default: standard input)");
+    v->add_option("--out", verify->out,
+                  "Write the signed content (only it) here when it verified ('-': stdout)");
+    context.on_chosen(v, verify, smime_verify);
 }
 
 }  // namespace keyfence::cli
