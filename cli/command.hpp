@@ -28,5 +28,6 @@ struct CommandContext {
 void add_token_commands(CommandContext& context);  ///< tokens, keys, pubkey
 void add_sign_command(CommandContext& context);    ///< sign
 void add_smime_commands(CommandContext& context);  ///< smime sign|verify|encrypt|decrypt|...
+void add_certs_commands(CommandContext& context);  ///< certs add|list|export
 
 }  // namespace keyfence::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     add_token_commands(context);
     add_sign_command(context);
     add_smime_commands(context);
+    add_certs_commands(context);
 
     try {
         app.parse(argc, argv);

@@ -13,6 +13,8 @@ std::string_view operation_name(Operation op) {
             return "decrypt";
         case Operation::Derive:
             return "derive";
+        case Operation::StoreCertificate:
+            return "store a certificate for";
     }
     return "sign";
 }
@@ -54,7 +56,7 @@ base::Status Engine::check_policy(const KeyMatch& match, Operation op) const {
                            "the key " + key.uri + " cannot be used: " + key.unsupported_reason);
     }
     // Refuse before any PIN is asked when the token already says the key cannot do this.
-    if (key.usages_known) {
+    if (key.usages_known && op != Operation::StoreCertificate) {
         const bool allowed = op == Operation::Sign      ? key.can_sign
                              : op == Operation::Decrypt ? key.can_decrypt
                                                         : key.can_derive;

@@ -16,7 +16,8 @@
 
 namespace keyfence::engine {
 
-enum class Operation { Sign, Decrypt, Derive };
+/// StoreCertificate: write a certificate beside the key (enrollment); needs a login, no usage.
+enum class Operation { Sign, Decrypt, Derive, StoreCertificate };
 std::string_view operation_name(Operation op);
 
 struct EngineOptions {
