@@ -1,5 +1,7 @@
 #include "mail/mime/gmime.hpp"
 
+#include "mail/mime/raw_entity.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <mutex>
@@ -36,7 +38,8 @@ std::string canonical_bytes(GMimeObject* object) {
     GPtr<GMimeStream> out(g_mime_stream_mem_new());
     auto options = crlf_options();
     g_mime_object_write_to_stream(object, options.get(), out.get());
-    return stream_bytes(out.get());
+    // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included.
+    return to_crlf(stream_bytes(out.get()));
 }
 
 std::string mime_type(GMimeObject* object) {

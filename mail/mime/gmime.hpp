@@ -46,7 +46,7 @@ GPtr<GMimeStream> memory_stream(std::string_view bytes);
 /// The bytes a memory stream holds.
 std::string stream_bytes(GMimeStream* memory);
 
-/// Serialises `object` (headers and body) in canonical form: CRLF line ends.
+/// Serialises `object` (headers and body) in canonical form: CRLF line ends throughout.
 std::string canonical_bytes(GMimeObject* object);
 
 /// "type/subtype" in lower case, or "" when `object` is null.
