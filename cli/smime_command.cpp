@@ -32,6 +32,18 @@ base::Result<base::X509Ptr> key_certificate(const token::pkcs11::KeyMatch& match
     return mail::smime::certificate_from_der(match.key.certificate->der);
 }
 
+base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease) {
+    if (lease.key().always_authenticate) {
+        return base::Error(base::ErrorCode::Unsupported,
+                           "the key " + lease.key().uri +
+                               " asks for its PIN again for every operation "
+                               "(CKA_ALWAYS_AUTHENTICATE); S/MIME cannot use such keys yet",
+                           "use a key without always-authenticate for S/MIME (on a PIV card: "
+                           "slot 9a or 9d rather than 9c)");
+    }
+    return lease.evp_pkey();
+}
+
 int finish(const base::Status& status) {
     if (status) return k_exit_ok;
     report_error(status.error());

@@ -113,7 +113,7 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
                                                               " bytes, " + prepared.structure);
         request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
         KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-        KEYFENCE_TRY_ASSIGN(key, lease.evp_pkey());
+        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
         return mail::smime::finish_decryption(prepared, key, cert.get(),
                                               {.ca_files = options.ca_files});
     };

@@ -46,7 +46,7 @@ base::Status csr(const GlobalOptions& globals, const CsrOptions& options) {
         {"Subject", options.subject.empty() ? "/CN=" + options.email : options.subject},
         {"Email", options.email}};
     KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    KEYFENCE_TRY_ASSIGN(key, lease.evp_pkey());
+    KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
     KEYFENCE_TRY_ASSIGN(pem, mail::smime::sign_csr(req.get(), key, "sha256"));
     KEYFENCE_TRY(out.write(pem));
     return out.commit();

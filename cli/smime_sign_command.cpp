@@ -56,7 +56,7 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
                                      (options.opaque ? "opaque" : "multipart/signed"));
     request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
     KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    KEYFENCE_TRY_ASSIGN(key, lease.evp_pkey());
+    KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
     KEYFENCE_TRY_ASSIGN(message, mail::smime::finish_signature(prepared, key, signer.get(), chain));
     KEYFENCE_TRY(out.write(message));
     return out.commit();
