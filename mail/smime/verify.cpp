@@ -196,6 +196,11 @@ base::Result<VerifyResult> check(SignedParts parts, const std::vector<std::strin
 }
 
 void judge(VerifyResult& r) {
+    if (r.from_addresses.size() == 1) {
+        for (const auto& s : r.signers) {
+            if (has_email(s.certificate.emails, r.from_addresses.front())) r.from_matches = true;
+        }
+    }
     if (r.signers.empty()) {
         r.failure = "the message has no signer";
         return;
@@ -212,11 +217,6 @@ void judge(VerifyResult& r) {
         if (!s.chain_valid) {
             r.failure = "the signer's certificate is not trusted: " + s.chain_error;
             return;
-        }
-    }
-    if (r.from_addresses.size() == 1) {
-        for (const auto& s : r.signers) {
-            if (has_email(s.certificate.emails, r.from_addresses.front())) r.from_matches = true;
         }
     }
     if (!r.from_matches) {
