@@ -32,5 +32,7 @@ void add_watch_command(CommandContext& context);    ///< watch
 void add_doctor_command(CommandContext& context);   ///< doctor
 void add_policy_commands(CommandContext& context);  ///< policy show, policy check
 void add_audit_commands(CommandContext& context);   ///< audit verify, audit show
+void add_smime_commands(CommandContext& context);   ///< smime sign|verify|encrypt|decrypt|...
+void add_certs_commands(CommandContext& context);   ///< certs add|list|export
 
 }  // namespace keyfence::cli

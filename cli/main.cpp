@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
     add_doctor_command(context);
     add_policy_commands(context);
     add_audit_commands(context);
+    add_smime_commands(context);
+    add_certs_commands(context);
 
     try {
         app.parse(argc, argv);

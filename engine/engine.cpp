@@ -17,6 +17,8 @@ std::string_view operation_name(Operation op) {
             return "decrypt";
         case Operation::Derive:
             return "derive";
+        case Operation::StoreCertificate:
+            return "store a certificate for";
     }
     return "sign";
 }
@@ -92,7 +94,7 @@ std::optional<policy::Refusal> Engine::check_policy(const KeyMatch& match,
     }
     // Refuse before any PIN is asked when the token already says the key cannot do this.
     const Operation op = request.operation;
-    if (key.usages_known) {
+    if (key.usages_known && op != Operation::StoreCertificate) {
         const bool allowed = op == Operation::Sign      ? key.can_sign
                              : op == Operation::Decrypt ? key.can_decrypt
                                                         : key.can_derive;

@@ -22,7 +22,8 @@
 
 namespace keyfence::engine {
 
-enum class Operation { Sign, Decrypt, Derive };
+/// StoreCertificate: write a certificate beside the key (enrollment); needs a login, no usage.
+enum class Operation { Sign, Decrypt, Derive, StoreCertificate };
 std::string_view operation_name(Operation op);
 
 /// The protocol an operation serves, for the audit log.

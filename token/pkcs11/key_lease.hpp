@@ -69,6 +69,15 @@ class KeyLease {
     /// lease lives. Errors: Unsupported when libp11 cannot enumerate the token (EdDSA keys).
     base::Result<EVP_PKEY*> evp_pkey();
 
+    /// Writes the X.509 certificate `der` onto the token beside the key: a CKO_CERTIFICATE
+    /// (CKC_X_509) token object with the key's CKA_ID and CKA_LABEL and the certificate's
+    /// CKA_SUBJECT and CKA_VALUE, created in a R/W session under this lease's login. A
+    /// certificate already there with the same bytes is left alone; another certificate with
+    /// the key's id is replaced only when `replace` (the new one is created first, then the old
+    /// one destroyed). Errors: BadInput (not a certificate, or not for this key), Usage (a
+    /// different certificate exists and !replace), and those of C_CreateObject.
+    base::Status store_certificate(std::span<const std::uint8_t> der, bool replace);
+
     /// The key's public key (from its public key object, certificate or private key object).
     EVP_PKEY* public_key() const noexcept { return m_public_key.get(); }
     const ObjectInfo& key() const noexcept { return m_match.key; }

@@ -6,10 +6,11 @@
 
 namespace keyfence::token::pkcs11 {
 
-base::Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
+base::Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot,
+                                    bool read_write) {
     CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
-    CK_RV rv =
-        module->functions()->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &handle);
+    const CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
+    CK_RV rv = module->functions()->C_OpenSession(slot, flags, nullptr, nullptr, &handle);
     if (rv != CKR_OK) return pkcs11_error(rv, "could not open a session with the token");
     return Session(std::move(module), slot, handle);
 }

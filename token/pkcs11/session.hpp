@@ -17,8 +17,10 @@ namespace keyfence::token::pkcs11 {
 
 class Session {
   public:
-    /// Opens a read-only serial session on `slot`. Errors map from C_OpenSession.
-    static base::Result<Session> open(std::shared_ptr<Module> module, CK_SLOT_ID slot);
+    /// Opens a serial session on `slot`, read-only unless `read_write` (needed to create token
+    /// objects, PKCS#11 3.0 §5.6 C_OpenSession). Errors map from C_OpenSession.
+    static base::Result<Session> open(std::shared_ptr<Module> module, CK_SLOT_ID slot,
+                                      bool read_write = false);
 
     Session(Session&& other) noexcept;
     Session& operator=(Session&&) = delete;

@@ -1,0 +1,62 @@
+// keyfence smime: the S/MIME command group (RFC 8551). Each subcommand lives in its own file;
+// this one registers the group and holds the glue they share.
+
+#include "base/hex.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/smime_support.hpp"
+#include "mail/smime/certificate.hpp"
+
+namespace keyfence::cli {
+
+std::vector<std::pair<std::string, std::string>> message_summary(
+    const mail::mime::MessageHeaders& headers) {
+    std::vector<std::pair<std::string, std::string>> lines;
+    auto add = [&](const char* label, const std::string& value) {
+        if (!value.empty()) lines.emplace_back(label, value);
+    };
+    add("From", headers.from.empty() ? std::string("(none)") : headers.from);
+    add("To", headers.to);
+    add("Cc", headers.cc);
+    add("Subject", headers.subject);
+    add("Date", headers.date);
+    return lines;
+}
+
+base::Result<base::X509Ptr> key_certificate(const token::pkcs11::KeyMatch& match) {
+    if (!match.key.certificate || match.key.certificate->der.empty()) {
+        return base::Error(base::ErrorCode::KeyNotFound,
+                           "the token holds no certificate for " + match.key.uri,
+                           "request one with 'keyfence smime csr' and store the issued "
+                           "certificate with 'keyfence smime import-cert'");
+    }
+    return mail::smime::certificate_from_der(match.key.certificate->der);
+}
+
+base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease) {
+    if (lease.key().always_authenticate) {
+        return base::Error(base::ErrorCode::Unsupported,
+                           "the key " + lease.key().uri +
+                               " asks for its PIN again for every operation "
+                               "(CKA_ALWAYS_AUTHENTICATE); S/MIME cannot use such keys yet",
+                           "use a key without always-authenticate for S/MIME (on a PIV card: "
+                           "slot 9a or 9d rather than 9c)");
+    }
+    return lease.evp_pkey();
+}
+
+int finish(const base::Status& status) {
+    if (status) return k_exit_ok;
+    report_error(status.error());
+    return exit_code_for(status.error());
+}
+
+void add_smime_commands(CommandContext& context) {
+    auto* smime = context.app.add_subcommand(
+        "smime", "S/MIME (RFC 8551): sign, verify, encrypt, decrypt mail; enroll token keys");
+    smime->require_subcommand(1);
+    add_smime_sign_verify(context, smime);
+    add_smime_encrypt_decrypt(context, smime);
+    add_smime_enrollment(context, smime);
+}
+
+}  // namespace keyfence::cli

@@ -1,0 +1,161 @@
+// keyfence smime encrypt | decrypt.
+
+#include <cstdio>
+#include <filesystem>
+
+#include "base/atomic_output.hpp"
+#include "base/hex.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/smime_report.hpp"
+#include "cli/smime_support.hpp"
+#include "mail/smime/cert_store.hpp"
+#include "mail/smime/certificate.hpp"
+#include "mail/smime/decrypt.hpp"
+#include "mail/smime/encrypt.hpp"
+
+namespace keyfence::cli {
+namespace p11 = token::pkcs11;
+
+namespace {
+struct SmimeEncryptOptions {
+    std::vector<std::string> to;
+    std::string key_uri;
+    bool legacy_cbc = false;
+    bool oaep = false;
+    std::string in = "-";
+    std::string out = "-";
+};
+
+struct SmimeDecryptOptions {
+    std::string key_uri;
+    std::vector<std::string> ca_files;
+    std::string in = "-";
+    std::string out = "-";
+};
+
+// A --to value: a certificate file, else an address looked up in the certificate store.
+base::Status add_recipient(const std::string& to, std::vector<base::X509Ptr>& recipients) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(to, ec)) {
+        KEYFENCE_TRY_ASSIGN(certs, mail::smime::load_certificates(to));
+        for (auto& c : certs) recipients.push_back(std::move(c));
+        return {};
+    }
+    if (to.find('@') == std::string::npos) {
+        return base::Error(base::ErrorCode::Usage,
+                           "--to " + to + " is neither a certificate file nor an address");
+    }
+    KEYFENCE_TRY_ASSIGN(store, mail::smime::CertStore::user_store());
+    KEYFENCE_TRY_ASSIGN(cert, store.find_by_email(to));
+    recipients.push_back(std::move(cert));
+    return {};
+}
+
+base::Status smime_encrypt(const GlobalOptions& globals, const SmimeEncryptOptions& options) {
+    std::vector<base::X509Ptr> recipients;
+    for (const auto& to : options.to) KEYFENCE_TRY(add_recipient(to, recipients));
+    if (!options.key_uri.empty()) {
+        // The sender's own certificate, so that sent mail stays readable. No PIN: encryption
+        // uses public keys only.
+        auto engine = make_engine(globals);
+        warn_module_failures(engine->module_failures());
+        KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
+        KEYFENCE_TRY_ASSIGN(own, key_certificate(match));
+        recipients.push_back(std::move(own));
+    }
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
+    KEYFENCE_TRY_ASSIGN(
+        message, mail::smime::encrypt_message(
+                     input, recipients, {.legacy_cbc = options.legacy_cbc, .oaep = options.oaep}));
+    KEYFENCE_TRY(out.write(message));
+    return out.commit();
+}
+
+void print_decrypt_report(const GlobalOptions& globals, const SmimeDecryptOptions& options,
+                          const mail::smime::DecryptResult& result) {
+    std::FILE* report = options.out == "-" ? stderr : stdout;
+    if (globals.json) {
+        nlohmann::json j = {{"decrypted", true},
+                            {"structure", result.structure},
+                            {"authenticated", result.authenticated},
+                            {"signature", nullptr}};
+        if (result.signature) j["signature"] = verify_json(*result.signature);
+        std::fputs((j.dump(2) + "\n").c_str(), report);
+        return;
+    }
+    std::string text = "Decrypted: " + result.structure;
+    text += result.authenticated
+                ? " (AES-GCM: the ciphertext was integrity-protected and checked)\n"
+                : " (CBC: NOT integrity-protected; the content may have been altered in "
+                  "transit, and only a signature inside could tell)\n";
+    text += result.signature ? verify_text(*result.signature) : "Signature inside: none\n";
+    std::fputs(text.c_str(), report);
+}
+
+int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& options) {
+    auto run = [&]() -> base::Result<mail::smime::DecryptResult> {
+        auto engine = make_engine(globals);
+        warn_module_failures(engine->module_failures());
+        KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
+        KEYFENCE_TRY_ASSIGN(cert, key_certificate(match));
+        KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
+        // Refuses a message that is not for this key before the PIN is asked.
+        KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_decryption(input, cert.get()));
+        engine::OperationRequest request;
+        // EC keys decrypt by deriving the ECDH secret on the token (RFC 5753).
+        request.operation = match.key.algorithm == p11::KeyAlgorithm::Ec
+                                ? engine::Operation::Derive
+                                : engine::Operation::Decrypt;
+        request.key_uri = options.key_uri;
+        request.summary = message_summary(prepared.message.headers());
+        request.summary.emplace_back("Encrypted content", std::to_string(prepared.encrypted_size) +
+                                                              " bytes, " + prepared.structure);
+        request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+        KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
+        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+        return mail::smime::finish_decryption(prepared, key, cert.get(),
+                                              {.ca_files = options.ca_files});
+    };
+    auto out = base::AtomicOutput::open(options.out);
+    if (!out) return finish(out.error());
+    auto result = run();
+    if (!result) return finish(result.error());
+    print_decrypt_report(globals, options, *result);
+    // A signature inside that does not verify withholds the plaintext, as verify would.
+    if (result->signature && !result->signature->verified()) return k_exit_not_verified;
+    if (auto w = out->write(result->message); !w) return finish(w);
+    return finish(out->commit());
+}
+}  // namespace
+
+void add_smime_encrypt_decrypt(CommandContext& context, CLI::App* smime) {
+    auto encrypt = std::make_shared<SmimeEncryptOptions>();
+    auto* e = smime->add_subcommand("encrypt", "Encrypt a message to certificates");
+    e->add_option("--to", encrypt->to,
+                  "A recipient: certificate file, or address in the certificate store "
+                  "(repeatable)")
+        ->required();
+    e->add_option("--key", encrypt->key_uri,
+                  "Also encrypt to this token key's certificate (yours), to read it later");
+    e->add_flag("--legacy-cbc", encrypt->legacy_cbc,
+                "EnvelopedData AES-256-CBC (no integrity) for clients that cannot read GCM");
+    e->add_flag("--oaep", encrypt->oaep, "RSAES-OAEP (SHA-256) for RSA recipients");
+    e->add_option("--in", encrypt->in, "The message (default: standard input)");
+    e->add_option("--out", encrypt->out, "Where to write it (default: stdout)");
+    context.on_chosen(e, encrypt, [](const GlobalOptions& g, const SmimeEncryptOptions& o) {
+        return finish(smime_encrypt(g, o));
+    });
+
+    auto decrypt = std::make_shared<SmimeDecryptOptions>();
+    auto* d = smime->add_subcommand("decrypt", "Decrypt a message on the token (and verify it)");
+    d->add_option("--key", decrypt->key_uri, "The key's PKCS#11 URI (see 'keyfence keys')")
+        ->required();
+    d->add_option("--ca", decrypt->ca_files,
+                  "Trust these CA certificates for a signature inside (PEM; repeatable)");
+    d->add_option("--in", decrypt->in, "The message (default: standard input)");
+    d->add_option("--out", decrypt->out, "Where to write the decrypted message (default: stdout)");
+    context.on_chosen(d, decrypt, smime_decrypt);
+}
+
+}  // namespace keyfence::cli

@@ -1,0 +1,130 @@
+// keyfence smime sign | verify.
+
+#include <cstdio>
+
+#include "base/atomic_output.hpp"
+#include "base/hex.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/smime_report.hpp"
+#include "cli/smime_support.hpp"
+#include "mail/smime/cert_store.hpp"
+#include "mail/smime/certificate.hpp"
+#include "mail/smime/sign.hpp"
+#include "mail/smime/verify.hpp"
+
+namespace keyfence::cli {
+namespace p11 = token::pkcs11;
+
+namespace {
+struct SmimeSignOptions {
+    std::string key_uri;
+    bool opaque = false;
+    bool pss = false;
+    std::string hash = "sha256";
+    std::string chain;
+    std::string in = "-";
+    std::string out = "-";
+};
+
+base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& options) {
+    auto engine = make_engine(globals);
+    warn_module_failures(engine->module_failures());
+    // Everything that can fail without the token fails before the PIN is asked.
+    KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
+    if (options.pss && match.key.algorithm != p11::KeyAlgorithm::Rsa) {
+        return base::Error(base::ErrorCode::Usage,
+                           "--pss applies to RSA keys; " + match.key.uri + " is not one");
+    }
+    KEYFENCE_TRY_ASSIGN(signer, key_certificate(match));
+    std::vector<base::X509Ptr> chain;
+    if (!options.chain.empty()) {
+        KEYFENCE_TRY_ASSIGN(loaded, mail::smime::load_certificates(options.chain));
+        chain = std::move(loaded);
+    }
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
+    KEYFENCE_TRY_ASSIGN(
+        prepared, mail::smime::prepare_signature(
+                      input, {.opaque = options.opaque, .pss = options.pss, .hash = options.hash}));
+
+    engine::OperationRequest request;
+    request.operation = engine::Operation::Sign;
+    request.key_uri = options.key_uri;
+    request.summary = message_summary(prepared.message.headers());
+    request.summary.emplace_back("Signed content",
+                                 std::to_string(prepared.content.size()) + " bytes, " +
+                                     (options.opaque ? "opaque" : "multipart/signed"));
+    request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+    KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
+    KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+    KEYFENCE_TRY_ASSIGN(message, mail::smime::finish_signature(prepared, key, signer.get(), chain));
+    KEYFENCE_TRY(out.write(message));
+    return out.commit();
+}
+struct SmimeVerifyOptions {
+    std::vector<std::string> ca_files;
+    std::string in = "-";
+    std::string out;
+};
+
+// Signers whose signature verified, chain and From: included, go to the certificate store, so
+// that a reply can be encrypted to them (`smime encrypt --to ADDRESS`).
+void remember_signers(const mail::smime::VerifyResult& result) {
+    auto store = mail::smime::CertStore::user_store();
+    if (!store) return;
+    for (const auto& s : result.signers) {
+        if (s.cert) (void)store->add(s.cert.get());
+    }
+}
+
+int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options) {
+    auto input = base::read_all(options.in);
+    if (!input) return finish(input.error());
+    auto result = mail::smime::verify_message(*input, {.ca_files = options.ca_files});
+    if (!result) return finish(result.error());
+    // The report goes to stdout unless the signed content does.
+    std::FILE* report = options.out == "-" ? stderr : stdout;
+    const std::string text =
+        globals.json ? verify_json(*result).dump(2) + "\n" : verify_text(*result);
+    std::fputs(text.c_str(), report);
+    if (!result->verified()) return k_exit_not_verified;
+    remember_signers(*result);
+    if (!options.out.empty()) {
+        auto out = base::AtomicOutput::open(options.out);
+        if (!out) return finish(out.error());
+        if (auto w = out->write(result->content); !w) return finish(w);
+        return finish(out->commit());
+    }
+    return k_exit_ok;
+}
+}  // namespace
+
+void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
+    auto sign = std::make_shared<SmimeSignOptions>();
+    auto* cmd = smime->add_subcommand("sign", "Sign a message on the token (multipart/signed)");
+    cmd->add_option("--key", sign->key_uri, "The key's PKCS#11 URI (see 'keyfence keys')")
+        ->required();
+    cmd->add_flag("--opaque", sign->opaque,
+                  "application/pkcs7-mime signed-data instead of multipart/signed");
+    cmd->add_flag("--pss", sign->pss, "RSA-PSS instead of PKCS#1 v1.5 (RSA keys)");
+    cmd->add_option("--hash", sign->hash, "sha256 (default), sha384 or sha512")
+        ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));
+    cmd->add_option("--chain", sign->chain, "Intermediate certificates to include (PEM file)");
+    cmd->add_option("--in", sign->in, "The message (default: standard input)");
+    cmd->add_option("--out", sign->out, "Where to write the signed message (default: stdout)");
+    context.on_chosen(cmd, sign, [](const GlobalOptions& g, const SmimeSignOptions& o) {
+        return finish(smime_sign(g, o));
+    });
+
+    auto verify = std::make_shared<SmimeVerifyOptions>();
+    auto* v = smime->add_subcommand(
+        "verify", "Verify a signed message: signature, certificate chain, From: binding");
+    v->add_option("--ca", verify->ca_files,
+                  "Trust these CA certificates (PEM; repeatable) instead of the system store");
+    v->add_option("--in", verify->in, "The message (default: standard input)");
+    v->add_option("--out", verify->out,
+                  "Write the signed content (only it) here when it verified ('-': stdout)");
+    context.on_chosen(v, verify, smime_verify);
+}
+
+}  // namespace keyfence::cli

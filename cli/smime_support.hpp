@@ -1,0 +1,39 @@
+#pragma once
+// Glue shared by the S/MIME and certificate commands: the prompt's summary of a message, the
+// certificate that sits beside a token key, and turning a Status into an exit code.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/handles.hpp"
+#include "base/result.hpp"
+#include "cli/command.hpp"
+#include "mail/mime/message.hpp"
+#include "token/pkcs11/key_lease.hpp"
+#include "token/pkcs11/registry.hpp"
+
+namespace keyfence::cli {
+
+/// The From/To/Cc/Subject/Date lines of the PIN prompt (empty headers are left out).
+std::vector<std::pair<std::string, std::string>> message_summary(
+    const mail::mime::MessageHeaders& headers);
+
+/// The certificate stored on the token with the key's CKA_ID. Errors: KeyNotFound with a hint
+/// to enroll (smime csr, smime import-cert).
+base::Result<base::X509Ptr> key_certificate(const token::pkcs11::KeyMatch& match);
+
+/// The lease's key for OpenSSL's CMS code. Keys that need a context-specific login for each
+/// operation (CKA_ALWAYS_AUTHENTICATE, PIV slot 9c style) are refused: libp11 0.4.12 asks its
+/// own UI for that PIN, which Keyfence does not feed yet. Errors: Unsupported, and evp_pkey's.
+base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease);
+
+/// Reports the error of a failed status and returns its exit code; 0 on success.
+int finish(const base::Status& status);
+
+/// Registration of the S/MIME subcommands of `smime` (cli/smime_*_command.cpp).
+void add_smime_sign_verify(CommandContext& context, CLI::App* smime);
+void add_smime_encrypt_decrypt(CommandContext& context, CLI::App* smime);
+void add_smime_enrollment(CommandContext& context, CLI::App* smime);
+
+}  // namespace keyfence::cli

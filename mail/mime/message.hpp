@@ -1,0 +1,66 @@
+#pragma once
+// A parsed RFC 5322 message (GMime): its outer headers, its body entity, and building the
+// output message that keeps those headers around a new body.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "mail/mime/gmime.hpp"
+
+namespace keyfence::mail::mime {
+
+/// The outer headers a prompt and a verifier need, decoded (RFC 2047) to UTF-8.
+struct MessageHeaders {
+    std::string from;                         ///< as displayed: "Alice <alice@example.org>"
+    std::vector<std::string> from_addresses;  ///< bare addresses, lower case
+    std::string to;
+    std::string cc;
+    std::string subject;
+    std::string date;  ///< the Date header as written
+    std::string message_id;
+};
+
+class Message {
+  public:
+    /// Parses a whole message held in memory. Errors: BadInput when GMime finds no message
+    /// (no header block) or no body.
+    static base::Result<Message> parse(std::string_view bytes);
+
+    Message(Message&&) noexcept = default;
+    Message& operator=(Message&&) noexcept = default;
+    Message(const Message&) = delete;  // one owner of the GMime tree
+    Message& operator=(const Message&) = delete;
+    ~Message() = default;
+
+    const MessageHeaders& headers() const noexcept { return m_headers; }
+    /// The body entity (the message's top-level MIME part); owned by this message.
+    GMimeObject* body() const noexcept { return g_mime_message_get_mime_part(m_message.get()); }
+    GMimeMessage* get() const noexcept { return m_message.get(); }
+
+    /// Replaces the body with `entity` and serialises the message with CRLF line ends; the outer
+    /// headers (From, To, Cc, Subject, Date, Message-ID, ...) stay. The old body's Content-*
+    /// headers go with it.
+    std::string with_body(GMimeObject* entity);
+
+  private:
+    explicit Message(GPtr<GMimeMessage> message);
+    GPtr<GMimeMessage> m_message;
+    MessageHeaders m_headers;
+};
+
+/// Parses one MIME entity (headers and body), such as decrypted or signed content.
+/// Errors: BadInput.
+base::Result<GPtr<GMimeObject>> parse_entity(std::string_view bytes);
+
+/// A leaf part `type/subtype` holding `content`, base64 encoded, with `filename` as attachment
+/// name (RFC 8551 §3.2.1 suggests smime.p7m / smime.p7s).
+GPtr<GMimeObject> base64_part(const char* type, const char* subtype, std::string_view content,
+                              const char* filename);
+
+/// The decoded content of a leaf part (transfer encoding removed). Errors: BadInput when
+/// `object` is not a leaf part.
+base::Result<std::string> decoded_content(GMimeObject* object);
+
+}  // namespace keyfence::mail::mime
