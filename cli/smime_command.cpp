@@ -44,6 +44,28 @@ base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease) {
     return lease.evp_pkey();
 }
 
+engine::OperationRequest smime_request(engine::Operation op, const std::string& key_uri,
+                                       const mail::mime::MessageHeaders& headers,
+                                       std::span<const std::uint8_t> sha256) {
+    engine::OperationRequest request;
+    request.operation = op;
+    request.key_uri = key_uri;
+    request.protocol = engine::Protocol::Smime;
+    request.summary = message_summary(headers);
+    request.content_sha256 = base::to_hex(sha256);
+    request.message_id = headers.message_id;
+    return request;
+}
+
+base::Status record_operation(engine::Engine& engine, const token::pkcs11::KeyMatch& match,
+                              const engine::OperationRequest& request, base::Status result) {
+    const auto outcome =
+        result ? engine::audit::Outcome{} : engine::audit::Outcome::from_error(result.error());
+    auto written = engine.record(match, request, outcome);
+    if (!result) return result;
+    return written;
+}
+
 int finish(const base::Status& status) {
     if (status) return k_exit_ok;
     report_error(status.error());

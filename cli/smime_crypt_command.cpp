@@ -102,20 +102,24 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
         KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
         // Refuses a message that is not for this key before the PIN is asked.
         KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_decryption(input, cert.get()));
-        engine::OperationRequest request;
         // EC keys decrypt by deriving the ECDH secret on the token (RFC 5753).
-        request.operation = match.key.algorithm == p11::KeyAlgorithm::Ec
-                                ? engine::Operation::Derive
-                                : engine::Operation::Decrypt;
-        request.key_uri = options.key_uri;
-        request.summary = message_summary(prepared.message.headers());
+        engine::OperationRequest request =
+            smime_request(match.key.algorithm == p11::KeyAlgorithm::Ec ? engine::Operation::Derive
+                                                                       : engine::Operation::Decrypt,
+                          options.key_uri, prepared.message.headers(), prepared.sha256);
         request.summary.emplace_back("Encrypted content", std::to_string(prepared.encrypted_size) +
                                                               " bytes, " + prepared.structure);
         request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+        const p11::KeyMatch recorded = match;
         KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
-        return mail::smime::finish_decryption(prepared, key, cert.get(),
-                                              {.ca_files = options.ca_files});
+        auto result = [&]() -> base::Result<mail::smime::DecryptResult> {
+            KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+            return mail::smime::finish_decryption(prepared, key, cert.get(),
+                                                  {.ca_files = options.ca_files});
+        }();
+        KEYFENCE_TRY(record_operation(*engine, recorded, request,
+                                      result ? base::Status{} : base::Status(result.error())));
+        return result;
     };
     auto out = base::AtomicOutput::open(options.out);
     if (!out) return finish(out.error());

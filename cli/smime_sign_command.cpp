@@ -47,18 +47,25 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
         prepared, mail::smime::prepare_signature(
                       input, {.opaque = options.opaque, .pss = options.pss, .hash = options.hash}));
 
-    engine::OperationRequest request;
-    request.operation = engine::Operation::Sign;
-    request.key_uri = options.key_uri;
-    request.summary = message_summary(prepared.message.headers());
+    engine::OperationRequest request = smime_request(engine::Operation::Sign, options.key_uri,
+                                                     prepared.message.headers(), prepared.sha256);
+    request.hash = options.hash;
+    request.padding =
+        options.pss ? token::pkcs11::SignPadding::Pss : token::pkcs11::SignPadding::Pkcs1v15;
     request.summary.emplace_back("Signed content",
                                  std::to_string(prepared.content.size()) + " bytes, " +
                                      (options.opaque ? "opaque" : "multipart/signed"));
     request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+    const token::pkcs11::KeyMatch recorded = match;
     KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
-    KEYFENCE_TRY_ASSIGN(message, mail::smime::finish_signature(prepared, key, signer.get(), chain));
-    KEYFENCE_TRY(out.write(message));
+    auto message = [&]() -> base::Result<std::string> {
+        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+        return mail::smime::finish_signature(prepared, key, signer.get(), chain);
+    }();
+    // The record is written (fsync) before the signed message appears.
+    KEYFENCE_TRY(record_operation(*engine, recorded, request,
+                                  message ? base::Status{} : base::Status(message.error())));
+    KEYFENCE_TRY(out.write(*message));
     return out.commit();
 }
 struct SmimeVerifyOptions {

@@ -31,6 +31,18 @@ base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease);
 /// Reports the error of a failed status and returns its exit code; 0 on success.
 int finish(const base::Status& status);
 
+/// The request for an S/MIME private-key operation on a message: its summary for the prompt,
+/// and what the audit log keeps (protocol, content SHA-256, Message-ID).
+engine::OperationRequest smime_request(engine::Operation op, const std::string& key_uri,
+                                       const mail::mime::MessageHeaders& headers,
+                                       std::span<const std::uint8_t> sha256);
+
+/// Writes the audit record of an S/MIME operation on `match` that `authorize` let through (the
+/// engine records refusals and failed logins itself). Returns `result`, or the audit error
+/// when the policy requires the log and the record could not be written.
+base::Status record_operation(engine::Engine& engine, const token::pkcs11::KeyMatch& match,
+                              const engine::OperationRequest& request, base::Status result);
+
 /// Registration of the S/MIME subcommands of `smime` (cli/smime_*_command.cpp).
 void add_smime_sign_verify(CommandContext& context, CLI::App* smime);
 void add_smime_encrypt_decrypt(CommandContext& context, CLI::App* smime);
