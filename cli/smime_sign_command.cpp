@@ -20,7 +20,7 @@ struct SmimeSignOptions {
     std::string key_uri;
     bool opaque = false;
     bool pss = false;
-    std::string hash = "sha256";
+    std::string hash;  ///< empty: by key (RFC 5480 §4 for EC)
     std::string chain;
     std::string in = "-";
     std::string out = "-";
@@ -36,6 +36,14 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
                            "--pss applies to RSA keys; " + match.key.uri + " is not one");
     }
     KEYFENCE_TRY_ASSIGN(signer, key_certificate(match));
+    // An ECDSA hash at least as long as the curve's order (RFC 5480 §4; gpgsm refuses less).
+    std::string hash = options.hash;
+    if (hash.empty()) {
+        const bool ec = match.key.algorithm == p11::KeyAlgorithm::Ec;
+        hash = !ec || match.key.bits <= 256 ? "sha256"
+               : match.key.bits <= 384      ? "sha384"
+                                            : "sha512";
+    }
     std::vector<base::X509Ptr> chain;
     if (!options.chain.empty()) {
         KEYFENCE_TRY_ASSIGN(loaded, mail::smime::load_certificates(options.chain));
@@ -43,9 +51,9 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
     }
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(
-        prepared, mail::smime::prepare_signature(
-                      input, {.opaque = options.opaque, .pss = options.pss, .hash = options.hash}));
+    KEYFENCE_TRY_ASSIGN(prepared,
+                        mail::smime::prepare_signature(
+                            input, {.opaque = options.opaque, .pss = options.pss, .hash = hash}));
 
     engine::OperationRequest request = smime_request(engine::Operation::Sign, options.key_uri,
                                                      prepared.message.headers(), prepared.sha256);
@@ -114,7 +122,9 @@ void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
     cmd->add_flag("--opaque", sign->opaque,
                   "application/pkcs7-mime signed-data instead of multipart/signed");
     cmd->add_flag("--pss", sign->pss, "RSA-PSS instead of PKCS#1 v1.5 (RSA keys)");
-    cmd->add_option("--hash", sign->hash, "sha256 (default), sha384 or sha512")
+    cmd->add_option("--hash", sign->hash,
+                    "sha256, sha384 or sha512 (default: sha256; sha384 for P-384, sha512 for "
+                    "P-521)")
         ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));
     cmd->add_option("--chain", sign->chain, "Intermediate certificates to include (PEM file)");
     cmd->add_option("--in", sign->in, "The message (default: standard input)");

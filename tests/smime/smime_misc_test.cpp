@@ -21,6 +21,9 @@ class SmimeSpyTest : public SmimeTest {
         auto e = env();
         e["PKCS11SPY"] = k_softhsm_module;
         e["PKCS11SPY_OUTPUT"] = log.string();
+        // pkcs11-spy 0.23 leaks at C_Finalize and is unloaded by then, so LeakSanitizer (in the
+        // sanitized build) sees "<unknown module>" frames no suppression can name.
+        e["ASAN_OPTIONS"] = "detect_leaks=0";
         auto r = run_keyfence(m_world, args, {.env = e, .fd3_data = "123456\n"}, false);
         EXPECT_EQ(r.exit_code, 0) << r.err;
         std::map<std::string, int> counts;

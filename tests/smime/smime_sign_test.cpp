@@ -170,3 +170,46 @@ TEST_F(SmimeTest, BadSignRequestsFailWithoutOutput) {
 
 }  // namespace
 }  // namespace keyfence::test
+
+namespace keyfence::test {
+namespace {
+
+// gpgsm (GnuPG's S/MIME tool) as a second judge, in a private GNUPGHOME that trusts the test CA.
+TEST_F(SmimeTest, GpgsmVerifiesWhatKeyfenceSigns) {
+    const auto home = path("gnupg");
+    std::filesystem::create_directory(home);
+    std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+    const ProcessOptions gpg{.env = {{"GNUPGHOME", home.string()}}};
+    // gpgsm starts a gpg-agent for this home; stop it however the test ends.
+    struct AgentStop {
+        const ProcessOptions& gpg;
+        ~AgentStop() { run({"timeout", "20", "gpgconf", "--kill", "gpg-agent"}, gpg); }
+    } stop{gpg};
+    ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.ca_pem()}, gpg).exit_code, 0);
+    auto fp = run({"openssl", "x509", "-in", m_world.ca_pem(), "-noout", "-fingerprint", "-sha1"});
+    write_file(home / "trustlist.txt", fp.out.substr(fp.out.find('=') + 1, 59) + " S relax\n");
+    for (const char* label : {"rsa2048", "ecp256", "ecp384"}) {
+        auto in = message("m.eml", label);
+        ASSERT_EQ(kf({"smime", "sign", "--key", key(label), "--in", in.string(), "--out",
+                      path("s.eml").string()})
+                      .exit_code,
+                  0);
+        // The detached signature and the signed bytes, cut out by openssl.
+        ASSERT_EQ(run({"openssl", "cms", "-cmsout", "-in", path("s.eml").string(), "-outform",
+                       "DER", "-out", path("sig.der").string()})
+                      .exit_code,
+                  0);
+        ASSERT_EQ(run({"openssl", "cms", "-verify", "-noverify", "-in", path("s.eml").string(),
+                       "-out", path("content").string()})
+                      .exit_code,
+                  0);
+        auto v = run({"gpgsm", "--batch", "--disable-crl-checks", "--verify",
+                      path("sig.der").string(), path("content").string()},
+                     gpg);
+        EXPECT_EQ(v.exit_code, 0) << label << v.err;
+        EXPECT_NE(v.err.find("Good signature"), std::string::npos) << label << v.err;
+    }
+}
+
+}  // namespace
+}  // namespace keyfence::test
