@@ -57,7 +57,8 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
 
     engine::OperationRequest request = smime_request(engine::Operation::Sign, options.key_uri,
                                                      prepared.message.headers(), prepared.sha256);
-    request.hash = options.hash;
+    request.hash = hash;
+    request.content_digest = base::to_hex(prepared.digest);
     request.padding =
         options.pss ? token::pkcs11::SignPadding::Pss : token::pkcs11::SignPadding::Pkcs1v15;
     request.summary.emplace_back("Signed content",

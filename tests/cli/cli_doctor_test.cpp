@@ -128,3 +128,31 @@ TEST(CliRoca, FlaggedAndRefusedBeforeAnyPin) {
 }
 }  // namespace
 }  // namespace keyfence::test
+
+namespace keyfence::test {
+namespace {
+// S/MIME operations reach the same audit log as raw signatures, with the protocol and the
+// message's Message-ID, and never the message body.
+TEST(CliAudit, SmimeSignatureIsAuditedWithItsMessageId) {
+    SoftHsmWorld world;
+    const auto msg = world.dir() / "msg.eml";
+    write_file(msg,
+               "From: rsa2048@example.org\r\nTo: bob@example.org\r\nSubject: audit me\r\n"
+               "Message-ID: <audit-1@example.org>\r\n\r\nThe secret body text.\r\n");
+    auto r = run_keyfence(
+        world,
+        {"--pin-fd", "3", "smime", "sign", "--key", "pkcs11:token=test-token;object=rsa2048",
+         "--in", msg.string(), "--out", (world.dir() / "signed.eml").string()},
+        {.fd3_data = "123456\n"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string log = read_file(world.dir() / "state" / "keyfence" / "audit.log");
+    EXPECT_NE(log.find("\"protocol\":\"s/mime\""), std::string::npos) << log;
+    EXPECT_NE(log.find("<audit-1@example.org>"), std::string::npos) << log;
+    EXPECT_NE(log.find("\"result\":\"success\""), std::string::npos) << log;
+    EXPECT_EQ(log.find("secret body"), std::string::npos);
+    EXPECT_EQ(log.find("123456"), std::string::npos);
+    auto verify = run_keyfence(world, {"audit", "verify"});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+}  // namespace
+}  // namespace keyfence::test
