@@ -131,6 +131,16 @@ base::Status Engine::open_audit_log() {
     return {};
 }
 
+base::Error Engine::refuse(const KeyMatch& match, const OperationRequest& request,
+                           policy::Refusal refusal) {
+    // A refusal is recorded, but a log that cannot take it does not hide the refusal itself.
+    if (auto r = record(match, request, audit::Outcome::from_error(refusal.error, refusal.rule));
+        !r) {
+        base::log_warn(r.error().message());
+    }
+    return std::move(refusal.error);
+}
+
 base::Status Engine::record(const KeyMatch& match, const OperationRequest& request,
                             const audit::Outcome& outcome) {
     if (!m_audit) return {};  // not opened: already warned, or refused before
@@ -172,14 +182,8 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
                                                         const OperationRequest& request) {
     KEYFENCE_TRY(policy());
     KEYFENCE_TRY(open_audit_log());
-    if (auto refusal = check_policy(match, request)) {
-        if (auto r =
-                record(match, request, audit::Outcome::from_error(refusal->error, refusal->rule));
-            !r) {
-            base::log_warn(r.error().message());
-        }
-        return std::move(refusal->error);
-    }
+    if (auto refusal = check_policy(match, request))
+        return refuse(match, request, std::move(*refusal));
     token::PinRequest prompt;
     prompt.token_label = match.token.label;
     prompt.token_model = match.token.model;
@@ -287,14 +291,8 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
     std::optional<KeyMatch> key;
     if (entry != nullptr) {
         key = card_as_key(*entry, ref.slot);
-        if (auto refusal = check_policy(*key, request)) {
-            if (auto r = record(*key, request,
-                                audit::Outcome::from_error(refusal->error, refusal->rule));
-                !r) {
-                base::log_warn(r.error().message());
-            }
-            return std::move(refusal->error);
-        }
+        if (auto refusal = check_policy(*key, request))
+            return refuse(*key, request, std::move(*refusal));
     }
     auto lease = authorize_card(request);
     if (!lease) {

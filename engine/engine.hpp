@@ -121,6 +121,9 @@ class Engine {
     /// The rule that refused and the error, or nothing when the operation may go ahead.
     std::optional<policy::Refusal> check_policy(const token::pkcs11::KeyMatch& key,
                                                 const OperationRequest& request);
+    /// Records a refusal in the audit log and returns its error.
+    base::Error refuse(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
+                       policy::Refusal refusal);
     /// Opens the audit log the policy names, once. Errors (Io) only with audit.required.
     base::Status open_audit_log();
 
