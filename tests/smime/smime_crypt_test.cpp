@@ -152,3 +152,47 @@ TEST_F(SmimeTest, OnlyAWholeEncryptedBodyIsDecrypted) {
 
 }  // namespace
 }  // namespace keyfence::test
+
+namespace keyfence::test {
+namespace {
+
+// gpgsm (GnuPG's S/MIME tool) encrypts, in a private GNUPGHOME that trusts the test CA, to the
+// token key's certificate; Keyfence decrypts on the token.
+TEST_F(SmimeTest, KeyfenceDecryptsWhatGpgsmEncrypts) {
+    const auto home = path("gnupg");
+    std::filesystem::create_directory(home);
+    std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+    const ProcessOptions gpg{.env = {{"GNUPGHOME", home.string()}}};
+    struct AgentStop {
+        const ProcessOptions& gpg;
+        ~AgentStop() { run({"timeout", "20", "gpgconf", "--kill", "gpg-agent"}, gpg); }
+    } stop{gpg};
+    ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.ca_pem()}, gpg).exit_code, 0);
+    ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.cert_pem("rsa2048")}, gpg).exit_code, 0);
+    auto fp = run({"openssl", "x509", "-in", m_world.ca_pem(), "-noout", "-fingerprint", "-sha1"});
+    write_file(home / "trustlist.txt", fp.out.substr(fp.out.find('=') + 1, 59) + " S relax\n");
+
+    write_file(path("entity.txt"),
+               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Encrypted by gpgsm, opened on the token.\r\n");
+    auto enc =
+        run({"gpgsm", "--batch", "--disable-crl-checks", "--base64", "--encrypt", "-r",
+             "rsa2048@example.org", "-o", path("enc.b64").string(), path("entity.txt").string()},
+            gpg);
+    ASSERT_EQ(enc.exit_code, 0) << enc.err;
+    write_file(path("sealed.eml"),
+               "From: bob@example.org\r\nTo: rsa2048@example.org\r\nSubject: from gpgsm\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+               "smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n"
+               "Content-Disposition: attachment; filename=smime.p7m\r\n\r\n" +
+                   read_file(path("enc.b64")));
+    auto dec = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in", path("sealed.eml").string(),
+                   "--out", path("opened.eml").string()});
+    ASSERT_EQ(dec.exit_code, 0) << dec.err << dec.out;
+    EXPECT_NE(read_file(path("opened.eml")).find("Encrypted by gpgsm, opened on the token."),
+              std::string::npos);
+    EXPECT_NE(read_file(path("opened.eml")).find("Subject: from gpgsm"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyfence::test
