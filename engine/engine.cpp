@@ -223,20 +223,6 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest(KeyMatch match,
     return signature;
 }
 
-base::Result<token::openpgp::CardLease> Engine::authorize_card(const OperationRequest& request) {
-    KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(request.key_uri));
-    if (request.operation != Operation::Sign) {
-        return base::Error(base::ErrorCode::Unsupported,
-                           "Keyfence signs with OpenPGP cards natively; decryption with a card "
-                           "goes through GnuPG (pgp decrypt) or the card's PKCS#11 slot");
-    }
-    token::PinRequest prompt;
-    prompt.operation = std::string(operation_name(request.operation));
-    prompt.summary = request.summary;
-    return token::openpgp::CardLease::acquire(ref, *m_pin_source, std::move(prompt),
-                                              m_options.lockout);
-}
-
 namespace {
 // An OpenPGP card key as the policy and the audit log see keys: a token whose "module" is the
 // PC/SC reader (pcsc:READER, for tokens.allowed_modules/denied_modules), software when the
@@ -282,36 +268,34 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
     KEYFENCE_TRY(open_audit_log());
     KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(request.key_uri));
     KEYFENCE_TRY_ASSIGN(hash, token::pkcs11::parse_hash(request.hash));
+    if (request.operation != Operation::Sign || ref.slot != token::openpgp::KeySlot::Signature) {
+        return base::Error(base::ErrorCode::Unsupported,
+                           "Keyfence signs with an OpenPGP card's sig key natively; decryption "
+                           "with a card goes through GnuPG or the card's PKCS#11 slot");
+    }
+    // One enumeration of the readers: the policy judges the card the lease then uses.
     const token::openpgp::CardListing listing = token::openpgp::list_cards();
-    const token::openpgp::CardEntry* entry = nullptr;
-    for (const auto& e : listing.cards) {
-        if (e.matches(ref)) entry = &e;
-    }
-    // Without the card there is nothing to judge; the lease reports why it is missing.
-    std::optional<KeyMatch> key;
-    if (entry != nullptr) {
-        key = card_as_key(*entry, ref.slot);
-        if (auto refusal = check_policy(*key, request))
-            return refuse(*key, request, std::move(*refusal));
-    }
-    auto lease = authorize_card(request);
+    KEYFENCE_TRY_ASSIGN(entry, token::openpgp::find_card(listing, ref));
+    KeyMatch key = card_as_key(*entry, ref.slot);
+    if (auto refusal = check_policy(key, request)) return refuse(key, request, std::move(*refusal));
+    token::PinRequest prompt;
+    prompt.operation = std::string(operation_name(request.operation));
+    prompt.summary = request.summary;
+    auto lease = token::openpgp::CardLease::acquire(*entry, ref.slot, *m_pin_source,
+                                                    std::move(prompt), m_options.lockout);
     if (!lease) {
-        if (key) (void)record(*key, request, audit::Outcome::from_error(lease.error()));
+        if (auto r = record(key, request, audit::Outcome::from_error(lease.error())); !r) {
+            base::log_warn(r.error().message());
+        }
         return std::move(lease).error();
     }
-    if (!key) {
-        token::openpgp::CardEntry seen;
-        seen.reader = lease->reader();
-        seen.card = lease->card();
-        key = card_as_key(seen, ref.slot);
-    }
-    key->key.public_key_sha256 =
+    key.key.public_key_sha256 =
         token::pkcs11::sha256_hex(token::pkcs11::spki_der(lease->public_key()));
     auto signature = lease->sign_digest(hash, digest);
     request.signature_counter = lease->signature_counter();
     const audit::Outcome outcome =
         signature ? audit::Outcome{} : audit::Outcome::from_error(signature.error());
-    auto written = record(*key, request, outcome);
+    auto written = record(key, request, outcome);
     if (!signature) {
         if (!written) base::log_warn(written.error().message());
         return signature;
@@ -323,19 +307,13 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
 base::Result<base::EvpPkeyPtr> Engine::card_public_key(const std::string& reference) const {
     KEYFENCE_TRY_ASSIGN(ref, token::openpgp::parse_card_reference(reference));
     const token::openpgp::CardListing listing = token::openpgp::list_cards();
-    if (listing.pcsc_error) return *listing.pcsc_error;
-    for (const auto& entry : listing.cards) {
-        if (!entry.matches(ref)) continue;
-        KEYFENCE_TRY_ASSIGN(context, token::pcsc::Context::establish());
-        KEYFENCE_TRY_ASSIGN(connection,
-                            token::pcsc::CardConnection::connect(context, entry.reader));
-        token::openpgp::PcscTransport transport(connection);
-        token::openpgp::Channel channel(transport);
-        KEYFENCE_TRY_ASSIGN(card, token::openpgp::OpenPgpCard::select(channel));
-        return card.public_key(ref.slot);
-    }
-    return base::Error(base::ErrorCode::TokenAbsent, "no OpenPGP card matches " + reference,
-                       "insert the card; 'keyfence status' lists the cards Keyfence sees");
+    KEYFENCE_TRY_ASSIGN(entry, token::openpgp::find_card(listing, ref));
+    KEYFENCE_TRY_ASSIGN(context, token::pcsc::Context::establish());
+    KEYFENCE_TRY_ASSIGN(connection, token::pcsc::CardConnection::connect(context, entry->reader));
+    token::openpgp::PcscTransport transport(connection);
+    token::openpgp::Channel channel(transport);
+    KEYFENCE_TRY_ASSIGN(card, token::openpgp::OpenPgpCard::select(channel));
+    return card.public_key(ref.slot);
 }
 
 }  // namespace keyfence::engine

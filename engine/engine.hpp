@@ -95,9 +95,6 @@ class Engine {
     base::Result<token::pkcs11::KeyLease> authorize(token::pkcs11::KeyMatch match,
                                                     const OperationRequest& request);
 
-    /// The same for an OpenPGP card key named by an `openpgp:` reference: the card's PIN tries
-    /// are checked before the prompt; VERIFY happens with the operation.
-    base::Result<token::openpgp::CardLease> authorize_card(const OperationRequest& request);
     /// Signs `digest` with an OpenPGP card key: the policy (the card seen as a token whose
     /// module is its reader, software when it is a test card), the card lease, and the audit
     /// record with the card's signature counter, written before the signature is returned.

@@ -53,6 +53,24 @@ bool CardEntry::matches(const CardReference& ref) const {
            (!ref.manufacturer || *ref.manufacturer == card->manufacturer);
 }
 
+base::Result<const CardEntry*> find_card(const CardListing& listing, const CardReference& ref) {
+    if (listing.pcsc_error) return *listing.pcsc_error;
+    for (const CardEntry& e : listing.cards) {
+        if (e.matches(ref)) return &e;
+    }
+    for (const CardEntry& e : listing.cards) {
+        // A card that could not be read may be the one: say why instead of "not found".
+        if (e.error && e.error->code != base::ErrorCode::KeyNotFound) {
+            base::Error why = *e.error;
+            why.context = "no readable OpenPGP card matches " + ref.text + "; the card in " +
+                          e.reader + " failed: " + why.context;
+            return why;
+        }
+    }
+    return base::Error(base::ErrorCode::TokenAbsent, "no OpenPGP card matches " + ref.text,
+                       "insert the card; 'keyfence status' lists the cards Keyfence sees");
+}
+
 bool same_card(const ApplicationData& card, const pkcs11::TokenInfo& token) {
     if (!token.present || token.manufacturer != "OpenPGP project") return false;
     std::string serial = card.serial_text();

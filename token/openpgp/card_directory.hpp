@@ -50,6 +50,10 @@ struct CardListing {
 };
 CardListing list_cards();
 
+/// The card `ref` names in `listing`. Errors: the PC/SC error, why an unreadable card failed
+/// (it may be the one), or TokenAbsent.
+base::Result<const CardEntry*> find_card(const CardListing& listing, const CardReference& ref);
+
 /// True when the PKCS#11 token is a view of `card` through OpenSC's openpgp driver (OpenSC
 /// 0.23 reports manufacturer "OpenPGP project" and the card's serial in lower-case hex).
 bool same_card(const ApplicationData& card, const pkcs11::TokenInfo& token);

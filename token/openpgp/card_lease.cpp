@@ -69,43 +69,24 @@ void describe_card(const ApplicationData& card, KeySlot slot, PinRequest& reques
     request.final_try = tries == 1;
 }
 
-base::Result<CardLease> CardLease::acquire(const CardReference& ref, PinSource& source,
+base::Result<CardLease> CardLease::acquire(const CardEntry& entry, KeySlot slot, PinSource& source,
                                            PinRequest request, const LockoutOptions& lockout) {
-    const CardListing listing = list_cards();
-    if (listing.pcsc_error) return *listing.pcsc_error;
-    const CardEntry* entry = nullptr;
-    for (const CardEntry& e : listing.cards) {
-        if (e.matches(ref)) entry = &e;
-    }
-    if (entry == nullptr) {
-        for (const CardEntry& e : listing.cards) {
-            // A card that could not be read may be the one: say why instead of "not found".
-            if (e.error && e.error->code != ErrorCode::KeyNotFound) {
-                base::Error why = *e.error;
-                why.context = "no readable OpenPGP card matches " + ref.text + "; the card in " +
-                              e.reader + " failed: " + why.context;
-                return why;
-            }
-        }
-        return base::Error(ErrorCode::TokenAbsent, "no OpenPGP card matches " + ref.text,
-                           "insert the card; 'keyfence status' lists the cards Keyfence sees");
-    }
     KEYFENCE_TRY_ASSIGN(context, pcsc::Context::establish());
-    KEYFENCE_TRY_ASSIGN(connection, pcsc::CardConnection::connect(context, entry->reader));
+    KEYFENCE_TRY_ASSIGN(connection, pcsc::CardConnection::connect(context, entry.reader));
     CardLease lease;
     lease.m_connection.reset(new Connection{std::move(context), std::move(connection)});
-    lease.m_reader = entry->reader;
-    lease.m_slot = ref.slot;
+    lease.m_reader = entry.reader;
+    lease.m_slot = slot;
     lease.m_lockout = lockout;
     KEYFENCE_TRY_ASSIGN(card, OpenPgpCard::select(lease.m_connection->channel));
-    KEYFENCE_TRY_ASSIGN(pub, card.public_key(ref.slot));
+    KEYFENCE_TRY_ASSIGN(pub, card.public_key(slot));
     lease.m_public_key = std::move(pub);
     lease.m_data = card.data();
-    lease.m_counter = entry->signature_counter;
+    lease.m_counter = entry.signature_counter;
     // Refuse before the prompt what the guard would refuse at VERIFY anyway.
     KEYFENCE_TRY(
         check_pin_tries(lease.m_data, PinRef::SignPw1, lease.m_data.pins.pw1_tries, lockout));
-    describe_card(lease.m_data, ref.slot, request);
+    describe_card(lease.m_data, slot, request);
     KEYFENCE_TRY_ASSIGN(pin, source.ask(request));
     if (pin.empty()) {
         return base::Error(ErrorCode::PinInvalid, "an empty PIN was given; nothing was sent");

@@ -20,11 +20,11 @@ namespace keyfence::token::openpgp {
 
 class CardLease {
   public:
-    /// Finds the card `ref` names, reads the slot's public key, checks the PIN's tries (a
-    /// blocked PIN, or the last try without --allow-last-pin-try, is refused before any
-    /// prompt), and asks `source` once. Errors: TokenAbsent, KeyNotFound, PinLocked,
+    /// Connects to `card` (found with find_card), reads `slot`'s public key, checks the PIN's
+    /// tries (a blocked PIN, or the last try without --allow-last-pin-try, is refused before
+    /// any prompt), and asks `source` once. Errors: TokenRemoved, KeyNotFound, PinLocked,
     /// LastTryRefused, Cancelled, ...
-    static base::Result<CardLease> acquire(const CardReference& ref, PinSource& source,
+    static base::Result<CardLease> acquire(const CardEntry& card, KeySlot slot, PinSource& source,
                                            PinRequest request, const LockoutOptions& lockout);
 
     CardLease(CardLease&&) noexcept;
