@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "base/process_hardening.hpp"
+#include "tests/support/ecdh_peer.hpp"
 #include "token/openpgp/card_directory.hpp"
 #include "token/openpgp/openpgp_card.hpp"
 #include "token/openpgp/pcsc_transport.hpp"
@@ -70,20 +71,11 @@ TEST_F(CardOverPcsc, DecipherOrEcdhOnTheDecryptionKey) {
         std::printf("RSA decipher over pcscd: ok\n");
         return;
     }
-    base::EvpPkeyPtr eph(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    unsigned char point[65];
-    size_t point_len = 0;
-    EVP_PKEY_get_octet_string_param(eph.get(), "encoded-pub-key", point, sizeof point, &point_len);
-    base::EvpPkeyCtxPtr dctx(EVP_PKEY_CTX_new(eph.get(), nullptr));
-    EVP_PKEY_derive_init(dctx.get());
-    EVP_PKEY_derive_set_peer(dctx.get(), pub->get());
-    unsigned char expected[32];
-    size_t expected_len = sizeof expected;
-    ASSERT_EQ(EVP_PKEY_derive(dctx.get(), expected, &expected_len), 1);
-    auto shared = card.ecdh({point, point_len});
+    const test::EcdhPeer peer = test::ecdh_peer(pub->get());
+    auto shared = card.ecdh(peer.point);
     ASSERT_TRUE(shared) << shared.error().message();
     EXPECT_EQ(std::vector<std::uint8_t>(shared->bytes().begin(), shared->bytes().end()),
-              std::vector<std::uint8_t>(expected, expected + expected_len));
+              peer.expected_secret);
     std::printf("ECDH P-256 over pcscd: ok\n");
 }
 

@@ -159,18 +159,9 @@ namespace {
 // gpgsm (GnuPG's S/MIME tool) encrypts, in a private GNUPGHOME that trusts the test CA, to the
 // token key's certificate; Keyfence decrypts on the token.
 TEST_F(SmimeTest, KeyfenceDecryptsWhatGpgsmEncrypts) {
-    const auto home = path("gnupg");
-    std::filesystem::create_directory(home);
-    std::filesystem::permissions(home, std::filesystem::perms::owner_all);
-    const ProcessOptions gpg{.env = {{"GNUPGHOME", home.string()}}};
-    struct AgentStop {
-        const ProcessOptions& gpg;
-        ~AgentStop() { run({"timeout", "20", "gpgconf", "--kill", "gpg-agent"}, gpg); }
-    } stop{gpg};
-    ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.ca_pem()}, gpg).exit_code, 0);
+    const auto home = gpgsm_home();
+    const ProcessOptions& gpg = home->options;
     ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.cert_pem("rsa2048")}, gpg).exit_code, 0);
-    auto fp = run({"openssl", "x509", "-in", m_world.ca_pem(), "-noout", "-fingerprint", "-sha1"});
-    write_file(home / "trustlist.txt", fp.out.substr(fp.out.find('=') + 1, 59) + " S relax\n");
 
     write_file(path("entity.txt"),
                "Content-Type: text/plain; charset=utf-8\r\n\r\n"

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,25 @@ class SmimeTest : public ::testing::Test {
             argv.insert(argv.end(), {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"});
         }
         ASSERT_EQ(run(argv).exit_code, 0);
+    }
+
+    /// A private GNUPGHOME for gpgsm that trusts the test CA; its gpg-agent is stopped when the
+    /// returned guard goes out of scope.
+    struct GpgsmHome {
+        ProcessOptions options;
+        ~GpgsmHome() { run({"timeout", "20", "gpgconf", "--kill", "gpg-agent"}, options); }
+    };
+    std::unique_ptr<GpgsmHome> gpgsm_home() {
+        const auto home = path("gnupg");
+        std::filesystem::create_directory(home);
+        std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+        auto g = std::make_unique<GpgsmHome>();
+        g->options.env = {{"GNUPGHOME", home.string()}};
+        EXPECT_EQ(run({"gpgsm", "--batch", "--import", m_world.ca_pem()}, g->options).exit_code, 0);
+        auto fp =
+            run({"openssl", "x509", "-in", m_world.ca_pem(), "-noout", "-fingerprint", "-sha1"});
+        write_file(home / "trustlist.txt", fp.out.substr(fp.out.find('=') + 1, 59) + " S relax\n");
+        return g;
     }
 
     SoftHsmWorld m_world;

@@ -176,18 +176,8 @@ namespace {
 
 // gpgsm (GnuPG's S/MIME tool) as a second judge, in a private GNUPGHOME that trusts the test CA.
 TEST_F(SmimeTest, GpgsmVerifiesWhatKeyfenceSigns) {
-    const auto home = path("gnupg");
-    std::filesystem::create_directory(home);
-    std::filesystem::permissions(home, std::filesystem::perms::owner_all);
-    const ProcessOptions gpg{.env = {{"GNUPGHOME", home.string()}}};
-    // gpgsm starts a gpg-agent for this home; stop it however the test ends.
-    struct AgentStop {
-        const ProcessOptions& gpg;
-        ~AgentStop() { run({"timeout", "20", "gpgconf", "--kill", "gpg-agent"}, gpg); }
-    } stop{gpg};
-    ASSERT_EQ(run({"gpgsm", "--batch", "--import", m_world.ca_pem()}, gpg).exit_code, 0);
-    auto fp = run({"openssl", "x509", "-in", m_world.ca_pem(), "-noout", "-fingerprint", "-sha1"});
-    write_file(home / "trustlist.txt", fp.out.substr(fp.out.find('=') + 1, 59) + " S relax\n");
+    const auto home = gpgsm_home();
+    const ProcessOptions& gpg = home->options;
     for (const char* label : {"rsa2048", "ecp256", "ecp384"}) {
         auto in = message("m.eml", label);
         ASSERT_EQ(kf({"smime", "sign", "--key", key(label), "--in", in.string(), "--out",

@@ -5,6 +5,7 @@
 #include "base/handles.hpp"
 #include "base/process_hardening.hpp"
 #include "engine/engine.hpp"
+#include "tests/support/ecdh_peer.hpp"
 #include "tests/support/fixed_pin_source.hpp"
 #include "tests/support/test_world.hpp"
 #include "token/pkcs11/key_lease.hpp"
@@ -191,26 +192,14 @@ TEST_F(Lease, BadCiphertextAndWrongPaddingGiveOneIdenticalError) {
 
 TEST_F(Lease, DerivesTheSameEcdhSecretAsOpenSsl) {
     auto token_pub = cert_key(m_world.cert_pem("ecp256"));
-    EVP_PKEY* eph_raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    base::EvpPkeyPtr eph(eph_raw);
-    unsigned char point[65];
-    size_t point_len = 0;
-    ASSERT_EQ(EVP_PKEY_get_octet_string_param(eph.get(), "encoded-pub-key", point, sizeof point,
-                                              &point_len),
-              1);
-    base::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(eph.get(), nullptr));
-    EVP_PKEY_derive_init(ctx.get());
-    EVP_PKEY_derive_set_peer(ctx.get(), token_pub.get());
-    unsigned char expected[32];
-    size_t expected_len = sizeof expected;
-    ASSERT_EQ(EVP_PKEY_derive(ctx.get(), expected, &expected_len), 1);
+    const test::EcdhPeer peer = test::ecdh_peer(token_pub.get());
 
     auto l = lease("pkcs11:token=test-token;object=ecp256");
     ASSERT_TRUE(l);
-    auto shared = l->derive_ecdh({point, point_len});
+    auto shared = l->derive_ecdh(peer.point);
     ASSERT_TRUE(shared) << shared.error().message();
     EXPECT_EQ(std::vector<std::uint8_t>(shared->bytes().begin(), shared->bytes().end()),
-              std::vector<std::uint8_t>(expected, expected + expected_len));
+              peer.expected_secret);
 }
 
 TEST_F(Lease, HandsOpenSslAnEvpPkeyThatSignsOnTheToken) {

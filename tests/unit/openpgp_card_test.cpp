@@ -7,6 +7,7 @@
 
 #include "base/process_hardening.hpp"
 #include "card.hpp"
+#include "tests/support/ecdh_peer.hpp"
 #include "token/openpgp/openpgp_card.hpp"
 #include "token/openpgp/status_word.hpp"
 #include "token/pkcs11/mechanisms.hpp"
@@ -123,21 +124,12 @@ TEST_F(OpenPgpCardTest, EcdsaAndEcdhOnP256) {
 
     auto dec_pub = card.public_key(KeySlot::Decryption);
     ASSERT_TRUE(dec_pub);
-    base::EvpPkeyPtr eph(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    unsigned char point[65];
-    size_t point_len = 0;
-    EVP_PKEY_get_octet_string_param(eph.get(), "encoded-pub-key", point, sizeof point, &point_len);
-    base::EvpPkeyCtxPtr dctx(EVP_PKEY_CTX_new(eph.get(), nullptr));
-    EVP_PKEY_derive_init(dctx.get());
-    EVP_PKEY_derive_set_peer(dctx.get(), dec_pub->get());
-    unsigned char expected[32];
-    size_t expected_len = sizeof expected;
-    EVP_PKEY_derive(dctx.get(), expected, &expected_len);
+    const test::EcdhPeer peer = test::ecdh_peer(dec_pub->get());
     ASSERT_TRUE(card.verify(PinRef::Pw1, pin_of("123456"), {}));
-    auto shared = card.ecdh({point, point_len});
+    auto shared = card.ecdh(peer.point);
     ASSERT_TRUE(shared) << shared.error().message();
     EXPECT_EQ(std::vector<std::uint8_t>(shared->bytes().begin(), shared->bytes().end()),
-              std::vector<std::uint8_t>(expected, expected + expected_len));
+              peer.expected_secret);
 }
 
 TEST_F(OpenPgpCardTest, WrongPinsCountDownAndTheLastTryIsGuarded) {
