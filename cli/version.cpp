@@ -1,6 +1,7 @@
 #include "cli/version.hpp"
 
 #include <PCSC/pcsclite.h>
+#include <gmime/gmime.h>
 #include <gpgme.h>
 #include <openssl/crypto.h>
 
@@ -14,6 +15,9 @@ std::string version_text() {
     text += "  pcsc-lite " PCSCLITE_VERSION_NUMBER " (built against)\n";
     const char* gpgme = gpgme_check_version(nullptr);
     text += std::string("  GPGME     ") + (gpgme != nullptr ? gpgme : "unknown") + "\n";
+    // GMime's run-time version: the library actually loaded, not the headers built against.
+    text += "  GMime     " + std::to_string(gmime_major_version) + "." +
+            std::to_string(gmime_minor_version) + "." + std::to_string(gmime_micro_version) + "\n";
     return text;
 }
 

@@ -88,8 +88,8 @@ TEST(CliVersion, NamesKeyfenceAndItsLibraries) {
     SoftHsmWorld world;
     auto r = run_keyfence(world, {"--version"});
     EXPECT_EQ(r.exit_code, 0);
-    for (const char* part :
-         {"keyfence 0.", "OpenSSL 3.", "libp11    0.4", "p11-kit", "pcsc-lite", "GPGME     1."}) {
+    for (const char* part : {"keyfence 0.", "OpenSSL 3.", "libp11    0.4", "p11-kit", "pcsc-lite",
+                             "GPGME     1.", "GMime     3."}) {
         EXPECT_NE(r.out.find(part), std::string::npos) << part << " in " << r.out;
     }
 }
