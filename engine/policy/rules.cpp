@@ -10,6 +10,18 @@ namespace p11 = token::pkcs11;
 
 namespace {
 
+// The refusal by the setting `rule`: its message, and a hint saying where the rule was set.
+Refusal refusal(const EffectivePolicy& policy, const std::string& rule, const std::string& why,
+                const std::string& what_to_use) {
+    const Setting& s = policy.setting(rule);
+    std::string hint = "the rule comes from " + s.source.describe();
+    hint += s.locked_by ? " and locked by the administrator; ask them, or use " + what_to_use +
+                              " the policy allows"
+                        : "; use " + what_to_use + " the policy allows ('keyfence policy show')";
+    return {rule, base::Error(base::ErrorCode::PolicyDenied,
+                              "refused by rule '" + rule + "': " + why, std::move(hint))};
+}
+
 class Checker {
   public:
     Checker(const EffectivePolicy& policy, const p11::KeyMatch& match, const RuleRequest& request)
@@ -28,13 +40,7 @@ class Checker {
   private:
     // The message and hint of a refusal by the setting `rule`.
     Refusal refuse(const std::string& rule, const std::string& why) const {
-        const Setting& s = m_policy.setting(rule);
-        std::string hint = "the rule comes from " + s.source.describe();
-        hint += s.locked_by ? " and locked by the administrator; ask them, or use a key and token "
-                              "the policy allows"
-                            : "; use a key and token the policy allows ('keyfence policy show')";
-        return {rule, base::Error(base::ErrorCode::PolicyDenied,
-                                  "refused by rule '" + rule + "': " + why, std::move(hint))};
+        return refusal(m_policy, rule, why, "a key and token");
     }
 
     std::string token_name() const {
@@ -173,6 +179,14 @@ bool module_matches_any(const std::vector<std::string>& patterns, const std::str
 std::optional<Refusal> check_rules(const EffectivePolicy& policy, const p11::KeyMatch& match,
                                    const RuleRequest& request) {
     return Checker(policy, match, request).run();
+}
+
+std::optional<Refusal> check_smime_cipher(const EffectivePolicy& policy,
+                                          const std::string& cipher) {
+    const auto& allowed = policy.values().algorithms.smime_content_ciphers;
+    if (std::find(allowed.begin(), allowed.end(), cipher) != allowed.end()) return std::nullopt;
+    return refusal(policy, "algorithms.smime_content_ciphers",
+                   "the content cipher " + cipher + " is not allowed for new mail", "a cipher");
 }
 
 }  // namespace keyfence::engine::policy

@@ -32,6 +32,11 @@ std::optional<Refusal> check_rules(const EffectivePolicy& policy,
                                    const token::pkcs11::KeyMatch& match,
                                    const RuleRequest& request);
 
+/// The S/MIME content-cipher rule for a message about to be encrypted with `cipher`
+/// ("aes-256-gcm", "aes-256-cbc", ...): only new mail is judged; what arrives is decrypted and
+/// reported (a CBC message as unauthenticated).
+std::optional<Refusal> check_smime_cipher(const EffectivePolicy& policy, const std::string& cipher);
+
 /// Whether `text` matches any glob pattern (fnmatch(3); '*' also matches '/').
 bool matches_any(const std::vector<std::string>& patterns, const std::string& text);
 

@@ -148,6 +148,17 @@ TEST(PolicyRules, AllowedHashes) {
     EXPECT_EQ(verdict(rule, hardware_ec("P-256"), RuleRequest{}), "");
 }
 
+TEST(PolicyRules, SmimeContentCiphersJudgeNewMail) {
+    EXPECT_FALSE(check_smime_cipher(policy_of(""), "aes-256-cbc"));  // the default allows CBC
+    const auto gcm_only = policy_of("[algorithms]\nsmime_content_ciphers = [\"aes-256-gcm\"]\n");
+    EXPECT_FALSE(check_smime_cipher(gcm_only, "aes-256-gcm"));
+    const auto refusal = check_smime_cipher(gcm_only, "aes-256-cbc");
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->rule, "algorithms.smime_content_ciphers");
+    EXPECT_EQ(refusal->error.code, base::ErrorCode::PolicyDenied);
+    EXPECT_NE(refusal->error.context.find("aes-256-cbc"), std::string::npos);
+}
+
 TEST(PolicyRules, RsaSigningPadding) {
     const std::string pss_only = "[algorithms]\nrsa_signing_padding = [\"pss\"]\n";
     EXPECT_EQ(verdict(pss_only, hardware_rsa(), sign("sha256", p11::SignPadding::Pkcs1v15)),
