@@ -69,6 +69,25 @@ TEST_F(CliPin, AWrongPinExitsThreeAndSaysWhatToDo) {
     EXPECT_TRUE(count_low) << tokens.out;
 }
 
+// CVE-2023-40660: OpenSC once accepted an empty PIN after caching. Keyfence never sends one, so
+// the token counts nothing and no cached state can be reached through it.
+TEST_F(CliPin, AnEmptyPinIsNeverSentToTheToken) {
+    auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=rsa2048"),
+                          {.fd3_data = "\n"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("empty PIN"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sig()));
+    auto tokens = run_keyfence(m_world, {"--json", "tokens"});
+    const auto listing = nlohmann::json::parse(tokens.out);
+    bool seen = false;
+    for (const auto& t : listing["tokens"]) {
+        if (t.value("label", "") != "test-token") continue;
+        seen = true;
+        EXPECT_FALSE(t["pin"]["count_low"]) << "the empty PIN reached the token: " << tokens.out;
+    }
+    EXPECT_TRUE(seen) << tokens.out;
+}
+
 TEST_F(CliPin, PinFdTakesOneLineAndIgnoresTheRest) {
     auto r = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=ecp256"),
                           {.fd3_data = "123456\r\nsecond line is not read\n"});
