@@ -2,7 +2,7 @@
 # Integration (label pcsc): Keyfence's native OpenPGP card support against keyfence-vcard
 # behind a private pcscd: status, pubkey, signing (RSA-2048, P-256, Ed25519) checked by
 # OpenSSL, the lockout guard on a PIN that really counts down and blocks, a corrupted
-# signature withheld, removal during a signature, and hotplug seen by `keyfence watch`.
+# signature and a signature counter that skips or sticks withheld, removal during a signature, and hotplug seen by `keyfence watch`.
 # Usage: keyfence_card_test.sh /path/to/keyfence-vcard /path/to/keyfence
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
 KEYFENCE=$(readlink -f "$2")
@@ -120,6 +120,16 @@ grep -q "withheld" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
 [ ! -e "$D/sig" ] || fail "a corrupted signature was written"
 : >"$CTL"
 ok "corrupted signature withheld"
+
+# --- a signature counter that does not rise by exactly one: the signature is withheld
+for step in 2 0; do
+    echo "counter-step $step" >"$CTL"
+    [ "$(sign_with 123456)" = 8 ] || fail "counter step $step not refused: $(cat "$D/sign.err")"
+    grep -q "signature counter went from" "$D/sign.err" || fail "message: $(cat "$D/sign.err")"
+    [ ! -e "$D/sig" ] || fail "counter step $step: the signature was written"
+done
+: >"$CTL"
+ok "a counter that skips or sticks withholds the signature"
 
 # --- garbled and truncated answers: an error and no output, never a crash
 for fault in "garble sign" "truncate sign" "garble any"; do

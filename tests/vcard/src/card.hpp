@@ -48,6 +48,9 @@ class Card {
 
     /// Fault: flip one bit of every signature PSO:CDS / INTERNAL AUTHENTICATE returns.
     void set_corrupt_signature(bool on) { m_corrupt_signature = on; }
+    /// Fault: each signature adds `step` to the signature counter (0: a stuck counter; 2: as if
+    /// a signature was made unseen in between).
+    void set_counter_step(unsigned step) { m_counter_step = step; }
 
   private:
     struct Session {
@@ -100,6 +103,7 @@ class Card {
     Session m_session;
     StateListener m_listener;
     bool m_corrupt_signature = false;
+    unsigned m_counter_step = 1;
 };
 
 /// Slot addressed by a control reference template B6 / B8 / A4 (§7.2.14), if any.

@@ -5,6 +5,8 @@
 #include "card_key.hpp"
 #include "tlv.hpp"
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 
 namespace keyfence::vcard {
@@ -80,7 +82,8 @@ Response Card::compute_signature(const CommandApdu& apdu) {
     if (!m_session.pw1_sign) return Response::status(StatusWord::SecurityStatusNotSatisfied);
     Response r = sign_with(KeySlot::Signature, apdu.data);
     if (r.sw != 0x9000) return r;
-    if (m_state.signature_counter < 0xFFFFFF) ++m_state.signature_counter;
+    m_state.signature_counter = std::min<std::uint32_t>(
+        0xFFFFFF, m_state.signature_counter + m_counter_step);  // m_counter_step: 1 but for faults
     if (!m_state.pw1_valid_for_several_signatures) m_session.pw1_sign = false;
     changed();
     return r;

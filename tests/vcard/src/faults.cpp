@@ -81,10 +81,12 @@ std::string apply_fault_text(const std::string& text, FaultPlan& plan) {
             }
         };
         unsigned long long n = 0;
-        if (key == "latency-ms" || key == "remove-after") {
+        if (key == "latency-ms" || key == "remove-after" || key == "counter-step") {
             if (!number(n)) return where + ": expected a number";
             if (key == "latency-ms")
                 out.latency_ms = static_cast<unsigned>(n);
+            else if (key == "counter-step")
+                out.counter_step = static_cast<unsigned>(n > 16 ? 16 : n);
             else
                 out.remove_after = n;
         } else if (key == "remove-during-op" || key == "corrupt-signature") {

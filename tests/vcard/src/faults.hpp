@@ -32,11 +32,12 @@ struct FaultPlan {
     FaultSelector garble;            // invert bits of matching responses
     FaultSelector truncate;          // cut matching responses to half their length
     bool corrupt_signature = false;  // flip one bit in PSO:CDS / INTERNAL AUTH results
+    unsigned counter_step = 1;       // what one signature adds to the signature counter
 };
 
 /// Applies control-file text ("key value" lines, '#' comments) over `plan`. Keys are the
 /// long option names without dashes: latency-ms, remove-after, remove-on,
-/// remove-during-op, garble, truncate, corrupt-signature. Returns an error, empty if ok.
+/// remove-during-op, garble, truncate, corrupt-signature, counter-step. Returns an error, empty if ok.
 std::string apply_fault_text(const std::string& text, FaultPlan& plan);
 
 /// Garbles a response: inverts the first byte and, if longer than 3, the middle data byte.

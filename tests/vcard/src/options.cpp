@@ -31,6 +31,7 @@ keys and PINs are kept in clear in the state file. Not a secure token.
   --garble SEL           invert bits of responses matching SEL
   --truncate SEL         cut responses matching SEL to half their length
   --corrupt-signature    flip one bit in every signature the card returns
+  --counter-step N       each signature adds N to the signature counter (default 1)
   --verbose              log control bytes and APDUs (PIN data redacted) to stderr
 SEL: a 1-based APDU number, or any|sign|decipher|auth|generate|private-op.
 )";
@@ -117,6 +118,8 @@ ParsedOptions parse_options(int argc, char** argv) {
                     static_cast<unsigned>(n);
             } else if (arg == "--control") {
                 o.control_path = *v;
+            } else if (arg == "--counter-step") {
+                fault_text += "counter-step " + *v + "\n";
             } else if (arg == "--latency-ms" || arg == "--remove-after" || arg == "--remove-on" ||
                        arg == "--garble" || arg == "--truncate") {
                 fault_text += arg.substr(2) + " " + *v + "\n";

@@ -151,6 +151,7 @@ LinkEnd serve_connection(int fd, Card& card, const LinkOptions& o, const std::at
             std::this_thread::sleep_for(std::chrono::milliseconds(plan.latency_ms));
         }
         card.set_corrupt_signature(plan.corrupt_signature);
+        card.set_counter_step(plan.counter_step);
         Bytes response = card.process(payload);
         if (plan.garble.matches(apdu_count, kind)) response = garble_response(std::move(response));
         if (plan.truncate.matches(apdu_count, kind))
