@@ -37,7 +37,8 @@ struct FaultPlan {
 
 /// Applies control-file text ("key value" lines, '#' comments) over `plan`. Keys are the
 /// long option names without dashes: latency-ms, remove-after, remove-on,
-/// remove-during-op, garble, truncate, corrupt-signature, counter-step. Returns an error, empty if ok.
+/// remove-during-op, garble, truncate, corrupt-signature, counter-step. Returns an error, empty if
+/// ok.
 std::string apply_fault_text(const std::string& text, FaultPlan& plan);
 
 /// Garbles a response: inverts the first byte and, if longer than 3, the middle data byte.
