@@ -117,6 +117,50 @@ TEST_F(CliPin, PinentryShowsTokenKeyOperationAndDigest) {
     EXPECT_EQ(log.find("123456"), std::string::npos) << "the PIN came back in a command";
 }
 
+// What you see is what you sign: for a message, the prompt names the message by its From, To,
+// Subject and Date and by the SHA-256 of the exact entity that is signed, which the test
+// recomputes from the signed output.
+TEST_F(CliPin, PinentryShowsTheMessageThatIsSigned) {
+    const fs::path pinentry = scripted_pinentry(m_world.dir(), "'D 123456' OK");
+    const fs::path in = m_world.dir() / "m.eml";
+    const fs::path out = m_world.dir() / "s.eml";
+    write_file(in,
+               "From: Ada <rsa2048@example.org>\nTo: Bob <bob@example.org>\nSubject: Wire "
+               "the funds\nDate: Tue, 2 Jan 2024 09:00:00 +0000\nMIME-Version: 1.0\n"
+               "Content-Type: text/plain\n\nPay 100 to account 12.\n");
+    auto r = run_keyfence(
+        m_world,
+        {"--pinentry", pinentry.string(), "smime", "sign", "--key",
+         "pkcs11:token=test-token;object=rsa2048", "--in", in.string(), "--out", out.string()},
+        {.env = {{"XDG_DATA_HOME", (m_world.dir() / "xdg").string()}}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+
+    // The signed entity: the first body part of the multipart/signed output, whose bytes run
+    // from after "--BOUNDARY\r\n" to the CRLF before the next delimiter (RFC 1847).
+    const std::string signed_message = read_file(out);
+    const std::string marker = "boundary=\"";
+    const auto at = signed_message.find(marker);
+    ASSERT_NE(at, std::string::npos) << signed_message;
+    const std::string boundary = signed_message.substr(
+        at + marker.size(), signed_message.find('"', at + marker.size()) - at - marker.size());
+    const std::string delimiter = "--" + boundary + "\r\n";
+    const auto begin = signed_message.find(delimiter) + delimiter.size();
+    const auto end = signed_message.find("\r\n--" + boundary, begin);
+    ASSERT_NE(end, std::string::npos);
+    write_file(m_world.dir() / "entity", signed_message.substr(begin, end - begin));
+    const std::string sha256 =
+        run({"openssl", "dgst", "-sha256", "-r", (m_world.dir() / "entity").string()})
+            .out.substr(0, 64);
+
+    const std::string log = read_file(m_world.dir() / "pinentry.log");
+    for (const std::string& expected :
+         {std::string("sign"), std::string("rsa2048"), std::string("test-token"),
+          std::string("rsa2048@example.org"), std::string("bob@example.org"),
+          std::string("Wire the funds"), std::string("2 Jan 2024"), sha256}) {
+        EXPECT_NE(log.find(expected), std::string::npos) << expected << " not shown:\n" << log;
+    }
+}
+
 TEST_F(CliPin, PinentryShowsAPreviousWrongEntry) {
     auto wrong = run_keyfence(m_world, sign_args("pkcs11:token=test-token;object=ecp384"),
                               {.fd3_data = "000000\n"});
