@@ -1,7 +1,8 @@
-// libFuzzer: the S/MIME entry points that read outside data — a message to parse (GMime), to
-// verify (CMS signed-data, the From: binding, partial signing) and to prepare for decryption
-// (EnvelopedData / AuthEnvelopedData, recipient matching) — fed arbitrary bytes. Any crash, leak
-// or UB is a bug; errors are the expected outcome. Seeds: tests/data/smime and real messages.
+// libFuzzer: the MIME entry points that read outside data — a whole message parsed by GMime
+// under Keyfence's limits (docs/limits.md), its coverage and sender analysis, and the S/MIME
+// paths that start from a message (verify, decryption preparation, signing preparation). Any
+// crash, leak or UB is a bug; errors are the expected outcome. Seeds: tests/data/smime and real
+// signed and encrypted messages. The CMS structures alone are cms_fuzz's.
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -11,7 +12,9 @@
 #include <string_view>
 
 #include "base/handles.hpp"
+#include "mail/mime/coverage.hpp"
 #include "mail/mime/message.hpp"
+#include "mail/mime/sender.hpp"
 #include "mail/smime/decrypt.hpp"
 #include "mail/smime/sign.hpp"
 #include "mail/smime/verify.hpp"
@@ -39,10 +42,19 @@ X509* recipient() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace keyfence::mail;
     const std::string_view message(reinterpret_cast<const char*>(data), size);
-    if (auto parsed = keyfence::mail::mime::Message::parse(message)) (void)parsed->headers();
-    (void)keyfence::mail::smime::verify_message(message, {});
-    (void)keyfence::mail::smime::prepare_decryption(message, recipient());
-    (void)keyfence::mail::smime::prepare_signature(message, {});
+    if (auto parsed = mime::Message::parse(message)) {
+        (void)parsed->headers();
+        const auto coverage = mime::analyse_coverage(parsed->body());
+        const auto sender = mime::sender_headers(parsed->get());
+        (void)mime::check_sender(sender, {{{"a@example.org"}, {"A"}}});
+        (void)mime::quote(sender.from_text);
+        (void)coverage.whole_body_signed();
+    }
+    (void)mime::parse_entity(message);
+    (void)smime::verify_message(message, {});
+    (void)smime::prepare_decryption(message, recipient());
+    (void)smime::prepare_signature(message, {});
     return 0;
 }
