@@ -163,7 +163,8 @@ void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
         }
         if (s.expired) {
             return fail(r, "certificate_expired",
-                        "the certificate of " + who + " had expired at " + r.at + " (valid " +
+                        "the certificate chain of " + who + " had expired at " + r.at + ": " +
+                            s.chain_error + " (the signer's certificate is valid " +
                             s.certificate.not_before + " to " + s.certificate.not_after +
                             "); archived mail can be checked as of its arrival with --at");
         }
@@ -187,6 +188,8 @@ base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view r
     r.at = verification_time(options.at);
     const mime::Coverage coverage = mime::analyse_coverage(entity);
     for (const auto& u : coverage.unsigned_parts) r.unsigned_parts.emplace_back(u.path, u.type);
+    // A signed entity below the body is cut from GMime's serialisation of it, not from the
+    // bytes received: it is only ever reported (which part, whom), never the verdict.
     for (const auto& e : coverage.signed_entities) {
         const std::string reserialised =
             e.path.empty() ? std::string() : mime::canonical_bytes(e.object);
