@@ -1,19 +1,12 @@
 #include "mail/mime/coverage.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <optional>
 
 #include "mail/mime/message.hpp"
+#include "mail/mime/sender.hpp"
 
 namespace keyfence::mail::mime {
 namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 bool is_pkcs7_mime(const std::string& type) {
     return type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime";
@@ -110,11 +103,11 @@ class Walker {
 std::string content_type_parameter(GMimeObject* object, const char* name) {
     GMimeContentType* type = g_mime_object_get_content_type(object);
     const char* v = type != nullptr ? g_mime_content_type_get_parameter(type, name) : nullptr;
-    return lower(v != nullptr ? v : "");
+    return ascii_lower(v != nullptr ? v : "");
 }
 
 bool is_smime_signature_protocol(const std::string& protocol) {
-    const std::string p = lower(protocol);
+    const std::string p = ascii_lower(protocol);
     return p == "application/pkcs7-signature" || p == "application/x-pkcs7-signature";
 }
 

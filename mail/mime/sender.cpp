@@ -7,12 +7,6 @@
 namespace keyfence::mail::mime {
 namespace {
 
-std::string lower_ascii(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 // Lower case, surrounding quotes and white space removed, inner white space collapsed: how a
 // reader would see a display name.
 std::string normalise_name(std::string_view name) {
@@ -43,7 +37,7 @@ void collect(InternetAddressList* list, std::vector<Mailbox>& out) {
         const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
         const char* name = internet_address_get_name(a);
         // GMime turns a bare word ("From: The Manager") into a mailbox without a domain.
-        std::string address = addr != nullptr ? lower_ascii(addr) : "";
+        std::string address = addr != nullptr ? ascii_lower(addr) : "";
         if (address.find('@') == std::string::npos) {
             out.push_back({address.empty() ? (name != nullptr ? name : "") : addr, ""});
             continue;
@@ -95,6 +89,12 @@ std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t& cp) {
 
 }  // namespace
 
+std::string ascii_lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
 std::string quote(std::string_view text) {
     std::string out = "\"";
     char buf[16];
@@ -137,7 +137,7 @@ SenderHeaders sender_headers(GMimeMessage* message) {
     const int count = list != nullptr ? g_mime_header_list_get_count(list) : 0;
     for (int i = 0; i < count; ++i) {
         GMimeHeader* header = g_mime_header_list_get_header_at(list, i);
-        const std::string name = lower_ascii(g_mime_header_get_name(header));
+        const std::string name = ascii_lower(g_mime_header_get_name(header));
         if (name != "from" && name != "sender") continue;
         const char* raw = g_mime_header_get_raw_value(header);
         InternetAddressList* parsed = internet_address_list_parse(nullptr, raw ? raw : "");

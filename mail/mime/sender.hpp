@@ -45,6 +45,9 @@ struct SenderCheck {
 /// Judges whether `signers` (all of them; at least one) are the message's sender.
 SenderCheck check_sender(const SenderHeaders& headers, const std::vector<SignerIdentity>& signers);
 
+/// `s` with ASCII letters made lower case (addresses, media types, parameters).
+std::string ascii_lower(std::string s);
+
 /// `text` quoted for a report: in double quotes, with '"' and '\\' escaped, control
 /// characters, invalid UTF-8 and invisible or direction-changing Unicode (bidi overrides,
 /// zero-width characters, line and paragraph separators) written as \xNN or \u{XXXX}. Whatever

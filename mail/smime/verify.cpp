@@ -1,6 +1,5 @@
 #include "mail/smime/verify.hpp"
 
-#include <algorithm>
 #include <optional>
 
 #include "mail/mime/coverage.hpp"
@@ -19,15 +18,6 @@ struct SignedParts {
     bool detached = false;
 };
 
-std::string lower_param(GMimeObject* object, const char* name) {
-    GMimeContentType* type = g_mime_object_get_content_type(object);
-    const char* v = type != nullptr ? g_mime_content_type_get_parameter(type, name) : nullptr;
-    std::string s = v != nullptr ? v : "";
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 bool is_pkcs7_mime(const std::string& type) {
     return type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime";
 }
@@ -37,9 +27,8 @@ bool is_pkcs7_mime(const std::string& type) {
 base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw) {
     const std::string type = mime::mime_type(entity);
     if (type == "multipart/signed") {
-        const std::string protocol = lower_param(entity, "protocol");
-        if (protocol != "application/pkcs7-signature" &&
-            protocol != "application/x-pkcs7-signature") {
+        const std::string protocol = mime::content_type_parameter(entity, "protocol");
+        if (!mime::is_smime_signature_protocol(protocol)) {
             return base::Error(ErrorCode::BadInput, "a multipart/signed message with protocol \"" +
                                                         protocol + "\" is not S/MIME");
         }
@@ -57,7 +46,7 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
         return std::optional<SignedParts>(std::move(parts));
     }
     if (is_pkcs7_mime(type)) {
-        const std::string smime_type = lower_param(entity, "smime-type");
+        const std::string smime_type = mime::content_type_parameter(entity, "smime-type");
         if (!smime_type.empty() && smime_type != "signed-data") return std::optional<SignedParts>();
         KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(entity));
         return std::optional<SignedParts>(
