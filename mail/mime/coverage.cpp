@@ -1,5 +1,7 @@
 #include "mail/mime/coverage.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "mail/mime/message.hpp"
@@ -15,6 +17,17 @@ bool is_pkcs7_mime(const std::string& type) {
 bool is_signature_type(const std::string& type) {
     return type == "application/pkcs7-signature" || type == "application/x-pkcs7-signature" ||
            type == "application/pgp-signature";
+}
+
+// A media type as the message wrote it, for reports: RFC 2045 token characters stand as they
+// are; anything else (GMime is lenient) is quoted, so that it cannot pass for Keyfence's text.
+std::string shown_type(const std::string& type) {
+    const bool token = std::all_of(type.begin(), type.end(), [](unsigned char c) {
+        return std::isalnum(c) ||
+               std::string_view("!#$%&'*+-.^_`{|}~/").find(static_cast<char>(c)) !=
+                   std::string_view::npos;
+    });
+    return token ? type : quote(type);
 }
 
 std::string child_path(const std::string& parent, int index) {
@@ -50,7 +63,7 @@ class Walker {
         std::string here = context;
         if (here.empty() && is_attachment(object)) here = "attachment";
         if (auto kind = signed_kind(object, type)) {
-            result.signed_entities.push_back({path, type, *kind, here, object});
+            result.signed_entities.push_back({path, shown_type(type), *kind, here, object});
             return;
         }
         if (GMIME_IS_MULTIPART(object)) {
@@ -75,7 +88,7 @@ class Walker {
                 return;
             }
         }
-        result.unsigned_parts.push_back({path, type});
+        result.unsigned_parts.push_back({path, shown_type(type)});
     }
 
   private:

@@ -91,6 +91,17 @@ TEST(Coverage, FindsInlineOpenPgpSignaturesForThePgpPath) {
     EXPECT_EQ(c.signed_entities[0].kind, SignedKind::PgpInline);
 }
 
+TEST(Coverage, AMediaTypeOutsideTheTokenCharactersIsQuoted) {
+    // GMime keeps what RFC 2045 would not: the report must not show it bare.
+    auto m = Message::parse(
+        "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        "Content-Type: text/\xe2\x80\xaeplain\r\n\r\nhi\r\n--o--\r\n");
+    ASSERT_TRUE(m.has_value());
+    const Coverage c = analyse_coverage(m->body());
+    ASSERT_EQ(c.unsigned_parts.size(), 1u);
+    EXPECT_EQ(c.unsigned_parts[0].type, "\"text/\\u{202e}plain\"");
+}
+
 TEST(Limits, TreeLimitsAreCheckedOnTheParsedTree) {
     auto m = Message::parse(
         "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
