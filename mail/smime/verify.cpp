@@ -144,6 +144,12 @@ void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
         const auto& s = r.signers[i];
         const std::string who =
             "signer " + std::to_string(i + 1) + " of " + std::to_string(r.signers.size());
+        if (!s.cert) {
+            return fail(r, "signer_certificate_missing",
+                        "the certificate of " + who +
+                            " is neither in the message nor given with --chain, so its "
+                            "signature cannot be checked");
+        }
         if (!s.signature_valid) {
             return fail(r, "bad_signature",
                         "the signature of " + who +

@@ -161,6 +161,24 @@ TEST_F(SmimeSpoofTest, EverySignerInfoMustVerifyAndBeTheSender) {
         << j.dump();
 }
 
+TEST_F(SmimeSpoofTest, ASignerCertificateNotInTheMessageIsNamedAndChainCanSupplyIt) {
+    software_recipient("nocert", "rsa");
+    write_file(path("entity"), "Content-Type: text/plain\r\n\r\nno certificate\r\n");
+    ASSERT_EQ(run({"openssl", "cms", "-sign", "-nocerts", "-signer", path("nocert.pem").string(),
+                   "-inkey", path("nocert.key").string(), "-in", path("entity").string(), "-out",
+                   path("n.smime").string()})
+                  .exit_code,
+              0);
+    const std::string msg = "From: rsa2048@example.org\r\n" + read_file(path("n.smime"));
+    auto missing = verify(msg);
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.out.find("(signer_certificate_missing)"), std::string::npos) << missing.out;
+    // With --chain the certificate is found, and judged: it is not from the test CA.
+    auto given = verify(msg, {"--chain", path("nocert.pem").string()});
+    EXPECT_EQ(given.exit_code, 1);
+    EXPECT_NE(given.out.find("(untrusted_certificate)"), std::string::npos) << given.out;
+}
+
 TEST_F(SmimeSpoofTest, AtVerifiesAsOfAGivenTimeAndNamesExpiry) {
     const std::string s = sign(plain("rsa2048@example.org", "Archived.\r\n"));
     auto later = verify(s, {"--at", "2200-01-01"});
