@@ -200,17 +200,20 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
     KEYFENCE_TRY(check_cms_limits(cms));
     ASN1_OCTET_STRING** econtent = CMS_get0_content(cms);
     const bool has_econtent = econtent != nullptr && *econtent != nullptr;
-    if (detached) {
-        // RFC 8551 §3.5.3: the signature of a multipart/signed is detached. Content inside it
-        // would be a second, unseen text that the signature may really cover (eContent
-        // confusion, "Johnny, you are fired" §4.1).
-        if (has_econtent) {
-            result.problem_code = "econtent_differs";
-            result.problem =
-                "the detached signature carries content of its own (eContent); what is shown "
-                "is not necessarily what was signed";
-            return result;
-        }
+    // RFC 8551 §3.5.3: the signature of a multipart/signed is detached. Content inside it is a
+    // second, unseen text that the signature may really cover (eContent confusion, "Johnny, you
+    // are fired" §4.1): never the verdict, but its signers are checked against that hidden
+    // content, so that the report can say who signed what.
+    const bool hidden_content = detached && has_econtent;
+    if (hidden_content) {
+        result.problem_code = "econtent_differs";
+        result.problem =
+            "the detached signature carries content of its own (eContent, " +
+            std::to_string(ASN1_STRING_length(*econtent)) +
+            " bytes) that is not what the message shows; the signers below are checked against "
+            "that hidden content";
+    }
+    if (detached && !hidden_content) {
         result.content = *detached;
     } else {
         if (!has_econtent) {
@@ -222,7 +225,7 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
                               static_cast<std::size_t>(ASN1_STRING_length(*econtent)));
     }
     STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
-    if (sk_CMS_SignerInfo_num(infos) == 0) {
+    if (sk_CMS_SignerInfo_num(infos) == 0 && !hidden_content) {
         result.problem_code = "no_signer_infos";
         result.problem = "the signature has no SignerInfo: it is no signature at all";
         return result;
@@ -233,7 +236,7 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
     CMS_set1_signers_certs(cms, untrusted.get(), 0);
     base::clear_openssl_errors();
     base::BioPtr data;
-    if (detached) {
+    if (detached && !hidden_content) {
         data.reset(BIO_new_mem_buf(result.content.data(), static_cast<int>(result.content.size())));
     }
     const std::vector<bool> digests = content_digests_match(cms, data.get());
