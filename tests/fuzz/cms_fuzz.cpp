@@ -4,7 +4,6 @@
 // errors and "problems" are the expected outcome. Seeds: the CMS of real signed and encrypted
 // messages (tests/fuzz/corpus/cms_fuzz). Whole messages are mime_fuzz's.
 
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -21,6 +20,7 @@
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/cms_limits.hpp"
 #include "mail/smime/signed_data.hpp"
+#include "tests/fuzz/fuzz_certificate.hpp"
 
 namespace {
 // One throwaway self-signed trust anchor in a temporary PEM file: loading the system store
@@ -33,21 +33,12 @@ void remove_anchor() {
 
 const char* anchor_file() {
     static const bool made = [] {
-        EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-        X509* c = X509_new();
-        X509_set_version(c, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
-        X509_gmtime_adj(X509_getm_notBefore(c), 0);
-        X509_gmtime_adj(X509_getm_notAfter(c), 3600);
-        X509_set_pubkey(c, key);
-        X509_set_issuer_name(c, X509_get_subject_name(c));
-        X509_sign(c, key, EVP_sha256());
+        X509* c = keyfence::fuzz::self_signed_certificate("EC");
         const int fd = mkstemp(g_anchor);
         FILE* f = fdopen(fd, "w");
         PEM_write_X509(f, c);
         std::fclose(f);
         X509_free(c);
-        EVP_PKEY_free(key);
         std::atexit(remove_anchor);
         return true;
     }();

@@ -4,9 +4,6 @@
 // crash, leak or UB is a bug; errors are the expected outcome. Seeds: tests/data/smime and real
 // signed and encrypted messages. The CMS structures alone are cms_fuzz's.
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -18,25 +15,12 @@
 #include "mail/smime/decrypt.hpp"
 #include "mail/smime/sign.hpp"
 #include "mail/smime/verify.hpp"
+#include "tests/fuzz/fuzz_certificate.hpp"
 
 namespace {
-// A recipient certificate for prepare_decryption: a throwaway self-signed RSA certificate.
+// A recipient certificate for prepare_decryption.
 X509* recipient() {
-    static X509* cert = [] {
-        EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
-        X509* c = X509_new();
-        X509_set_version(c, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
-        X509_gmtime_adj(X509_getm_notBefore(c), 0);
-        X509_gmtime_adj(X509_getm_notAfter(c), 3600);
-        X509_set_pubkey(c, key);
-        X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("fuzz"), -1, -1, 0);
-        X509_set_issuer_name(c, X509_get_subject_name(c));
-        X509_sign(c, key, EVP_sha256());
-        EVP_PKEY_free(key);
-        return c;
-    }();
+    static X509* cert = keyfence::fuzz::self_signed_certificate("RSA");
     return cert;
 }
 }  // namespace

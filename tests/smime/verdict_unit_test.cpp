@@ -81,23 +81,26 @@ TEST(Coverage, NamesEverySignedPartByItsPath) {
     EXPECT_EQ(describe_path(""), "the whole message body");
 }
 
+// The coverage of a message given as text (which must parse).
+Coverage coverage_of(const std::string& text) {
+    auto m = Message::parse(text);
+    EXPECT_TRUE(m.has_value());
+    return m ? analyse_coverage(m->body()) : Coverage{};
+}
+
 TEST(Coverage, FindsInlineOpenPgpSignaturesForThePgpPath) {
-    auto m = Message::parse(
+    const Coverage c = coverage_of(
         "From: a@example.org\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
         "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nx\r\n");
-    ASSERT_TRUE(m.has_value());
-    const Coverage c = analyse_coverage(m->body());
     ASSERT_EQ(c.signed_entities.size(), 1u);
     EXPECT_EQ(c.signed_entities[0].kind, SignedKind::PgpInline);
 }
 
 TEST(Coverage, AMediaTypeOutsideTheTokenCharactersIsQuoted) {
     // GMime keeps what RFC 2045 would not: the report must not show it bare.
-    auto m = Message::parse(
+    const Coverage c = coverage_of(
         "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
         "Content-Type: text/\xe2\x80\xaeplain\r\n\r\nhi\r\n--o--\r\n");
-    ASSERT_TRUE(m.has_value());
-    const Coverage c = analyse_coverage(m->body());
     ASSERT_EQ(c.unsigned_parts.size(), 1u);
     EXPECT_EQ(c.unsigned_parts[0].type, "\"text/\\u{202e}plain\"");
 }
