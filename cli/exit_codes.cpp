@@ -47,7 +47,7 @@ const char* exit_code_table() {
            "  4  PIN locked, or refused by the lockout guard (last try)\n"
            "  5  token or key not found, ambiguous, or removed\n"
            "  6  refused by policy\n"
-           "  7  malformed input\n"
+           "  7  malformed input, or beyond a limit of docs/limits.md\n"
            "  8  any other failure (module, I/O, cancelled, unsupported)\n";
 }
 

@@ -13,7 +13,7 @@ enum ExitCode : int {
     k_exit_pin_locked = 4,    ///< PIN locked, or refused by the lockout guard
     k_exit_not_found = 5,     ///< token or key not found (or removed)
     k_exit_policy = 6,        ///< refused by policy
-    k_exit_bad_input = 7,     ///< malformed input
+    k_exit_bad_input = 7,     ///< malformed input, or beyond a limit (docs/limits.md)
     k_exit_failure = 8,       ///< any other failure (module, I/O, cancelled)
 };
 

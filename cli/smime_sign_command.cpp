@@ -1,11 +1,11 @@
-// keyfence smime sign | verify.
+// keyfence smime sign (verify: cli/smime_verify_command.cpp).
 
 #include <cstdio>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/smime_report.hpp"
+#include "cli/smime_report.hpp"  // add_smime_verify
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
 #include "mail/smime/certificate.hpp"
@@ -77,42 +77,6 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
     KEYFENCE_TRY(out.write(*message));
     return out.commit();
 }
-struct SmimeVerifyOptions {
-    std::vector<std::string> ca_files;
-    std::string in = "-";
-    std::string out;
-};
-
-// Signers whose signature verified, chain and From: included, go to the certificate store, so
-// that a reply can be encrypted to them (`smime encrypt --to ADDRESS`).
-void remember_signers(const mail::smime::VerifyResult& result) {
-    auto store = mail::smime::CertStore::user_store();
-    if (!store) return;
-    for (const auto& s : result.signers) {
-        if (s.cert) (void)store->add(s.cert.get());
-    }
-}
-
-int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options) {
-    auto input = base::read_all(options.in);
-    if (!input) return finish(input.error());
-    auto result = mail::smime::verify_message(*input, {.ca_files = options.ca_files});
-    if (!result) return finish(result.error());
-    // The report goes to stdout unless the signed content does.
-    std::FILE* report = options.out == "-" ? stderr : stdout;
-    const std::string text =
-        globals.json ? verify_json(*result).dump(2) + "\n" : verify_text(*result);
-    std::fputs(text.c_str(), report);
-    if (!result->verified()) return k_exit_not_verified;
-    remember_signers(*result);
-    if (!options.out.empty()) {
-        auto out = base::AtomicOutput::open(options.out);
-        if (!out) return finish(out.error());
-        if (auto w = out->write(result->content); !w) return finish(w);
-        return finish(out->commit());
-    }
-    return k_exit_ok;
-}
 }  // namespace
 
 void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
@@ -134,15 +98,7 @@ void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
         return finish(smime_sign(g, o));
     });
 
-    auto verify = std::make_shared<SmimeVerifyOptions>();
-    auto* v = smime->add_subcommand(
-        "verify", "Verify a signed message: signature, certificate chain, From: binding");
-    v->add_option("--ca", verify->ca_files,
-                  "Trust these CA certificates (PEM; repeatable) instead of the system store");
-    v->add_option("--in", verify->in, "The message (default: standard input)");
-    v->add_option("--out", verify->out,
-                  "Write the signed content (only it) here when it verified ('-': stdout)");
-    context.on_chosen(v, verify, smime_verify);
+    add_smime_verify(context, smime);
 }
 
 }  // namespace keyfence::cli

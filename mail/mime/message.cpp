@@ -1,5 +1,7 @@
 #include "mail/mime/message.hpp"
 
+#include "mail/mime/limits.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -54,6 +56,7 @@ Message::Message(GPtr<GMimeMessage> message) : m_message(std::move(message)) {
 }
 
 base::Result<Message> Message::parse(std::string_view bytes) {
+    KEYFENCE_TRY(check_raw_limits(bytes));  // docs/limits.md
     auto stream = memory_stream(bytes);
     GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
@@ -62,6 +65,7 @@ base::Result<Message> Message::parse(std::string_view bytes) {
         return base::Error(ErrorCode::BadInput, "the input is not a MIME message (RFC 5322)",
                            "give a whole message with its header block, e.g. an .eml file");
     }
+    KEYFENCE_TRY(check_tree_limits(GMIME_OBJECT(message.get())));
     return Message(std::move(message));
 }
 
@@ -71,11 +75,13 @@ std::string Message::with_body(GMimeObject* entity) {
 }
 
 base::Result<GPtr<GMimeObject>> parse_entity(std::string_view bytes) {
+    KEYFENCE_TRY(check_raw_limits(bytes));
     auto stream = memory_stream(bytes);
     GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
     GPtr<GMimeObject> entity(g_mime_parser_construct_part(parser.get(), nullptr));
     if (!entity) return base::Error(ErrorCode::BadInput, "the content is not a MIME entity");
+    KEYFENCE_TRY(check_tree_limits(entity.get()));
     return entity;
 }
 

@@ -1,16 +1,11 @@
 #include "mail/smime/verify.hpp"
 
-#include <openssl/x509v3.h>
-
-#include <algorithm>
-#include <ctime>
 #include <optional>
 
-#include "base/openssl_error.hpp"
+#include "mail/mime/coverage.hpp"
 #include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
-#include "mail/smime/cms_handles.hpp"
-#include "mail/smime/cms_io.hpp"
+#include "mail/smime/signed_data.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -23,15 +18,6 @@ struct SignedParts {
     bool detached = false;
 };
 
-std::string lower_param(GMimeObject* object, const char* name) {
-    GMimeContentType* type = g_mime_object_get_content_type(object);
-    const char* v = type != nullptr ? g_mime_content_type_get_parameter(type, name) : nullptr;
-    std::string s = v != nullptr ? v : "";
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 bool is_pkcs7_mime(const std::string& type) {
     return type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime";
 }
@@ -41,9 +27,8 @@ bool is_pkcs7_mime(const std::string& type) {
 base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw) {
     const std::string type = mime::mime_type(entity);
     if (type == "multipart/signed") {
-        const std::string protocol = lower_param(entity, "protocol");
-        if (protocol != "application/pkcs7-signature" &&
-            protocol != "application/x-pkcs7-signature") {
+        const std::string protocol = mime::content_type_parameter(entity, "protocol");
+        if (!mime::is_smime_signature_protocol(protocol)) {
             return base::Error(ErrorCode::BadInput, "a multipart/signed message with protocol \"" +
                                                         protocol + "\" is not S/MIME");
         }
@@ -61,7 +46,7 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
         return std::optional<SignedParts>(std::move(parts));
     }
     if (is_pkcs7_mime(type)) {
-        const std::string smime_type = lower_param(entity, "smime-type");
+        const std::string smime_type = mime::content_type_parameter(entity, "smime-type");
         if (!smime_type.empty() && smime_type != "signed-data") return std::optional<SignedParts>();
         KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(entity));
         return std::optional<SignedParts>(
@@ -70,193 +55,158 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
     return std::optional<SignedParts>();
 }
 
-// True when a part below `entity` is S/MIME signed: the message is signed only in part.
-bool contains_signed_part(GMimeObject* entity) {
-    if (!GMIME_IS_MULTIPART(entity)) return false;
-    auto* multipart = GMIME_MULTIPART(entity);
-    for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) {
-        GMimeObject* part = g_mime_multipart_get_part(multipart, i);
-        const std::string type = mime::mime_type(part);
-        if (type == "multipart/signed" ||
-            (is_pkcs7_mime(type) && lower_param(part, "smime-type") == "signed-data") ||
-            contains_signed_part(part)) {
-            return true;
+std::vector<mime::SignerIdentity> identities(const std::vector<SignerResult>& signers) {
+    std::vector<mime::SignerIdentity> out;
+    for (const auto& s : signers) out.push_back({s.certificate.emails, s.names});
+    return out;
+}
+
+std::string signer_list(const std::vector<SignerResult>& signers) {
+    std::string s;
+    for (const auto& signer : signers) {
+        const auto& emails = signer.certificate.emails;
+        s += (s.empty() ? "" : ", ") +
+             mime::quote(emails.empty() ? signer.certificate.subject : emails.front());
+    }
+    return s;
+}
+
+// Checks one signed entity. `raw` holds it as received (the body) or as GMime writes it (a
+// part below the body, only ever reported, never verified as the message).
+base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std::string_view raw,
+                                          const VerifyOptions& options, VerifyResult& whole) {
+    SignedPartResult part{entity.path, entity.type, entity.context, {}, {}};
+    if (entity.kind == mime::SignedKind::PgpMime || entity.kind == mime::SignedKind::PgpInline) {
+        part.problem = "signed with OpenPGP, not S/MIME";
+        return part;
+    }
+    if (entity.kind == mime::SignedKind::OrphanSignature) {
+        part.problem = "a signature on its own, outside a multipart/signed: it signs nothing here";
+        return part;
+    }
+    auto parts = signed_parts(entity.object, raw);
+    if (!parts || !*parts) {
+        part.problem = parts ? "not S/MIME signed" : parts.error().context;
+        return part;
+    }
+    std::optional<std::string> detached;
+    if ((*parts)->detached) detached = std::move((*parts)->content);
+    KEYFENCE_TRY_ASSIGN(checked, check_signed_data((*parts)->der, detached, options));
+    part.signers = std::move(checked.signers);
+    part.problem = checked.problem;
+    if (entity.path.empty()) {
+        whole.format = (*parts)->format;
+        whole.content = std::move(checked.content);
+        whole.failure_code = checked.problem_code;
+        whole.failure = checked.problem;
+    }
+    return part;
+}
+
+std::string describe_part(const SignedPartResult& p) {
+    std::string s = mime::describe_path(p.path) + " (" + p.type;
+    if (!p.context.empty()) s += ", " + p.context;
+    s += ")";
+    if (!p.signers.empty()) s += " is signed by " + signer_list(p.signers);
+    return s;
+}
+
+void fail(VerifyResult& r, std::string code, std::string why) {
+    r.failure_code = std::move(code);
+    r.failure = std::move(why);
+}
+
+// The message verifies only when nothing below says otherwise, in this order.
+void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
+    const auto check = mime::check_sender(sender, identities(r.signers));
+    r.from_matches = !r.signers.empty() && check.ok();
+    if (r.coverage == "none") return fail(r, "not_signed", "the message is not S/MIME signed");
+    if (r.coverage == "partial") {
+        std::string unsigned_list;
+        for (const auto& [path, type] : r.unsigned_parts) {
+            unsigned_list +=
+                (unsigned_list.empty() ? "" : ", ") + mime::describe_path(path) + " (" + type + ")";
         }
-    }
-    return false;
-}
-
-base::Result<X509StorePtr> make_store(const VerifyOptions& options) {
-    X509StorePtr store(X509_STORE_new());
-    if (!store) return base::openssl_error(ErrorCode::Internal, "no X.509 store");
-    if (options.ca_files.empty()) {
-        X509_STORE_set_default_paths(store.get());
-        base::clear_openssl_errors();
-    }
-    for (const auto& file : options.ca_files) {
-        if (X509_STORE_load_file(store.get(), file.c_str()) != 1) {
-            return base::openssl_error(ErrorCode::Io,
-                                       "could not read the trust anchors in " + file);
+        std::string signed_list;
+        for (const auto& p : r.signed_parts) {
+            signed_list += (signed_list.empty() ? "" : "; ") + describe_part(p);
         }
+        return fail(r, "partially_signed",
+                    "only a part of this message is signed, not the message as a whole: " +
+                        signed_list + "; " +
+                        (unsigned_list.empty() ? std::string("the rest")
+                                               : "the unsigned " + unsigned_list) +
+                        " could have been written by anyone");
     }
-    return store;
-}
-
-std::string signing_time(CMS_SignerInfo* si) {
-    const int index = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
-    if (index < 0) return {};
-    ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, index), 0);
-    if (value == nullptr ||
-        (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
-        return {};
-    }
-    struct tm tm {};
-    if (ASN1_TIME_to_tm(value->value.utctime, &tm) != 1) return {};
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string algorithm_name(const X509_ALGOR* alg) {
-    if (alg == nullptr) return {};
-    const ASN1_OBJECT* oid = nullptr;
-    X509_ALGOR_get0(&oid, nullptr, nullptr, alg);
-    const int nid = OBJ_obj2nid(oid);
-    return nid != NID_undef ? OBJ_nid2sn(nid) : std::string("unknown");
-}
-
-// The chain of `cert` to a trust anchor, at the current time, for S/MIME signing: key usage
-// digitalSignature or nonRepudiation, extended key usage emailProtection when the certificate
-// has the extension (RFC 8550 §4.4; OpenSSL's "smime_sign" purpose).
-void check_chain(SignerResult& signer, X509_STORE* store, STACK_OF(X509) * untrusted) {
-    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-    if (!ctx || X509_STORE_CTX_init(ctx.get(), store, signer.cert.get(), untrusted) != 1 ||
-        X509_STORE_CTX_set_default(ctx.get(), "smime_sign") != 1) {
-        base::clear_openssl_errors();
-        signer.chain_error = "could not set up the certificate check";
-        return;
-    }
-    signer.chain_valid = X509_verify_cert(ctx.get()) == 1;
-    if (!signer.chain_valid) {
-        signer.chain_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
-    }
-    base::clear_openssl_errors();
-}
-
-base::Result<VerifyResult> check(SignedParts parts, const std::vector<std::string>& from,
-                                 const VerifyOptions& options) {
-    KEYFENCE_TRY_ASSIGN(cms, cms_from_der(parts.der));
-    if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
-        return base::Error(ErrorCode::BadInput, "the S/MIME part is not CMS signed-data");
-    }
-    if (!parts.detached) {
-        ASN1_OCTET_STRING** content = CMS_get0_content(cms.get());
-        if (content == nullptr || *content == nullptr) {
-            return base::Error(ErrorCode::BadInput, "the signed-data carries no content");
+    if (!r.failure.empty()) return;  // the signature's own structure (signed_data.hpp)
+    if (r.signers.empty()) return fail(r, "not_signed", r.signed_parts.front().problem);
+    for (std::size_t i = 0; i < r.signers.size(); ++i) {
+        const auto& s = r.signers[i];
+        const std::string who =
+            "signer " + std::to_string(i + 1) + " of " + std::to_string(r.signers.size());
+        if (!s.cert) {
+            return fail(r, "signer_certificate_missing",
+                        "the certificate of " + who +
+                            " is neither in the message nor given with --chain, so its "
+                            "signature cannot be checked");
         }
-        parts.content.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*content)),
-                             static_cast<std::size_t>(ASN1_STRING_length(*content)));
-    }
-    VerifyResult result;
-    result.format = parts.format;
-    result.from_addresses = from;
-    KEYFENCE_TRY_ASSIGN(store, make_store(options));
-    base::BioPtr data(
-        BIO_new_mem_buf(parts.content.data(), static_cast<int>(parts.content.size())));
-    // The signatures over the signed attributes and the content digest, no chain yet.
-    const bool signatures_ok =
-        CMS_verify(cms.get(), nullptr, nullptr, parts.detached ? data.get() : nullptr, nullptr,
-                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY | CMS_NOCRL) == 1;
-    base::clear_openssl_errors();
-    X509StackPtr untrusted(CMS_get1_certs(cms.get()));
-    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
-    for (int i = 0; i < sk_CMS_SignerInfo_num(infos); ++i) {
-        CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, i);
-        X509* cert = nullptr;
-        X509_ALGOR* digest = nullptr;
-        X509_ALGOR* signature = nullptr;
-        CMS_SignerInfo_get0_algs(si, nullptr, &cert, &digest, &signature);
-        SignerResult signer;
-        signer.signature_valid = signatures_ok;
-        signer.signing_time = signing_time(si);
-        signer.digest_algorithm = algorithm_name(digest);
-        signer.signature_algorithm = algorithm_name(signature);
-        if (cert != nullptr) {
-            X509_up_ref(cert);
-            signer.cert.reset(cert);
-            signer.certificate = describe(cert);
-            check_chain(signer, store.get(), untrusted.get());
-        } else {
-            signer.chain_error = "the signer's certificate is not in the message";
-        }
-        result.signers.push_back(std::move(signer));
-    }
-    result.content = std::move(parts.content);
-    return result;
-}
-
-void judge(VerifyResult& r) {
-    if (r.from_addresses.size() == 1) {
-        for (const auto& s : r.signers) {
-            if (has_email(s.certificate.emails, r.from_addresses.front())) r.from_matches = true;
-        }
-    }
-    if (r.signers.empty()) {
-        r.failure = "the message has no signer";
-        return;
-    }
-    for (const auto& s : r.signers) {
         if (!s.signature_valid) {
-            r.failure =
-                "the signature does not match the content: the message was changed "
-                "after it was signed, or the signature is broken";
-            return;
+            return fail(r, "bad_signature",
+                        "the signature of " + who +
+                            " does not match the content: the message was changed after it "
+                            "was signed, or the signature is broken");
         }
-    }
-    for (const auto& s : r.signers) {
+        if (s.expired) {
+            return fail(r, "certificate_expired",
+                        "the certificate chain of " + who + " had expired at " + r.at + ": " +
+                            s.chain_error + " (the signer's certificate is valid " +
+                            s.certificate.not_before + " to " + s.certificate.not_after +
+                            "); archived mail can be checked as of its arrival with --at");
+        }
         if (!s.chain_valid) {
-            r.failure = "the signer's certificate is not trusted: " + s.chain_error;
-            return;
+            return fail(r, "untrusted_certificate",
+                        "the certificate of " + who + " is not trusted: " + s.chain_error);
         }
     }
-    if (!r.from_matches) {
-        std::string signer_addresses;
-        for (const auto& s : r.signers) {
-            for (const auto& e : s.certificate.emails) {
-                signer_addresses += (signer_addresses.empty() ? "" : ", ") + e;
-            }
-        }
-        std::string from;
-        for (const auto& a : r.from_addresses) from += (from.empty() ? "" : ", ") + a;
-        r.failure = "the From: header (" + (from.empty() ? std::string("none") : from) +
-                    ") is not the signer's address (" +
-                    (signer_addresses.empty() ? std::string("none") : signer_addresses) +
-                    "): the signature is valid, but not from the sender this message claims";
-    }
+    if (!check.ok()) fail(r, check.code, check.reason);
 }
 
 base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view raw,
-                                         const std::vector<std::string>& from,
+                                         const mime::SenderHeaders& sender,
                                          const VerifyOptions& options) {
-    KEYFENCE_TRY_ASSIGN(parts, signed_parts(entity, raw));
-    if (!parts) {
-        VerifyResult r;
-        r.from_addresses = from;
-        r.failure = contains_signed_part(entity)
-                        ? "only a part of this message is signed, not the message as a whole; "
-                          "the rest could have been added by anyone"
-                        : "the message is not S/MIME signed";
-        return r;
+    VerifyResult r;
+    r.from_text = sender.from_text;
+    r.sender_text = sender.sender_text;
+    for (const auto& m : sender.from) {
+        if (!m.address.empty()) r.from_addresses.push_back(m.address);
     }
-    KEYFENCE_TRY_ASSIGN(result, check(std::move(*parts), from, options));
-    judge(result);
-    return result;
+    r.at = verification_time(options.at);
+    const mime::Coverage coverage = mime::analyse_coverage(entity);
+    for (const auto& u : coverage.unsigned_parts) r.unsigned_parts.emplace_back(u.path, u.type);
+    // A signed entity below the body is cut from GMime's serialisation of it, not from the
+    // bytes received: it is only ever reported (which part, whom), never the verdict.
+    for (const auto& e : coverage.signed_entities) {
+        const std::string reserialised =
+            e.path.empty() ? std::string() : mime::canonical_bytes(e.object);
+        KEYFENCE_TRY_ASSIGN(part, check_part(e, e.path.empty() ? raw : reserialised, options, r));
+        r.signed_parts.push_back(std::move(part));
+    }
+    if (coverage.whole_body_signed()) {
+        r.coverage = "whole";
+        r.signers = std::move(r.signed_parts.front().signers);
+        r.signed_parts.front().signers.clear();  // reported once, as the message's signers
+    } else if (!coverage.signed_entities.empty()) {
+        r.coverage = "partial";
+    }
+    judge(r, sender);
+    if (!r.verified()) r.content.clear();  // --out writes only content that verified
+    return r;
 }
 }  // namespace
 
 base::Result<VerifyResult> verify_message(std::string_view message, const VerifyOptions& options) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    return verify_object(parsed.body(), message, parsed.headers().from_addresses, options);
+    return verify_object(parsed.body(), message, mime::sender_headers(parsed.get()), options);
 }
 
 bool is_signed_entity(std::string_view entity) {
@@ -269,8 +219,20 @@ bool is_signed_entity(std::string_view entity) {
 base::Result<VerifyResult> verify_entity(std::string_view entity,
                                          const std::vector<std::string>& from_addresses,
                                          const VerifyOptions& options) {
+    // Only the addresses of the outer message are known here: one From: field holding them.
+    mime::SenderHeaders sender;
+    sender.from_fields = 1;
+    for (const auto& a : from_addresses) {
+        sender.from.push_back({"", a});
+        sender.from_text += (sender.from_text.empty() ? "" : ", ") + a;
+    }
+    return verify_entity(entity, sender, options);
+}
+
+base::Result<VerifyResult> verify_entity(std::string_view entity, const mime::SenderHeaders& sender,
+                                         const VerifyOptions& options) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::parse_entity(entity));
-    return verify_object(parsed.get(), entity, from_addresses, options);
+    return verify_object(parsed.get(), entity, sender, options);
 }
 
 }  // namespace keyfence::mail::smime

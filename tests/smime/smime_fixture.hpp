@@ -31,7 +31,7 @@ class SmimeTest : public ::testing::Test {
     /// A message from `label`@example.org written to `name`.
     std::filesystem::path message(const std::string& name, const std::string& label,
                                   const std::string& body = "Meet at noon.\n") {
-        write_file(path(name), "From: Sender <" + label +
+        write_file(path(name), "From: Test " + label + " <" + label +
                                    "@example.org>\nTo: bob@example.org\nSubject: test\n"
                                    "Date: Mon, 1 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
                                    "Content-Type: text/plain; charset=utf-8\n\n" +

@@ -1,0 +1,107 @@
+// Bleichenbacher / Marvin (issue 8): what `smime decrypt` prints must not tell a bad PKCS#1 v1.5
+// padding from a well-padded wrong content key or from corrupted content. The three messages
+// are built here from one that openssl encrypted to the token's RSA key; each is decrypted on
+// the token, and exit code, stdout and stderr must be identical byte for byte (Keyfence prints
+// no timing; the RSA operation's own timing is the token's, docs/smime.md).
+
+#include <algorithm>
+#include <array>
+
+#include "tests/smime/smime_fixture.hpp"
+
+namespace keyfence::test {
+namespace {
+namespace fs = std::filesystem;
+
+class SmimeOracleTest : public SmimeTest {
+  protected:
+    // The DER EnvelopedData (or AuthEnvelopedData) openssl makes for rsa2048 with `cipher`.
+    std::string encrypted_der(const char* cipher) {
+        write_file(path("entity"), "Content-Type: text/plain\r\n\r\nthe secret plans\r\n");
+        auto e = run({"openssl", "cms", "-encrypt", cipher, "-outform", "DER", "-in",
+                      path("entity").string(), "-out", path("env.der").string(),
+                      m_world.cert_pem("rsa2048")});
+        EXPECT_EQ(e.exit_code, 0) << e.err;
+        return read_file(path("env.der"));
+    }
+    // RSA-2048 public-key encryption of `plain` with rsa2048's key: padding "pkcs1" or "none".
+    std::string rsa_encrypt(const std::string& plain, const char* padding) {
+        write_file(path("plain.bin"), plain);
+        auto r = run({"openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey",
+                      m_world.pubkey_pem("rsa2048"), "-pkeyopt",
+                      std::string("rsa_padding_mode:") + padding, "-in", path("plain.bin").string(),
+                      "-out", path("cipher.bin").string()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(path("cipher.bin"));
+    }
+    // The DER with its RSA encryptedKey (an OCTET STRING of 256 bytes: 04 82 01 00) replaced.
+    static std::string with_encrypted_key(std::string der, const std::string& key) {
+        const std::string tag("\x04\x82\x01\x00", 4);
+        const std::size_t at = der.find(tag);
+        EXPECT_NE(at, std::string::npos);
+        EXPECT_EQ(der.find(tag, at + 1), std::string::npos) << "one RSA encryptedKey";
+        EXPECT_EQ(key.size(), 256u);
+        der.replace(at + 4, 256, key);
+        return der;
+    }
+    ProcessResult decrypt(const std::string& der, const std::string& name) {
+        write_file(path(name + ".der"), der);
+        auto b64 = run({"openssl", "base64", "-in", path(name + ".der").string()});
+        write_file(path(name + ".eml"),
+                   "From: bob@example.org\r\nTo: rsa2048@example.org\r\nSubject: sealed\r\n"
+                   "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+                   "smime-type=enveloped-data; name=smime.p7m\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n" +
+                       b64.out);
+        const fs::path out = path(name + ".out");
+        auto r = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in",
+                     path(name + ".eml").string(), "--out", out.string()});
+        EXPECT_EQ(fs::exists(out), r.exit_code == 0) << name << ": output only on success";
+        return r;
+    }
+    void expect_indistinguishable(const std::vector<std::pair<std::string, ProcessResult>>& runs) {
+        const ProcessResult& first = runs.front().second;
+        EXPECT_EQ(first.exit_code, 7) << first.err;
+        EXPECT_NE(first.err.find("decryption failed"), std::string::npos) << first.err;
+        for (const auto& [name, r] : runs) {
+            EXPECT_EQ(r.exit_code, first.exit_code) << name;
+            EXPECT_EQ(r.out, first.out) << name << " vs " << runs.front().first;
+            EXPECT_EQ(r.err, first.err) << name << " vs " << runs.front().first;
+            EXPECT_EQ(r.out.find("secret plans"), std::string::npos) << name;
+        }
+    }
+};
+
+TEST_F(SmimeOracleTest, BadPaddingWrongKeyAndCorruptContentLookTheSame) {
+    for (const char* cipher : {"-aes-256-cbc", "-aes-256-gcm"}) {
+        const std::string der = encrypted_der(cipher);
+        auto good = decrypt(der, "good");
+        ASSERT_EQ(good.exit_code, 0) << cipher << good.err << "\n(the control decrypts)";
+        ASSERT_NE(read_file(path("good.out")).find("the secret plans"), std::string::npos);
+
+        // 1. Not PKCS#1 v1.5 at all: a raw RSA block whose padding bytes are wrong (00 17 ...).
+        std::string raw(256, '\x5a');
+        raw[0] = '\x00';
+        raw[1] = '\x17';
+        const auto bad_padding = decrypt(with_encrypted_key(der, rsa_encrypt(raw, "none")), "pad");
+        // 2. Perfectly padded, but a content key that is not the message's.
+        const std::string wrong_key(32, '\x42');
+        const auto wrong = decrypt(with_encrypted_key(der, rsa_encrypt(wrong_key, "pkcs1")), "key");
+        // 3. The right key, the content corrupted in its last bytes: for CBC the final block
+        //    (its padding then fails, except by a 1/256 chance that another flip avoids), for
+        //    GCM the tag.
+        ProcessResult corrupted;
+        for (int flip = 1; flip < 8 && corrupted.exit_code != 7; ++flip) {
+            std::string corrupt = der;
+            const std::size_t at = corrupt.size() - (std::string(cipher) == "-aes-256-gcm" ? 5 : 2);
+            corrupt[at] = static_cast<char>(corrupt[at] ^ flip);
+            corrupted = decrypt(corrupt, "content");
+        }
+        SCOPED_TRACE(cipher);
+        expect_indistinguishable(
+            {{"bad padding", bad_padding}, {"wrong key", wrong}, {"corrupt content", corrupted}});
+    }
+}
+
+}  // namespace
+}  // namespace keyfence::test
