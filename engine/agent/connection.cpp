@@ -32,35 +32,31 @@ bool Connection::wait_answer(std::unique_lock<std::mutex>& lock) {
     return answered && !m_gone;
 }
 
-base::Result<base::Pin> Connection::ask_pin(std::uint64_t id, const token::PinRequest& prompt) {
+bool Connection::ask(Waiting what, std::uint64_t id, const token::PinRequest& prompt,
+                     std::unique_lock<std::mutex>& lock) {
     {
-        std::lock_guard lock(m_mutex);
-        m_waiting = Waiting::Pin;
+        std::lock_guard guard(m_mutex);
+        m_waiting = what;
         m_pin.reset();
         m_confirmed.reset();
     }
-    if (!send({{"type", "need-pin"}, {"id", id}, {"prompt", prompt_json(prompt)}})) {
-        hang_up();
-    }
-    std::unique_lock lock(m_mutex);
-    if (!wait_answer(lock) || !m_pin) return client_cancelled();
+    const char* type = what == Waiting::Pin ? "need-pin" : "need-confirm";
+    if (!send({{"type", type}, {"id", id}, {"prompt", prompt_json(prompt)}})) hang_up();
+    lock = std::unique_lock(m_mutex);
+    return wait_answer(lock);
+}
+
+base::Result<base::Pin> Connection::ask_pin(std::uint64_t id, const token::PinRequest& prompt) {
+    std::unique_lock<std::mutex> lock;
+    if (!ask(Waiting::Pin, id, prompt, lock) || !m_pin) return client_cancelled();
     base::Pin pin = std::move(*m_pin);
     m_pin.reset();
     return pin;
 }
 
 base::Status Connection::ask_confirm(std::uint64_t id, const token::PinRequest& prompt) {
-    {
-        std::lock_guard lock(m_mutex);
-        m_waiting = Waiting::Answer;
-        m_pin.reset();
-        m_confirmed.reset();
-    }
-    if (!send({{"type", "need-confirm"}, {"id", id}, {"prompt", prompt_json(prompt)}})) {
-        hang_up();
-    }
-    std::unique_lock lock(m_mutex);
-    if (!wait_answer(lock) || !m_confirmed || !*m_confirmed) {
+    std::unique_lock<std::mutex> lock;
+    if (!ask(Waiting::Answer, id, prompt, lock) || !m_confirmed || !*m_confirmed) {
         return token::confirmation_refused("the client did not confirm it");
     }
     return {};

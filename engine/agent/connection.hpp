@@ -47,6 +47,10 @@ class Connection {
 
   private:
     enum class Waiting { Nothing, Pin, Answer };
+    /// Sends need-pin or need-confirm and waits, holding `lock` on return; false when the
+    /// client is gone or did not answer in time.
+    bool ask(Waiting what, std::uint64_t id, const token::PinRequest& prompt,
+             std::unique_lock<std::mutex>& lock);
     /// Waits for what was asked; false when the client is gone, declined or timed out.
     bool wait_answer(std::unique_lock<std::mutex>& lock);
 

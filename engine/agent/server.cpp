@@ -61,6 +61,9 @@ base::Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     std::unique_ptr<Server> server(new Server(std::move(options)));
     if (server->m_options.inherited_fd) {
         server->m_listen = UniqueFd(*server->m_options.inherited_fd);
+        // systemd made the directory (DirectoryMode=0700); it must still be ours alone.
+        KEYFENCE_TRY_ASSIGN(dir, agent_directory());
+        KEYFENCE_TRY(check_private_directory(dir, false));
         auto path = agent_socket_path();
         server->m_socket_path = path ? *path : std::string("(a socket from systemd)");
     } else {

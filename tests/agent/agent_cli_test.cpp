@@ -140,6 +140,64 @@ TEST_F(AgentCli, DoctorAndLockReportTheAgentAndItsSessions) {
     EXPECT_NE(after.out.find("0 PIN sessions open"), std::string::npos) << after.out;
 }
 
+TEST_F(AgentCli, PinentryConfirmsEveryOperationInsideTheSessionAndADeclineSignsNothing) {
+    m_world.set_policy("[pin]\nmode = \"session\"\nconfirm_each_operation = true\n");
+    m_world.start();
+    // A pinentry speaking Assuan: OK to everything, the PIN to GETPIN, CONFIRM as told.
+    const fs::path dir = m_world.softhsm().dir();
+    const fs::path log = dir / "pinentry.log";
+    const auto pinentry = [&](const std::string& confirm_reply) {
+        const fs::path script = dir / ("pinentry-" + std::to_string(confirm_reply.size()));
+        write_file(script,
+                   "#!/bin/bash\necho 'OK Pleased to meet you'\n"
+                   "while IFS= read -r line; do\n"
+                   "  printf '%s\\n' \"$line\" >> '" +
+                       log.string() +
+                       "'\n"
+                       "  case \"$line\" in\n"
+                       "    GETPIN) printf 'D 123456\\nOK\\n' ;;\n"
+                       "    CONFIRM) printf '%s\\n' '" +
+                       confirm_reply +
+                       "' ;;\n"
+                       "    BYE) echo OK; exit 0 ;;\n"
+                       "    *) echo OK ;;\n"
+                       "  esac\n"
+                       "done\n");
+        fs::permissions(script, fs::perms::owner_all);
+        return script.string();
+    };
+    const std::string accept = pinentry("OK");
+    const auto sign_with = [&](const std::string& program) {
+        return run_keyfence(
+            m_world.softhsm(),
+            {"--pinentry", program, "sign", "--key", "pkcs11:token=test-token;object=ecp256",
+             "--in", data().string(), "--out", sig().string()},
+            {.env = m_world.env()});
+    };
+    ASSERT_EQ(sign_with(accept).exit_code, 0);
+    ASSERT_EQ(sign_with(accept).exit_code, 0);
+    EXPECT_TRUE(openssl_verifies("ecp256"));
+    std::string text = read_file(log);
+    const auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = text.find(what, at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("\nCONFIRM\n"), 2u) << text;
+    EXPECT_EQ(count("\nGETPIN\n"), 1u) << "one PIN for the session:\n" << text;
+    const std::string sha256 =
+        run({"openssl", "dgst", "-sha256", "-r", data().string()}).out.substr(0, 64);
+    for (const std::string& shown : {std::string("confirm that you want to sign"),
+                                     std::string("ecp256"), std::string("test-token"), sha256}) {
+        EXPECT_NE(text.find(shown), std::string::npos) << shown << " not shown:\n" << text;
+    }
+    fs::remove(sig());
+    const auto declined = sign_with(pinentry("ERR 83886179 Operation cancelled"));
+    EXPECT_EQ(declined.exit_code, 8) << declined.err;
+    EXPECT_NE(declined.err.find("not confirmed"), std::string::npos) << declined.err;
+    EXPECT_FALSE(fs::exists(sig()));
+}
+
 TEST_F(AgentCli, KillingTheAgentMidOperationGivesAClearErrorAndNoOutput) {
     m_world.start();
     // keyfence reads the PIN from a pipe we hold: it blocks there exactly while the agent
@@ -148,26 +206,11 @@ TEST_F(AgentCli, KillingTheAgentMidOperationGivesAClearErrorAndNoOutput) {
     ASSERT_EQ(::pipe(pin_pipe), 0);
     int err_pipe[2];
     ASSERT_EQ(::pipe(err_pipe), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pin_pipe[0], 3);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    std::vector<std::string> args = {
-        KEYFENCE_BINARY,  "--no-p11-kit",  "--module",
-        k_softhsm_module, "--pin-fd",      "3",
-        "sign",           "--key",         "pkcs11:token=test-token;object=ecp256",
-        "--in",           data().string(), "--out",
-        sig().string()};
-    std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin"};
-    for (const auto& [k, v] : m_world.env()) env_strings.push_back(k + "=" + v);
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = -1;
-    ASSERT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid =
+        spawn({KEYFENCE_BINARY, "--no-p11-kit", "--module", k_softhsm_module, "--pin-fd", "3",
+               "sign", "--key", "pkcs11:token=test-token;object=ecp256", "--in", data().string(),
+               "--out", sig().string()},
+              m_world.env(), {{pin_pipe[0], 3}, {err_pipe[1], 2}});
     ::close(pin_pipe[0]);
     ::close(err_pipe[1]);
     // Wait until keyfence sits in read(3, ...): /proc/PID/syscall starts with "0 0x3".

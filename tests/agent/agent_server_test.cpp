@@ -2,18 +2,23 @@
 // users, and an agent killed mid-operation.
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
 #include "base/hex.hpp"
 #include "engine/agent/protocol.hpp"
 #include "tests/agent/agent_world.hpp"
+#include "tests/support/ecdh_peer.hpp"
 
 namespace {
 using namespace keyfence;
@@ -85,6 +90,65 @@ TEST(Agent, SixteenClientsTwoHundredSignaturesEachAllVerifyWithTheirOwnDigest) {
     for (auto& t : clients) t.join();
     EXPECT_EQ(failed.load(), 0);
     EXPECT_EQ(good.load(), k_clients * k_signatures);
+}
+
+base::EvpPkeyPtr public_key(const std::string& pem_path) {
+    const std::string pem = read_file(pem_path);
+    base::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return base::EvpPkeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+}
+
+agent::Request decrypt_request(const std::string& key, const std::string& mechanism,
+                               std::vector<std::uint8_t> data) {
+    agent::Request request = sign_request({}, key);
+    request.op = agent::RequestOp::Decrypt;
+    request.protocol = "s/mime";
+    request.message_id = "<agent-test@example.org>";
+    request.mechanism = mechanism;
+    request.data = std::move(data);
+    return request;
+}
+
+TEST(Agent, UnwrapsAnRsaKeyAndDerivesEcdhForTheSmimePathAndAuditsBoth) {
+    AgentWorld world;
+    world.start();
+    auto client = world.connect();
+    CountingPinSource pins;
+    // RSA-OAEP key transport, as a CMS KeyTransRecipientInfo carries it (SHA-1: SoftHSM 2.6
+    // takes no other OAEP hash).
+    auto rsa = public_key(world.softhsm().pubkey_pem("rsa2048"));
+    ASSERT_TRUE(rsa);
+    const std::vector<std::uint8_t> content_key(32, 0x77);
+    base::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(rsa.get(), nullptr));
+    ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
+    EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING);
+    std::vector<std::uint8_t> wrapped(256);
+    size_t len = wrapped.size();
+    ASSERT_EQ(
+        EVP_PKEY_encrypt(ctx.get(), wrapped.data(), &len, content_key.data(), content_key.size()),
+        1);
+    wrapped.resize(len);
+    auto unwrapped = client.call(
+        decrypt_request("pkcs11:token=test-token;object=rsa2048", "rsa-oaep-sha1", wrapped), &pins);
+    ASSERT_TRUE(unwrapped) << unwrapped.error().message();
+    EXPECT_EQ(base::from_hex(unwrapped->value("data", "")), content_key);
+    // ECDH key agreement with an ephemeral peer, as a KeyAgreeRecipientInfo carries it.
+    auto ec = public_key(world.softhsm().pubkey_pem("ecp256"));
+    const EcdhPeer peer = ecdh_peer(ec.get());
+    auto derived = client.call(
+        decrypt_request("pkcs11:token=test-token;object=ecp256", "ecdh", peer.point), &pins);
+    ASSERT_TRUE(derived) << derived.error().message();
+    EXPECT_EQ(base::from_hex(derived->value("data", "")), peer.expected_secret);
+    // Garbage gives the one decryption error, whatever went wrong.
+    auto bad = client.call(decrypt_request("pkcs11:token=test-token;object=rsa2048", "rsa-pkcs1",
+                                           std::vector<std::uint8_t>(256, 1)),
+                           &pins);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message(), "decryption failed");
+    const std::string log = read_file(world.softhsm().audit_log());
+    EXPECT_NE(log.find("\"operation\":\"decrypt\""), std::string::npos);
+    EXPECT_NE(log.find("\"operation\":\"derive\""), std::string::npos);
+    EXPECT_NE(log.find("<agent-test@example.org>"), std::string::npos);
 }
 
 TEST(Agent, MalformedTruncatedAndOversizedRequestsGetErrorsAndTheAgentSurvives) {
@@ -173,6 +237,33 @@ TEST(Agent, AConnectionFromAnotherUidIsRefusedAndAudited) {
     const std::string log = read_file(world.softhsm().audit_log());
     EXPECT_NE(log.find("\"rule\":\"agent.same_uid\""), std::string::npos) << log;
     EXPECT_NE(log.find("\"uid\":65534"), std::string::npos) << log;
+}
+
+TEST(Agent, TakesItsSocketFromSystemdSocketActivation) {
+    AgentWorld world;
+    const std::string dir = world.runtime_dir() + "/keyfence";
+    ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+    auto listening = agent::listen_on(world.socket_path());
+    ASSERT_TRUE(listening);
+    // As systemd does it (sd_listen_fds(3)): the socket as fd 3, LISTEN_PID the agent's pid
+    // (the shell's, which exec keeps), LISTEN_FDS=1.
+    const pid_t pid = spawn({"/bin/sh", "-c",
+                             std::string("LISTEN_PID=$$ LISTEN_FDS=1 exec ") + KEYFENCED_BINARY +
+                                 " --no-p11-kit --module " + k_softhsm_module},
+                            world.env(), {{listening->get(), 3}});
+    listening = agent::UniqueFd();  // only the agent holds it now
+    // Connections queue on the inherited socket until the agent accepts them.
+    auto client = world.connect();
+    agent::Request ping;
+    auto pong = client.call(ping, nullptr);
+    ASSERT_TRUE(pong) << pong.error().message();
+    EXPECT_EQ(pong->value("pid", 0), pid);
+    CountingPinSource pins;
+    EXPECT_TRUE(client.call(sign_request(std::vector<std::uint8_t>(32, 4)), &pins));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST(Agent, RefusesToStartInADirectoryThatIsNotPrivate) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "base/hex.hpp"
@@ -36,6 +37,21 @@ nlohmann::json status(agent::AgentClient& client) {
     EXPECT_TRUE(reply);
     return reply ? *reply : nlohmann::json();
 }
+
+// An agent with a session policy and one operation done: the session is open.
+struct OpenSession {
+    AgentWorld world;
+    std::optional<agent::AgentClient> client;
+    CountingPinSource pins;
+
+    explicit OpenSession(int ttl = 300, int max_operations = 100, bool confirm = false) {
+        world.set_policy(session_policy(ttl, max_operations, confirm));
+        world.start();
+        client.emplace(world.connect());
+        sign_once(world, *client, pins);
+        EXPECT_EQ(status(*client)["sessions"].size(), 1u);
+    }
+};
 
 TEST(AgentSession, PerOperationModeAsksForThePinEveryTime) {
     AgentWorld world;
@@ -75,13 +91,9 @@ TEST(AgentSession, OnePinServesTheSessionUntilItsOperationCap) {
 }
 
 TEST(AgentSession, TheSessionEndsAtItsTtl) {
-    AgentWorld world;
-    world.set_policy(session_policy(1, 100));
-    world.start();
-    auto client = world.connect();
-    CountingPinSource pins;
-    sign_once(world, client, pins);
-    EXPECT_EQ(status(client)["sessions"].size(), 1u);
+    OpenSession s(1);
+    auto& [world, client_slot, pins] = s;
+    auto& client = *client_slot;
     // The TTL is one second (the policy's least); the agent's sweep ends it while idle.
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     EXPECT_TRUE(status(client)["sessions"].empty());
@@ -90,13 +102,9 @@ TEST(AgentSession, TheSessionEndsAtItsTtl) {
 }
 
 TEST(AgentSession, KeyfenceLockEndsEverySession) {
-    AgentWorld world;
-    world.set_policy(session_policy(300, 100));
-    world.start();
-    auto client = world.connect();
-    CountingPinSource pins;
-    sign_once(world, client, pins);
-    ASSERT_EQ(status(client)["sessions"].size(), 1u);
+    OpenSession s;
+    auto& [world, client_slot, pins] = s;
+    auto& client = *client_slot;
     const auto lock = run_keyfence(world.softhsm(), {"lock"}, {.env = world.env()});
     EXPECT_EQ(lock.exit_code, 0) << lock.err;
     EXPECT_NE(lock.out.find("1 PIN session ended"), std::string::npos) << lock.out;
@@ -106,13 +114,9 @@ TEST(AgentSession, KeyfenceLockEndsEverySession) {
 }
 
 TEST(AgentSession, RemovingTheTokenEndsItsSession) {
-    AgentWorld world;
-    world.set_policy(session_policy(300, 100));
-    world.start();
-    auto client = world.connect();
-    CountingPinSource pins;
-    sign_once(world, client, pins);
-    ASSERT_EQ(status(client)["sessions"].size(), 1u);
+    OpenSession s;
+    auto& [world, client_slot, pins] = s;
+    auto& client = *client_slot;
     // SoftHSM keeps each token in a directory of the store: taking it away is the software
     // token's removal (the module then reports the slot without a token).
     namespace fs = std::filesystem;
@@ -132,12 +136,9 @@ TEST(AgentSession, RemovingTheTokenEndsItsSession) {
 }
 
 TEST(AgentSession, ConfirmEachOperationAsksEvenInsideTheSessionAndADeclineSignsNothing) {
-    AgentWorld world;
-    world.set_policy(session_policy(300, 100, true));
-    world.start();
-    auto client = world.connect();
-    CountingPinSource pins;
-    sign_once(world, client, pins);
+    OpenSession s(300, 100, true);
+    auto& [world, client_slot, pins] = s;
+    auto& client = *client_slot;
     sign_once(world, client, pins);
     EXPECT_EQ(pins.asked.load(), 1);
     EXPECT_EQ(pins.confirmations.load(), 2);
@@ -151,23 +152,19 @@ TEST(AgentSession, ConfirmEachOperationAsksEvenInsideTheSessionAndADeclineSignsN
     EXPECT_NE(log.find("\"result\":\"cancelled\""), std::string::npos);
 }
 
-TEST(AgentSession, StoppingTheAgentEndsTheSessionAndLogsOut) {
-    AgentWorld world;
-    world.set_policy(session_policy(300, 100));
-    world.start();
-    {
-        auto client = world.connect();
-        CountingPinSource pins;
-        sign_once(world, client, pins);
-        ASSERT_EQ(status(client)["sessions"].size(), 1u);
-    }
-    world.stop();
-    world.start();
-    auto client = world.connect();
+TEST(AgentSession, StoppingTheAgentEndsItsSessionsAndItsClientsLearnIt) {
+    OpenSession s;
+    // SIGTERM with a session open and a client connected: a clean exit (every session is
+    // ended with C_Logout on the way), and the client's next call says the agent is gone.
+    EXPECT_EQ(s.world.stop(), 0);
+    auto reply = s.client->call(sign_request(std::vector<std::uint8_t>(32, 5)), &s.pins);
+    ASSERT_FALSE(reply);
+    EXPECT_NE(reply.error().message().find("the agent (keyfenced) stopped"), std::string::npos);
+    s.world.start();
+    auto client = s.world.connect();
     EXPECT_TRUE(status(client)["sessions"].empty());
-    CountingPinSource pins;
-    sign_once(world, client, pins);
-    EXPECT_EQ(pins.asked.load(), 1) << "a new agent starts without a session";
+    sign_once(s.world, client, s.pins);
+    EXPECT_EQ(s.pins.asked.load(), 2) << "a new agent starts without a session";
 }
 
 }  // namespace

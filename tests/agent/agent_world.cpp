@@ -37,22 +37,30 @@ std::map<std::string, std::string> AgentWorld::env() const {
     return m_world.env({{"XDG_RUNTIME_DIR", runtime_dir()}});
 }
 
-void AgentWorld::start() {
-    std::vector<std::string> args = {KEYFENCED_BINARY, "--no-p11-kit", "--module",
-                                     k_softhsm_module};
+pid_t spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+            const std::vector<std::pair<int, int>>& fds) {
     std::vector<std::string> env_strings;
     for (const char* keep : {"PATH", "HOME", "TMPDIR", "ASAN_OPTIONS", "LSAN_OPTIONS"}) {
         if (const char* v = std::getenv(keep)) env_strings.push_back(std::string(keep) + "=" + v);
     }
-    for (const auto& [k, v] : env()) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
-    if (::posix_spawn(&m_pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) {
-        throw std::runtime_error("could not start keyfenced");
-    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (const auto& [ours, theirs] : fds) posix_spawn_file_actions_adddup2(&actions, ours, theirs);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("could not start " + args[0]);
+    return pid;
+}
+
+void AgentWorld::start() {
+    m_pid = spawn({KEYFENCED_BINARY, "--no-p11-kit", "--module", k_softhsm_module}, env());
     // Ready when it answers a ping; it exits on its own when it cannot start.
     for (int i = 0; i < 600; ++i) {
         int status = 0;
@@ -69,12 +77,13 @@ void AgentWorld::start() {
     throw std::runtime_error("keyfenced did not answer");
 }
 
-void AgentWorld::stop(int signal) {
-    if (m_pid <= 0) return;
+int AgentWorld::stop(int signal) {
+    if (m_pid <= 0) return -1;
     ::kill(m_pid, signal);
     int status = 0;
     ::waitpid(m_pid, &status, 0);
     m_pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 engine::agent::AgentClient AgentWorld::connect() {

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/agent/client.hpp"
 #include "tests/support/test_world.hpp"
@@ -29,8 +31,9 @@ class AgentWorld {
     void set_policy(const std::string& toml);
     /// Starts keyfenced and waits until it answers a ping.
     void start();
-    /// SIGTERM (or `signal`) to the agent, and waits for it.
-    void stop(int signal = 15);
+    /// SIGTERM (or `signal`) to the agent, and waits for it. Returns its exit status, or -1
+    /// when a signal ended it.
+    int stop(int signal = 15);
     pid_t pid() const { return m_pid; }
     /// Environment for a keyfence child that should use this agent.
     std::map<std::string, std::string> env() const;
@@ -43,6 +46,12 @@ class AgentWorld {
     TempDir m_runtime;
     pid_t m_pid = -1;
 };
+
+/// Starts `args` (args[0] an absolute path) with PATH and `env` only; `fds` maps descriptors
+/// of this process to the child's numbers (e.g. {pipe, 3}). Returns the child's pid; throws
+/// when it cannot start.
+pid_t spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+            const std::vector<std::pair<int, int>>& fds = {});
 
 /// Answers every PIN request with the test PIN and counts requests and confirmations.
 class CountingPinSource final : public token::PinSource {
