@@ -1,5 +1,7 @@
 #include "engine/agent/protocol.hpp"
 
+#include <cstring>
+
 #include "base/hex.hpp"
 
 namespace keyfence::engine::agent {
@@ -217,10 +219,15 @@ json request_json(const Request& request) {
 
 std::vector<std::uint8_t> frame(std::uint8_t kind, std::span<const std::uint8_t> payload) {
     const auto n = static_cast<std::uint32_t>(payload.size() + 1);
-    std::vector<std::uint8_t> out = {
-        static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-        static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n), kind};
-    out.insert(out.end(), payload.begin(), payload.end());
+    // Sized once and filled in place (g++ 12 -O3 warns falsely about inserting into a vector
+    // built from an initializer list, -Warray-bounds).
+    std::vector<std::uint8_t> out(5 + payload.size());
+    out[0] = static_cast<std::uint8_t>(n >> 24);
+    out[1] = static_cast<std::uint8_t>(n >> 16);
+    out[2] = static_cast<std::uint8_t>(n >> 8);
+    out[3] = static_cast<std::uint8_t>(n);
+    out[4] = kind;
+    if (!payload.empty()) std::memcpy(out.data() + 5, payload.data(), payload.size());
     return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
@@ -150,6 +151,9 @@ void Server::accept_one() {
     if (!fd) return;
     auto peer = peer_credentials(fd.get());
     if (!peer) return;
+    // A client that stops reading must not stall the worker on a full socket buffer.
+    const timeval send_timeout{10, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     if (peer->uid != ::getuid()) return refuse_peer(std::move(fd), *peer);
     std::lock_guard lock(m_clients_mutex);
     if (m_clients.size() >= m_options.max_clients) {
@@ -288,7 +292,11 @@ void Server::work() {
         }
         if (job->connection->gone()) continue;
         json reply = run_job(*job);
-        (void)job->connection->send(reply);
+        if (!job->connection->send(reply)) {
+            // Gone, or not reading for 10 s: its reader thread ends the connection.
+            job->connection->hang_up();
+            ::shutdown(job->connection->fd(), SHUT_RDWR);
+        }
     }
 }
 
