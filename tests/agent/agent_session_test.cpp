@@ -51,6 +51,13 @@ struct OpenSession {
         sign_once(world, *client, pins);
         EXPECT_EQ(status(*client)["sessions"].size(), 1u);
     }
+    /// The session is gone, and the next operation asks for the PIN again.
+    void expect_ended_and_pin_asked_again() {
+        EXPECT_TRUE(status(*client)["sessions"].empty());
+        const int before = pins.asked.load();
+        sign_once(world, *client, pins);
+        EXPECT_EQ(pins.asked.load(), before + 1);
+    }
 };
 
 TEST(AgentSession, PerOperationModeAsksForThePinEveryTime) {
@@ -92,25 +99,17 @@ TEST(AgentSession, OnePinServesTheSessionUntilItsOperationCap) {
 
 TEST(AgentSession, TheSessionEndsAtItsTtl) {
     OpenSession s(1);
-    auto& [world, client_slot, pins] = s;
-    auto& client = *client_slot;
     // The TTL is one second (the policy's least); the agent's sweep ends it while idle.
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-    EXPECT_TRUE(status(client)["sessions"].empty());
-    sign_once(world, client, pins);
-    EXPECT_EQ(pins.asked.load(), 2);
+    s.expect_ended_and_pin_asked_again();
 }
 
 TEST(AgentSession, KeyfenceLockEndsEverySession) {
     OpenSession s;
-    auto& [world, client_slot, pins] = s;
-    auto& client = *client_slot;
-    const auto lock = run_keyfence(world.softhsm(), {"lock"}, {.env = world.env()});
+    const auto lock = run_keyfence(s.world.softhsm(), {"lock"}, {.env = s.world.env()});
     EXPECT_EQ(lock.exit_code, 0) << lock.err;
     EXPECT_NE(lock.out.find("1 PIN session ended"), std::string::npos) << lock.out;
-    EXPECT_TRUE(status(client)["sessions"].empty());
-    sign_once(world, client, pins);
-    EXPECT_EQ(pins.asked.load(), 2);
+    s.expect_ended_and_pin_asked_again();
 }
 
 TEST(AgentSession, RemovingTheTokenEndsItsSession) {
