@@ -201,10 +201,13 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
         KEYFENCE_TRY(confirm(match, request, prompt));
     }
     if (session_mode && !m_sessions.usable(match.token)) {
-        prompt.summary.emplace_back("PIN session", "this PIN opens a session for " +
-                                                       std::to_string(pin.session_ttl) + " s or " +
-                                                       std::to_string(pin.session_max_operations) +
-                                                       " operations");
+        const std::string limits = std::to_string(pin.session_ttl) + " s or " +
+                                   std::to_string(pin.session_max_operations) + " operations";
+        prompt.summary.emplace_back("PIN session",
+                                    m_options.long_lived
+                                        ? "this PIN opens a session for " + limits
+                                        : "this PIN serves this command only, up to " + limits +
+                                              " (keyfenced keeps sessions across commands)");
     }
     KeyMatch recorded = match;
     auto lease = token::pkcs11::KeyLease::acquire(std::move(match), *m_pin_source,

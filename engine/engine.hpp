@@ -40,6 +40,8 @@ struct EngineOptions {
     /// files (policy::default_policy_paths()) the first time it needs them; tests and the
     /// agent pass one in.
     std::optional<policy::EffectivePolicy> policy;
+    /// The agent's engine, whose PIN sessions outlive a command (the prompt says which).
+    bool long_lived = false;
 };
 
 /// What the user is asked to authorize, shown in the PIN prompt.

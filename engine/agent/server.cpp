@@ -86,6 +86,7 @@ base::Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     EngineOptions engine_options;
     engine_options.modules = server->m_options.modules;
     engine_options.use_registered_modules = !server->m_options.no_p11_kit;
+    engine_options.long_lived = true;
     auto pins = std::make_unique<ClientPinSource>();
     server->m_pins = pins.get();
     server->m_engine = std::make_unique<Engine>(std::move(engine_options), std::move(pins));

@@ -44,6 +44,10 @@ TEST_F(EngineSession, OnePinForTheSessionThenTheCapThenLock) {
     auto e = engine(3);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(sign(*e, "ecp256"));
     EXPECT_EQ(m_pins->requests.size(), 1u);
+    EXPECT_NE(m_pins->requests[0].description().find("this PIN serves this command only, up "
+                                                     "to 300 s or 3 operations"),
+              std::string::npos)
+        << m_pins->requests[0].description();
     EXPECT_TRUE(e->sessions().empty()) << "the third operation was the cap";
     ASSERT_TRUE(sign(*e, "rsa2048"));  // a new session: another key, the same token
     EXPECT_EQ(m_pins->requests.size(), 2u);
