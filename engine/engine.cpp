@@ -311,6 +311,14 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
     token::PinRequest prompt;
     prompt.operation = std::string(operation_name(request.operation));
     prompt.summary = request.summary;
+    if (m_policy->values().pin.confirm_each_operation) {
+        prompt.token_label = key.token.label;
+        prompt.token_model = key.token.model;
+        prompt.token_manufacturer = key.token.manufacturer;
+        prompt.token_serial = key.token.serial;
+        prompt.key_label = key.key.label;
+        KEYFENCE_TRY(confirm(key, request, prompt));
+    }
     auto lease = token::openpgp::CardLease::acquire(*entry, ref.slot, *m_pin_source,
                                                     std::move(prompt), m_options.lockout);
     if (!lease) {
