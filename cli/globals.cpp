@@ -14,13 +14,14 @@ std::unique_ptr<engine::Engine> make_engine(const GlobalOptions& options) {
     engine_options.use_registered_modules = !options.no_p11_kit;
     engine_options.demo_mode = options.demo;
     engine_options.lockout.allow_last_pin_try = options.allow_last_pin_try;
-    std::unique_ptr<token::PinSource> source;
+    return std::make_unique<engine::Engine>(std::move(engine_options), make_pin_source(options));
+}
+
+std::unique_ptr<token::PinSource> make_pin_source(const GlobalOptions& options) {
     if (options.pin_fd >= 0) {
-        source = std::make_unique<token::FdPinSource>(options.pin_fd);
-    } else {
-        source = std::make_unique<token::PinentryPinSource>(options.pinentry);
+        return std::make_unique<token::FdPinSource>(options.pin_fd, options.assume_confirmed);
     }
-    return std::make_unique<engine::Engine>(std::move(engine_options), std::move(source));
+    return std::make_unique<token::PinentryPinSource>(options.pinentry);
 }
 
 void warn_module_failures(const std::vector<token::pkcs11::ModuleFailure>& failures) {

@@ -18,7 +18,12 @@ struct GlobalOptions {
     bool allow_last_pin_try = false;
     bool demo = false;
     bool verbose = false;
+    bool no_agent = false;          ///< --no-agent: work in-process even when keyfenced runs
+    bool assume_confirmed = false;  ///< --assume-confirmed: with --pin-fd, confirm operations
 };
+
+/// The PIN source the options choose: --pin-fd (with --assume-confirmed), else pinentry.
+std::unique_ptr<token::PinSource> make_pin_source(const GlobalOptions& options);
 
 /// The engine for this run, with the PIN source the options choose (--pin-fd, else pinentry).
 std::unique_ptr<engine::Engine> make_engine(const GlobalOptions& options);

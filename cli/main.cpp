@@ -34,6 +34,12 @@ void add_globals(CLI::App& app, GlobalOptions& g) {
     app.add_flag("--json", g.json,
                  "Machine-readable output for tokens, keys, policy show and audit");
     app.add_flag("-v,--verbose", g.verbose, "Log what Keyfence does to stderr");
+    app.add_flag("--no-agent", g.no_agent,
+                 "Work in-process even when the agent (keyfenced) is running");
+    app.add_flag("--assume-confirmed", g.assume_confirmed,
+                 "With --pin-fd: count each operation as confirmed where the policy asks for a "
+                 "confirmation (pin.confirm_each_operation); without it such operations are "
+                 "refused");
 }
 }  // namespace
 
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
     add_audit_commands(context);
     add_smime_commands(context);
     add_certs_commands(context);
+    add_lock_command(context);
 
     try {
         app.parse(argc, argv);

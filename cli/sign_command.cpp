@@ -2,6 +2,8 @@
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/logger.hpp"
+#include "cli/agent_client.hpp"
 #include "cli/command.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -52,8 +54,42 @@ base::Status sign_with_card(engine::Engine& engine, const SignOptions& options) 
     return out.commit();
 }
 
+// Through the agent: the same request, the PIN from this process's own source when the agent
+// asks for it. Nothing when the agent sends the command back (other modules than its own).
+std::optional<base::Status> sign_with_agent(engine::agent::AgentClient& agent,
+                                            const GlobalOptions& globals,
+                                            const SignOptions& options) {
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(content, mail::digest_content(options.in, options.hash));
+    const engine::OperationRequest operation = make_request(options, content);
+    engine::agent::Request request;
+    request.op = engine::agent::RequestOp::Sign;
+    request.options = client_options(globals);
+    request.key_uri = operation.key_uri;
+    request.summary = operation.summary;
+    request.content_sha256 = operation.content_sha256;
+    request.hash = options.hash;
+    request.pss = options.pss;
+    request.digest = content.digest;
+    auto pins = make_pin_source(globals);
+    KEYFENCE_TRY_ASSIGN(reply, agent.call(std::move(request), pins.get()));
+    if (reply.value("fallback", false)) return std::nullopt;
+    auto signature = base::from_hex(reply.value("signature", ""));
+    if (!signature || signature->empty()) {
+        return base::Status(base::Error(base::ErrorCode::Io, "the agent sent no signature"));
+    }
+    KEYFENCE_TRY(out.write(*signature));
+    return out.commit();
+}
+
 base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     KEYFENCE_TRY(p11::parse_hash(options.hash));
+    if (!token::openpgp::is_card_reference(options.key_uri)) {
+        if (auto agent = connect_agent(globals)) {
+            if (auto done = sign_with_agent(*agent, globals, options)) return std::move(*done);
+            base::log_debug("the agent has other modules; signing in-process");
+        }
+    }
     auto engine = make_engine(globals);
     if (token::openpgp::is_card_reference(options.key_uri)) return sign_with_card(*engine, options);
     warn_module_failures(engine->module_failures());

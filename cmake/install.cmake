@@ -3,6 +3,16 @@ include(GNUInstallDirs)
 
 install(TARGETS keyfence keyfence-vcard RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
+# keyfenced, the per-user agent, and its systemd user units (socket activation).
+install(TARGETS keyfenced RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+set(KEYFENCED_PATH ${CMAKE_INSTALL_FULL_BINDIR}/keyfenced)
+configure_file(${PROJECT_SOURCE_DIR}/systemd/keyfenced.service
+               ${PROJECT_BINARY_DIR}/systemd/keyfenced.service @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/systemd/keyfenced.service
+              ${PROJECT_SOURCE_DIR}/systemd/keyfenced.socket
+        DESTINATION lib/systemd/user)
+install(FILES man/keyfenced.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+
 # The libraries and headers, so a C++ program can embed Keyfence (pkg-config or CMake).
 install(TARGETS keyfence_base keyfence_token keyfence_mail keyfence_engine
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -2,8 +2,8 @@
 _keyfence() {
     local cur prev words cword
     _init_completion || return
-    local commands="tokens keys sign pubkey status watch doctor policy audit"
-    local globals="--module --no-p11-kit --pin-fd --pinentry --allow-last-pin-try --demo --json --verbose --help --version"
+    local commands="tokens keys sign pubkey status watch doctor policy audit lock"
+    local globals="--module --no-p11-kit --pin-fd --pinentry --allow-last-pin-try --assume-confirmed --no-agent --demo --json --verbose --help --version"
     local command="" w
     for w in "${words[@]:1:cword-1}"; do
         case " $commands " in *" $w "*) command=$w; break ;; esac

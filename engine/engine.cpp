@@ -194,6 +194,21 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
     prompt.key_fingerprint = match.key.public_key_sha256;
     prompt.operation = std::string(operation_name(request.operation));
     prompt.summary = request.summary;
+    const auto& pin = m_policy->values().pin;
+    const bool session_mode =
+        pin.mode == policy::PinMode::Session && request.operation != Operation::StoreCertificate;
+    if (pin.confirm_each_operation && request.operation != Operation::StoreCertificate) {
+        KEYFENCE_TRY(confirm(match, request, prompt));
+    }
+    if (session_mode && !m_sessions.usable(match.token)) {
+        const std::string limits = std::to_string(pin.session_ttl) + " s or " +
+                                   std::to_string(pin.session_max_operations) + " operations";
+        prompt.summary.emplace_back("PIN session",
+                                    m_options.long_lived
+                                        ? "this PIN opens a session for " + limits
+                                        : "this PIN serves this command only, up to " + limits +
+                                              " (keyfenced keeps sessions across commands)");
+    }
     KeyMatch recorded = match;
     auto lease = token::pkcs11::KeyLease::acquire(std::move(match), *m_pin_source,
                                                   std::move(prompt), m_options.lockout);
@@ -201,8 +216,23 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
         if (auto r = record(recorded, request, audit::Outcome::from_error(lease.error())); !r) {
             base::log_warn(r.error().message());
         }
+    } else if (session_mode) {
+        m_sessions.count_operation(*lease, SessionLimits{std::chrono::seconds(pin.session_ttl),
+                                                         pin.session_max_operations});
     }
     return lease;
+}
+
+base::Status Engine::confirm(const KeyMatch& match, const OperationRequest& request,
+                             token::PinRequest prompt) {
+    prompt.confirmation = true;
+    auto confirmed = m_pin_source->confirm(prompt);
+    if (!confirmed) {
+        if (auto r = record(match, request, audit::Outcome::from_error(confirmed.error())); !r) {
+            base::log_warn(r.error().message());
+        }
+    }
+    return confirmed;
 }
 
 base::Result<std::vector<std::uint8_t>> Engine::sign_digest(KeyMatch match,
@@ -281,6 +311,14 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
     token::PinRequest prompt;
     prompt.operation = std::string(operation_name(request.operation));
     prompt.summary = request.summary;
+    if (m_policy->values().pin.confirm_each_operation) {
+        prompt.token_label = key.token.label;
+        prompt.token_model = key.token.model;
+        prompt.token_manufacturer = key.token.manufacturer;
+        prompt.token_serial = key.token.serial;
+        prompt.key_label = key.key.label;
+        KEYFENCE_TRY(confirm(key, request, prompt));
+    }
     auto lease = token::openpgp::CardLease::acquire(*entry, ref.slot, *m_pin_source,
                                                     std::move(prompt), m_options.lockout);
     if (!lease) {

@@ -14,6 +14,7 @@
 #include "engine/audit/audit_log.hpp"
 #include "engine/policy/effective_policy.hpp"
 #include "engine/policy/rules.hpp"
+#include "engine/session.hpp"
 #include "token/openpgp/card_lease.hpp"
 #include "token/pin/lockout_guard.hpp"
 #include "token/pin/pin_source.hpp"
@@ -39,6 +40,8 @@ struct EngineOptions {
     /// files (policy::default_policy_paths()) the first time it needs them; tests and the
     /// agent pass one in.
     std::optional<policy::EffectivePolicy> policy;
+    /// The agent's engine, whose PIN sessions outlive a command (the prompt says which).
+    bool long_lived = false;
 };
 
 /// What the user is asked to authorize, shown in the PIN prompt.
@@ -114,6 +117,17 @@ class Engine {
     base::Status record(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
                         const audit::Outcome& outcome);
 
+    /// PIN sessions (pin.mode = "session", engine/session.hpp). lock() ends every session now
+    /// and returns how many; sweep_sessions() ends those expired or whose token is gone.
+    std::size_t lock() { return m_sessions.end_all(SessionEnd::Locked); }
+    std::size_t sweep_sessions() { return m_sessions.sweep(); }
+    std::vector<SessionInfo> sessions() const { return m_sessions.list(); }
+    /// The agent serves clients with their own --demo and --allow-last-pin-try.
+    void set_client_options(bool demo_mode, token::LockoutOptions lockout) {
+        m_options.demo_mode = demo_mode;
+        m_options.lockout = lockout;
+    }
+
   private:
     /// The rule that refused and the error, or nothing when the operation may go ahead.
     std::optional<policy::Refusal> check_policy(const token::pkcs11::KeyMatch& key,
@@ -123,6 +137,9 @@ class Engine {
                        policy::Refusal refusal);
     /// Opens the audit log the policy names, once. Errors (Io) only with audit.required.
     base::Status open_audit_log();
+    /// pin.confirm_each_operation: asks the PIN source to confirm; a refusal is recorded.
+    base::Status confirm(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
+                         token::PinRequest prompt);
 
     EngineOptions m_options;
     std::unique_ptr<token::PinSource> m_pin_source;
@@ -130,6 +147,8 @@ class Engine {
     std::optional<policy::EffectivePolicy> m_policy;
     std::optional<audit::AuditLog> m_audit;
     bool m_audit_opened = false;
+    /// Declared after the modules: its sessions log out before a module is unloaded.
+    PinSessions m_sessions;
 };
 
 }  // namespace keyfence::engine

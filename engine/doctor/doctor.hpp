@@ -41,5 +41,8 @@ void check_modules(Engine& engine, std::vector<Finding>& out);
 void check_pins(Engine& engine, std::vector<Finding>& out);
 void check_roca(Engine& engine, std::vector<Finding>& out);
 void check_policy(Engine& engine, std::vector<Finding>& out);
+/// The agent: running or not, its socket, its PIN sessions; a socket directory that is not
+/// private to the user is a problem.
+void check_agent(std::vector<Finding>& out);
 
 }  // namespace keyfence::engine::doctor

@@ -141,10 +141,7 @@ std::vector<Finding> run_checks(Engine& engine, const Environment& env) {
     check_rules(env, findings);
     check_versions(findings);
     check_policy(engine, findings);
-    findings.push_back({"agent", Severity::Info,
-                        "keyfenced (the per-user agent with PIN sessions) is not part of this "
-                        "version; every command works in-process",
-                        ""});
+    check_agent(findings);
     return findings;
 }
 

@@ -40,4 +40,9 @@ void FdPinSource::use_pin_pad(const PinRequest& request) {
                  request.description().c_str());
 }
 
+base::Status FdPinSource::confirm(const PinRequest&) {
+    if (m_assume_confirmed) return {};
+    return confirmation_refused("--pin-fd cannot ask for one and --assume-confirmed was not given");
+}
+
 }  // namespace keyfence::token

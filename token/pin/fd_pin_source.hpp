@@ -8,15 +8,21 @@ namespace keyfence::token {
 
 class FdPinSource final : public PinSource {
   public:
-    explicit FdPinSource(int fd) : m_fd(fd) {}
+    /// `assume_confirmed`: --assume-confirmed, the non-interactive confirmation of each
+    /// operation (pin.confirm_each_operation); without it confirm() refuses.
+    explicit FdPinSource(int fd, bool assume_confirmed = false)
+        : m_fd(fd), m_assume_confirmed(assume_confirmed) {}
 
     /// Reads up to the first newline (a trailing CR is dropped). One PIN per run: a second
     /// request is refused, so a PIN is never resubmitted. Errors: Io, PinInvalid (too long).
     base::Result<base::Pin> ask(const PinRequest& request) override;
     void use_pin_pad(const PinRequest& request) override;
+    /// No one can be asked on a file descriptor: confirmed only with --assume-confirmed.
+    base::Status confirm(const PinRequest& request) override;
 
   private:
     int m_fd;
+    bool m_assume_confirmed = false;
     bool m_used = false;
 };
 

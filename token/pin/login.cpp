@@ -16,7 +16,10 @@ base::Result<std::optional<base::Pin>> log_in(pkcs11::Session& session, PinSourc
     KEYFENCE_TRY_ASSIGN(token, session.token_info());
     if (!token.pin.login_required) return std::optional<base::Pin>();
     KEYFENCE_TRY_ASSIGN(logged_in, session.user_logged_in());
-    if (logged_in && !keep_pin) return std::optional<base::Pin>();
+    // Already logged in: a PIN session (engine/session.hpp) holds the login, or another lease
+    // of this process does. No PIN is asked; a key that checks the PIN for each operation
+    // (CKA_ALWAYS_AUTHENTICATE) then has none kept and is refused by context_login.
+    if (logged_in) return std::optional<base::Pin>();
     KEYFENCE_TRY(check_lockout(token, options));
 
     request.count_low = token.pin.count_low;
@@ -59,7 +62,12 @@ base::Result<std::optional<base::Pin>> log_in(pkcs11::Session& session, PinSourc
 
 base::Status context_login(pkcs11::Session& session, const base::Pin* pin, bool pin_pad) {
     if (pin == nullptr && !pin_pad) {
-        return base::Error(base::ErrorCode::Internal, "no PIN kept for the key's own PIN check");
+        return base::Error(base::ErrorCode::Unsupported,
+                           "this key checks the PIN for every operation "
+                           "(CKA_ALWAYS_AUTHENTICATE) and the login came from a PIN session, "
+                           "which keeps no PIN",
+                           "use this key with pin.mode = \"per-operation\", or run "
+                           "'keyfence lock' first");
     }
     return session.login(CKU_CONTEXT_SPECIFIC,
                          pin != nullptr ? pin->bytes() : std::span<const std::uint8_t>{}, pin_pad);

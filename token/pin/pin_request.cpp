@@ -6,7 +6,8 @@ std::string PinRequest::description() const {
     std::string text;
     const std::string op =
         context_specific ? operation + " (the key asks for its PIN again)" : operation;
-    text += "Keyfence: PIN needed to " + op + " with\n";
+    text += confirmation ? "Keyfence: confirm that you want to " + op + " with\n"
+                         : "Keyfence: PIN needed to " + op + " with\n";
     text += "  key:   " + (key_label.empty() ? std::string("(no label)") : key_label);
     if (!key_fingerprint.empty()) text += " [SHA-256 " + key_fingerprint.substr(0, 16) + "…]";
     text += "\n  token: " + token_label + " (" + token_manufacturer + " " + token_model +
@@ -17,6 +18,18 @@ std::string PinRequest::description() const {
     const std::string warn = warning();
     if (!warn.empty()) text += warn + "\n";
     return text;
+}
+
+base::Status PinSource::confirm(const PinRequest&) {
+    return confirmation_refused("this PIN source cannot ask for a confirmation");
+}
+
+base::Error confirmation_refused(std::string why) {
+    return base::Error(base::ErrorCode::Cancelled,
+                       "the operation was not confirmed (" + std::move(why) + "); nothing was done",
+                       "the policy asks for a confirmation of each operation "
+                       "(pin.confirm_each_operation): confirm it in pinentry, or with --pin-fd "
+                       "pass --assume-confirmed");
 }
 
 std::string PinRequest::warning() const {

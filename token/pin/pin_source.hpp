@@ -29,6 +29,7 @@ struct PinRequest {
     bool final_try = false;         ///< the next wrong PIN locks the token
     std::optional<int> tries_left;  ///< when the token says exactly
     bool context_specific = false;  ///< the key's own PIN check (CKA_ALWAYS_AUTHENTICATE)
+    bool confirmation = false;      ///< a confirmation without PIN (inside a PIN session)
 
     /// Multi-line text for the prompt: token, key, operation, summary, PIN state.
     std::string description() const;
@@ -45,6 +46,13 @@ class PinSource {
     /// Tells the user to enter the PIN on the token's own PIN pad (no PIN passes through
     /// Keyfence). Called just before the login that waits for the pad.
     virtual void use_pin_pad(const PinRequest& request) = 0;
+    /// Asks the user to confirm one operation without a PIN (policy
+    /// pin.confirm_each_operation), showing the request's description. Errors: Cancelled when
+    /// the user declines or when this source cannot ask (the default: refused, never assumed).
+    virtual base::Status confirm(const PinRequest& request);
 };
+
+/// The error of a confirmation that was declined or could not be asked.
+base::Error confirmation_refused(std::string why);
 
 }  // namespace keyfence::token

@@ -177,6 +177,21 @@ base::Result<base::Pin> PinentryPinSource::ask(const PinRequest& request) {
     return pinentry.get_pin();
 }
 
+base::Status PinentryPinSource::confirm(const PinRequest& request) {
+    KEYFENCE_TRY_ASSIGN(pinentry, PinentryConnection::start(m_program));
+    KEYFENCE_TRY(pinentry.command("SETTITLE " + assuan_escape("Keyfence: confirm")));
+    KEYFENCE_TRY(pinentry.command("SETDESC " + assuan_escape(request.description())));
+    KEYFENCE_TRY(pinentry.command("SETOK " + assuan_escape("Confirm " + request.operation)));
+    // Assuan pinentry CONFIRM: OK when the user accepts, GPG_ERR_CANCELED when not.
+    if (auto confirmed = pinentry.command("CONFIRM"); !confirmed) {
+        if (confirmed.error().code == base::ErrorCode::Cancelled) {
+            return confirmation_refused("declined in pinentry");
+        }
+        return confirmed;
+    }
+    return {};
+}
+
 void PinentryPinSource::use_pin_pad(const PinRequest& request) {
     // Not a pinentry MESSAGE: it would wait for an OK while the token waits for its pad.
     std::fprintf(stderr, "%s\nEnter the PIN on the token's PIN pad.\n",

@@ -19,6 +19,9 @@ class PinentryPinSource final : public PinSource {
     base::Result<base::Pin> ask(const PinRequest& request) override;
     /// Tells the user on stderr to use the PIN pad.
     void use_pin_pad(const PinRequest& request) override;
+    /// Runs the pinentry once: SETTITLE, SETDESC (what is to be confirmed), SETOK, CONFIRM.
+    /// Errors: Cancelled (declined, closed), Io (pinentry failed to start).
+    base::Status confirm(const PinRequest& request) override;
 
   private:
     std::string m_program;

@@ -94,7 +94,8 @@ KeyLease::KeyLease(KeyLease&& o) noexcept
       m_public_key(std::move(o.m_public_key)),
       m_libp11_slots(std::move(o.m_libp11_slots)),
       m_libp11_key(std::move(o.m_libp11_key)),
-      m_operations(o.m_operations) {
+      m_operations(o.m_operations),
+      m_keep_login(o.m_keep_login) {
     o.m_session.reset();
 }
 
@@ -103,7 +104,8 @@ KeyLease::~KeyLease() {
     m_libp11_slots.reset();
     // Logging out ends the login for every session of this process on the token, so no
     // unlocked state outlives the lease.
-    if (m_session) m_session->logout();
+    // A PIN session that keeps the login logs out itself when it ends.
+    if (m_session && !m_keep_login) m_session->logout();
 }
 
 base::Status KeyLease::find_private_key() {

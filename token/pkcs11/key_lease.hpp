@@ -84,6 +84,11 @@ class KeyLease {
     const TokenInfo& token() const noexcept { return m_match.token; }
     /// Private-key operations performed on the token through this lease.
     int operations() const noexcept { return m_operations; }
+    /// Leaves the login in place when the lease ends: a PIN session (engine/session.hpp) that
+    /// holds its own session on the token keeps it, and ends it with its logout.
+    void keep_login() noexcept { m_keep_login = true; }
+    /// The PKCS#11 session of this lease (for a PIN session to open its own beside it).
+    const Session& session() const noexcept { return *m_session; }
 
   private:
     explicit KeyLease(KeyMatch match) : m_match(std::move(match)) {}
@@ -98,6 +103,7 @@ class KeyLease {
     std::optional<Libp11Slots> m_libp11_slots;
     base::EvpPkeyPtr m_libp11_key;
     int m_operations = 0;
+    bool m_keep_login = false;
 };
 
 }  // namespace keyfence::token::pkcs11

@@ -1,0 +1,118 @@
+#include "engine/session.hpp"
+
+#include "base/logger.hpp"
+
+namespace keyfence::engine {
+
+std::string_view session_end_name(SessionEnd why) {
+    switch (why) {
+        case SessionEnd::Expired:
+            return "its time ran out";
+        case SessionEnd::Exhausted:
+            return "its operations were used up";
+        case SessionEnd::TokenRemoved:
+            return "the token was removed";
+        case SessionEnd::Locked:
+            return "locked";
+        case SessionEnd::Shutdown:
+            return "shutdown";
+    }
+    return "ended";
+}
+
+std::optional<SessionEnd> PinSessions::stale(const Open& open) const {
+    if (m_clock() >= open.expires) return SessionEnd::Expired;
+    // A removed token fails the holder's calls (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID,
+    // CKR_TOKEN_NOT_PRESENT); a token put back, or another one in the slot, is not logged in
+    // any more or has another serial. Either way the session must not carry over.
+    auto info = open.holder.token_info();
+    if (!info || !info->present || info->serial != open.token_serial) {
+        return SessionEnd::TokenRemoved;
+    }
+    auto logged_in = open.holder.user_logged_in();
+    if (!logged_in || !*logged_in) return SessionEnd::TokenRemoved;
+    return std::nullopt;
+}
+
+void PinSessions::end(std::map<Key, Open>::iterator it, SessionEnd why) {
+    base::log_debug("PIN session on token '", it->second.token_label,
+                    "' ended: ", session_end_name(why));
+    // C_Logout ends the login for every session of this process on the token (PKCS#11 3.0
+    // §5.6); closing the holder session then closes the last one.
+    it->second.holder.logout();
+    m_sessions.erase(it);
+}
+
+bool PinSessions::usable(const token::pkcs11::TokenInfo& token) {
+    auto it = m_sessions.find(key_of(token));
+    if (it == m_sessions.end()) return false;
+    if (auto why = stale(it->second)) {
+        end(it, *why);
+        return false;
+    }
+    return true;
+}
+
+void PinSessions::count_operation(token::pkcs11::KeyLease& lease, const SessionLimits& limits) {
+    const auto key = key_of(lease.token());
+    auto it = m_sessions.find(key);
+    if (it == m_sessions.end()) {
+        // Opened while the lease's session is still open, so the login carries over to it.
+        auto holder = token::pkcs11::Session::open(lease.session().module(), lease.token().slot_id);
+        if (!holder) {
+            base::log_warn("no PIN session: ", holder.error().message());
+            return;
+        }
+        Open open{std::move(*holder),
+                  lease.token().label,
+                  lease.token().serial,
+                  m_clock() + limits.ttl,
+                  0,
+                  limits.max_operations};
+        it = m_sessions.emplace(key, std::move(open)).first;
+    }
+    if (++it->second.operations >= it->second.max_operations) {
+        // The cap: this lease is the session's last operation. Drop the holder without a
+        // logout; the lease logs out when it ends.
+        base::log_debug("PIN session on token '", it->second.token_label,
+                        "' ended: ", session_end_name(SessionEnd::Exhausted));
+        m_sessions.erase(it);
+        return;
+    }
+    lease.keep_login();
+}
+
+std::size_t PinSessions::sweep() {
+    std::size_t ended = 0;
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        auto next = std::next(it);
+        if (auto why = stale(it->second)) {
+            end(it, *why);
+            ++ended;
+        }
+        it = next;
+    }
+    return ended;
+}
+
+std::size_t PinSessions::end_all(SessionEnd why) {
+    std::size_t ended = 0;
+    while (!m_sessions.empty()) {
+        end(m_sessions.begin(), why);
+        ++ended;
+    }
+    return ended;
+}
+
+std::vector<SessionInfo> PinSessions::list() const {
+    std::vector<SessionInfo> out;
+    const auto now = m_clock();
+    for (const auto& [key, open] : m_sessions) {
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(open.expires - now);
+        out.push_back({open.token_label, open.token_serial, key.first, open.operations,
+                       open.max_operations, left.count() > 0 ? left.count() : 0});
+    }
+    return out;
+}
+
+}  // namespace keyfence::engine
