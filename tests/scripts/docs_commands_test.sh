@@ -9,7 +9,7 @@
 # `keyfence` function that adds --demo and the demo PIN on fd 3 (the docs show commands as a user
 # with a hardware token types them, answering the pinentry).
 set -euo pipefail
-source_dir=$1 keyfence=$2
+source_dir=$1 keyfence=$2 keyfenced=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -49,6 +49,7 @@ KEYFENCE_DEMO_BINARY=$keyfence "$source_dir/scripts/demo" >"$work/demo.log" 2>&1
 }
 mkdir -p "$work/bin"
 ln -s "$keyfence" "$work/bin/keyfence"
+ln -s "$keyfenced" "$work/bin/keyfenced"
 
 # 3. Each document's runnable blocks, in a world of their own.
 for doc in "${docs[@]}"; do
@@ -61,7 +62,9 @@ for doc in "${docs[@]}"; do
     cp -a "$XDG_DATA_HOME" "$world/data"
     # The demo's softhsm2.conf names the token directory by absolute path.
     sed -i "s|$XDG_DATA_HOME|$world/data|g" "$world/data/keyfence/demo/softhsm2.conf"
-    { cat "$source_dir/docs/examples-prelude.sh"; echo "$blocks"; } > "$world/blocks.sh"
+    # Whatever an example started in the background (keyfenced) stops with it, even on failure.
+    { echo "trap 'for p in \$(jobs -p); do kill \"\$p\" 2>/dev/null || true; done' EXIT"
+      cat "$source_dir/docs/examples-prelude.sh"; echo "$blocks"; } > "$world/blocks.sh"
     if (cd "$world/run" &&
         HOME=$world/home XDG_DATA_HOME=$world/data XDG_STATE_HOME=$world/state \
             XDG_CONFIG_HOME=$world/config XDG_RUNTIME_DIR=$world/runtime \
