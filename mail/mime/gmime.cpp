@@ -2,11 +2,116 @@
 
 #include "mail/mime/raw_entity.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cctype>
 #include <mutex>
 
+// A GMimeStream subclass that forwards writes to a C++ callback (GObject boilerplate, C style
+// because G_DEFINE_TYPE is C).
+struct KfSinkStream {
+    GMimeStream parent;
+    keyfence::mail::mime::ByteSink* sink;
+};
+struct KfSinkStreamClass {
+    GMimeStreamClass parent_class;
+};
+G_DEFINE_TYPE(KfSinkStream, kf_sink_stream, GMIME_TYPE_STREAM)
+
+namespace {
+KfSinkStream* as_sink(GMimeStream* s) {
+    return G_TYPE_CHECK_INSTANCE_CAST(s, kf_sink_stream_get_type(), KfSinkStream);
+}
+
+ssize_t sink_write(GMimeStream* stream, const char* buf, size_t len) {
+    KfSinkStream* self = as_sink(stream);
+    // No exception may cross into GMime's C code.
+    try {
+        if (self->sink == nullptr || !(*self->sink)(std::string_view(buf, len))) return -1;
+    } catch (...) {
+        return -1;
+    }
+    stream->position += static_cast<gint64>(len);
+    return static_cast<ssize_t>(len);
+}
+ssize_t sink_read(GMimeStream*, char*, size_t) {
+    return -1;
+}
+int sink_flush(GMimeStream*) {
+    return 0;
+}
+int sink_close(GMimeStream*) {
+    return 0;
+}
+gboolean sink_eos(GMimeStream*) {
+    return TRUE;
+}
+int sink_reset(GMimeStream*) {
+    return -1;
+}
+gint64 sink_seek(GMimeStream*, gint64, GMimeSeekWhence) {
+    return -1;
+}
+gint64 sink_tell(GMimeStream* stream) {
+    return stream->position;
+}
+gint64 sink_length(GMimeStream*) {
+    return -1;
+}
+GMimeStream* sink_substream(GMimeStream*, gint64, gint64) {
+    return nullptr;
+}
+
+void sink_finalize(GObject* object) {
+    delete as_sink(GMIME_STREAM(object))->sink;
+    G_OBJECT_CLASS(kf_sink_stream_parent_class)->finalize(object);
+}
+}  // namespace
+
+static void kf_sink_stream_class_init(KfSinkStreamClass* klass) {
+    GMimeStreamClass* stream = GMIME_STREAM_CLASS(klass);
+    stream->read = sink_read;
+    stream->write = sink_write;
+    stream->flush = sink_flush;
+    stream->close = sink_close;
+    stream->eos = sink_eos;
+    stream->reset = sink_reset;
+    stream->seek = sink_seek;
+    stream->tell = sink_tell;
+    stream->length = sink_length;
+    stream->substream = sink_substream;
+    G_OBJECT_CLASS(klass)->finalize = sink_finalize;
+}
+static void kf_sink_stream_init(KfSinkStream* self) {
+    self->sink = nullptr;
+}
+
 namespace keyfence::mail::mime {
+
+GPtr<GMimeStream> sink_stream(ByteSink sink) {
+    ensure_gmime();
+    auto* raw = static_cast<KfSinkStream*>(g_object_new(kf_sink_stream_get_type(), nullptr));
+    raw->sink = new ByteSink(std::move(sink));
+    g_mime_stream_construct(GMIME_STREAM(raw), 0, -1);
+    return GPtr<GMimeStream>(GMIME_STREAM(raw));
+}
+
+GPtr<GMimeStream> file_stream(const std::string& path) {
+    ensure_gmime();
+    return GPtr<GMimeStream>(g_mime_stream_fs_open(path.c_str(), O_RDONLY, 0, nullptr));
+}
+
+bool write_canonical(GMimeObject* object, GMimeStream* out) {
+    auto options = crlf_options();
+    // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included: the
+    // unix2dos filter makes every line end CRLF, as to_crlf() does for memory.
+    GPtr<GMimeStream> filtered(g_mime_stream_filter_new(out));
+    GPtr<GMimeFilter> crlf(g_mime_filter_unix2dos_new(FALSE));
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), crlf.get());
+    if (g_mime_object_write_to_stream(object, options.get(), filtered.get()) < 0) return false;
+    return g_mime_stream_flush(filtered.get()) == 0;
+}
 
 void ensure_gmime() {
     static std::once_flag once;

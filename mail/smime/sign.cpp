@@ -27,9 +27,11 @@ std::vector<std::uint8_t> digest_of(const EVP_MD* md, std::string_view bytes) {
     return out;
 }
 
+}  // namespace
+
 // The SignerInfo, signed once by `key`. CMS_PARTIAL keeps OpenSSL from hashing the content
 // itself; the messageDigest attribute carries phase 1's digest.
-base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key, X509* signer,
+base::Result<CmsPtr> build_signed_data(const SignedDataInput& p, EVP_PKEY* key, X509* signer,
                                        const std::vector<base::X509Ptr>& chain) {
     const unsigned int flags = CMS_PARTIAL | CMS_BINARY | (p.options.opaque ? 0 : CMS_DETACHED);
     CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
@@ -64,8 +66,8 @@ base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key
         ASN1_OCTET_STRING** content = CMS_get0_content(cms.get());
         if (content == nullptr || *content == nullptr ||
             ASN1_OCTET_STRING_set(*content,
-                                  reinterpret_cast<const unsigned char*>(p.content.data()),
-                                  static_cast<int>(p.content.size())) != 1) {
+                                  reinterpret_cast<const unsigned char*>(p.opaque_content.data()),
+                                  static_cast<int>(p.opaque_content.size())) != 1) {
             return base::openssl_error(ErrorCode::Internal, "could not embed the content");
         }
         (*content)->flags &= ~ASN1_STRING_FLAG_CONT;  // present, not to be streamed in
@@ -78,6 +80,7 @@ base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key
     return cms;
 }
 
+namespace {
 // Fault defence: a signature that does not verify with the certificate never leaves.
 base::Status check_signature(CMS_ContentInfo* cms, const std::string& content, bool opaque) {
     base::BioPtr data(opaque ? nullptr
@@ -139,7 +142,9 @@ base::Result<PreparedSignature> prepare_signature(std::string_view message,
 
 base::Result<std::string> finish_signature(PreparedSignature& prepared, EVP_PKEY* key, X509* signer,
                                            const std::vector<base::X509Ptr>& chain) {
-    KEYFENCE_TRY_ASSIGN(cms, build_signed_data(prepared, key, signer, chain));
+    KEYFENCE_TRY_ASSIGN(
+        cms, build_signed_data({prepared.options, prepared.digest, prepared.content}, key, signer,
+                               chain));
     KEYFENCE_TRY(check_signature(cms.get(), prepared.content, prepared.options.opaque));
     KEYFENCE_TRY_ASSIGN(der, cms_to_der(cms.get()));
     if (!prepared.options.opaque) return detached_message(prepared, der);
