@@ -5,6 +5,7 @@
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/progress.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
@@ -12,6 +13,7 @@
 #include "mail/smime/certificate.hpp"
 #include "mail/smime/decrypt.hpp"
 #include "mail/smime/encrypt.hpp"
+#include "mail/smime/stream_encrypt.hpp"
 
 namespace keyfence::cli {
 namespace p11 = token::pkcs11;
@@ -64,11 +66,13 @@ base::Status smime_encrypt(const GlobalOptions& globals, const SmimeEncryptOptio
         recipients.push_back(std::move(own));
     }
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
-    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(
-        message, mail::smime::encrypt_message(
-                     input, recipients, {.legacy_cbc = options.legacy_cbc, .oaep = options.oaep}));
-    KEYFENCE_TRY(out.write(message));
+    // From file to file in constant memory (docs/smime.md, "Large messages").
+    KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
+    base::Progress progress("Encrypting", input.size);
+    KEYFENCE_TRY(mail::smime::encrypt_file(
+        input.path, recipients, {.legacy_cbc = options.legacy_cbc, .oaep = options.oaep},
+        [&](std::string_view bytes) { return out.write(bytes); },
+        [&](std::uint64_t done, std::uint64_t) { progress.update(done); }));
     return out.commit();
 }
 

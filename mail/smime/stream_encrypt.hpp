@@ -1,0 +1,28 @@
+#pragma once
+// S/MIME encryption (RFC 8551 §3.3) of a message in a file, in constant memory: GMime writes
+// the canonical body entity (file-backed) straight into OpenSSL's streaming CMS BIO
+// (BIO_new_CMS, BER with indefinite lengths), whose output goes to a temporary file; the output
+// message then base64-encodes that file as it is written. No private key is used.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/handles.hpp"
+#include "base/result.hpp"
+#include "mail/smime/encrypt.hpp"
+#include "mail/smime/stream_sign.hpp"
+
+namespace keyfence::mail::smime {
+
+/// Encrypts the body of the message in the file at `path` to `recipients` and writes the
+/// whole output message (outer headers kept, CRLF) to `out` in pieces; the caller keeps it
+/// from appearing unless this succeeds (base::AtomicOutput). Errors: as encrypt_message(),
+/// Io, and `out`'s.
+base::Status encrypt_file(const std::string& path, const std::vector<base::X509Ptr>& recipients,
+                          const EncryptOptions& options,
+                          const std::function<base::Status(std::string_view)>& out,
+                          const ProgressFn& progress = {});
+
+}  // namespace keyfence::mail::smime
