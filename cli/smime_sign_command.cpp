@@ -1,6 +1,7 @@
 // keyfence smime sign | verify.
 
 #include <cstdio>
+#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
@@ -141,9 +142,25 @@ void remember_signers(const mail::smime::VerifyResult& result) {
 }
 
 int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options) {
-    auto input = base::read_all(options.in);
+    auto input = mail::smime::open_input(options.in);
     if (!input) return finish(input.error());
-    auto result = mail::smime::verify_message(*input, {.ca_files = options.ca_files});
+    // The signed content streams to the output's temporary file as it is verified, and appears
+    // only when it verified.
+    std::optional<base::AtomicOutput> out;
+    if (!options.out.empty()) {
+        auto opened = base::AtomicOutput::open(options.out);
+        if (!opened) return finish(opened.error());
+        out.emplace(std::move(*opened));
+    }
+    base::Status written;
+    mail::smime::ContentSink content;
+    if (out) {
+        content = [&](std::string_view bytes) {
+            if (written) written = out->write(bytes);
+        };
+    }
+    auto result =
+        mail::smime::verify_message_file(input->path, {.ca_files = options.ca_files}, content);
     if (!result) return finish(result.error());
     // The report goes to stdout unless the signed content does.
     std::FILE* report = options.out == "-" ? stderr : stdout;
@@ -152,10 +169,8 @@ int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options
     std::fputs(text.c_str(), report);
     if (!result->verified()) return k_exit_not_verified;
     remember_signers(*result);
-    if (!options.out.empty()) {
-        auto out = base::AtomicOutput::open(options.out);
-        if (!out) return finish(out.error());
-        if (auto w = out->write(result->content); !w) return finish(w);
+    if (out) {
+        if (!written) return finish(written);
         return finish(out->commit());
     }
     return k_exit_ok;

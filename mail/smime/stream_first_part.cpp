@@ -1,5 +1,13 @@
 #include "mail/smime/stream_first_part.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
 namespace keyfence::mail::smime {
 namespace {
 constexpr std::size_t k_max_line = 64 * 1024;
@@ -89,6 +97,96 @@ base::Status FirstPartScanner::finish() {
     return base::Error(base::ErrorCode::BadInput,
                        "the multipart/signed body does not have the delimiters its boundary "
                        "promises (RFC 2046 §5.1.1)");
+}
+
+namespace {
+// The state behind first_part_bio(): the file, the scanner and what it produced but the BIO's
+// reader has not taken yet.
+struct PartSource {
+    int fd = -1;
+    std::string pending;
+    std::size_t taken = 0;
+    FirstPartScanner::Sink tee;
+    std::unique_ptr<FirstPartScanner> scanner;
+    bool eof = false;
+    bool failed = false;
+    std::vector<char> buffer = std::vector<char>(1 << 20);
+
+    ~PartSource() {
+        if (fd >= 0) ::close(fd);
+    }
+    // Reads the next piece of the file through the scanner; false at the end or on failure.
+    bool refill() {
+        pending.clear();
+        taken = 0;
+        while (pending.empty() && !eof) {
+            const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return !(failed = true);
+            if (n == 0) {
+                eof = true;
+                if (!scanner->finish()) failed = true;
+                break;
+            }
+            scanner->feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        }
+        return !pending.empty();
+    }
+};
+
+int part_read(BIO* bio, char* out, int len) {
+    auto* src = static_cast<PartSource*>(BIO_get_data(bio));
+    if (src == nullptr || len <= 0) return 0;
+    if (src->taken == src->pending.size() && !src->refill()) return src->failed ? -1 : 0;
+    const std::size_t n = std::min(static_cast<std::size_t>(len), src->pending.size() - src->taken);
+    std::memcpy(out, src->pending.data() + src->taken, n);
+    src->taken += n;
+    return static_cast<int>(n);
+}
+
+long part_ctrl(BIO*, int cmd, long, void*) {
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int part_destroy(BIO* bio) {
+    delete static_cast<PartSource*>(BIO_get_data(bio));
+    BIO_set_data(bio, nullptr);
+    return 1;
+}
+
+const BIO_METHOD* part_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                     "keyfence multipart first part");
+        BIO_meth_set_read(m, part_read);
+        BIO_meth_set_ctrl(m, part_ctrl);
+        BIO_meth_set_destroy(m, part_destroy);
+        return m;
+    }();
+    return method;
+}
+}  // namespace
+
+base::Result<base::BioPtr> first_part_bio(const std::string& path, std::string boundary,
+                                          FirstPartScanner::Sink tee) {
+    auto src = std::make_unique<PartSource>();
+    src->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (src->fd < 0) {
+        return base::Error(base::ErrorCode::Io,
+                           "cannot read " + path + ": " + std::strerror(errno));
+    }
+    src->tee = std::move(tee);
+    PartSource* raw = src.get();
+    src->scanner =
+        std::make_unique<FirstPartScanner>(std::move(boundary), [raw](std::string_view b) {
+            raw->pending.append(b);
+            if (raw->tee) raw->tee(b);
+        });
+    base::BioPtr bio(BIO_new(part_method()));
+    if (!bio) return base::Error(base::ErrorCode::Internal, "no BIO");
+    BIO_set_data(bio.get(), src.release());
+    BIO_set_init(bio.get(), 1);
+    return bio;
 }
 
 }  // namespace keyfence::mail::smime

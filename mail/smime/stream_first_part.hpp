@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/handles.hpp"
 #include "base/result.hpp"
 
 namespace keyfence::mail::smime {
@@ -37,5 +38,13 @@ class FirstPartScanner {
     bool m_pending_crlf = false;  ///< the previous content line's end, not yet known to be content
     bool m_continued = false;     ///< m_line continues a line already (partly) handed on
 };
+
+/// A source BIO yielding the first body part of the multipart entity that fills the file at
+/// `path` (from `offset` on), read in 1 MiB pieces through a FirstPartScanner: CMS_verify reads
+/// a detached signature's content from it. Every byte it yields is also handed to `tee` (when
+/// set). Reading fails (-1) when the file cannot be read or the delimiters are missing.
+/// Errors: Io.
+base::Result<base::BioPtr> first_part_bio(const std::string& path, std::string boundary,
+                                          FirstPartScanner::Sink tee = {});
 
 }  // namespace keyfence::mail::smime

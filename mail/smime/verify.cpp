@@ -11,6 +11,8 @@
 #include "mail/mime/raw_entity.hpp"
 #include "mail/smime/cms_handles.hpp"
 #include "mail/smime/cms_io.hpp"
+#include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -21,6 +23,13 @@ struct SignedParts {
     std::string content;  ///< detached: the first part's bytes; opaque: filled from the CMS
     std::string der;
     bool detached = false;
+    base::BioPtr stream;  ///< detached, from a file: the first part, streamed (content empty)
+};
+
+// A message in a file: the detached content is read from it as CMS_verify needs it.
+struct FileSource {
+    std::string path;
+    ContentSink tee;
 };
 
 std::string lower_param(GMimeObject* object, const char* name) {
@@ -38,7 +47,8 @@ bool is_pkcs7_mime(const std::string& type) {
 
 // The signed content and the CMS bytes of an S/MIME signed entity; nullopt when the entity is
 // not S/MIME signed. `raw` holds the entity exactly as received.
-base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw) {
+base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw,
+                                                      const FileSource* file = nullptr) {
     const std::string type = mime::mime_type(entity);
     if (type == "multipart/signed") {
         const std::string protocol = lower_param(entity, "protocol");
@@ -52,12 +62,19 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
             return base::Error(ErrorCode::BadInput,
                                "a multipart/signed body must have exactly two parts (RFC 1847)");
         }
-        SignedParts parts{"multipart/signed", {}, {}, true};
+        SignedParts parts{"multipart/signed", {}, {}, true, {}};
+        KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(g_mime_multipart_get_part(multipart, 1)));
+        parts.der = std::move(der);
+        if (file != nullptr) {
+            KEYFENCE_TRY_ASSIGN(
+                stream,
+                first_part_bio(file->path, g_mime_multipart_get_boundary(multipart), file->tee));
+            parts.stream = std::move(stream);
+            return std::optional<SignedParts>(std::move(parts));
+        }
         KEYFENCE_TRY_ASSIGN(content,
                             mime::first_body_part(raw, g_mime_multipart_get_boundary(multipart)));
-        KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(g_mime_multipart_get_part(multipart, 1)));
         parts.content = std::move(content);
-        parts.der = std::move(der);
         return std::optional<SignedParts>(std::move(parts));
     }
     if (is_pkcs7_mime(type)) {
@@ -65,7 +82,7 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
         if (!smime_type.empty() && smime_type != "signed-data") return std::optional<SignedParts>();
         KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(entity));
         return std::optional<SignedParts>(
-            SignedParts{"application/pkcs7-mime signed-data", {}, std::move(der), false});
+            SignedParts{"application/pkcs7-mime signed-data", {}, std::move(der), false, {}});
     }
     return std::optional<SignedParts>();
 }
@@ -161,8 +178,10 @@ base::Result<VerifyResult> check(SignedParts parts, const std::vector<std::strin
     result.format = parts.format;
     result.from_addresses = from;
     KEYFENCE_TRY_ASSIGN(store, make_store(options));
-    base::BioPtr data(
-        BIO_new_mem_buf(parts.content.data(), static_cast<int>(parts.content.size())));
+    base::BioPtr data(parts.stream
+                          ? std::move(parts.stream)
+                          : base::BioPtr(BIO_new_mem_buf(parts.content.data(),
+                                                         static_cast<int>(parts.content.size()))));
     // The signatures over the signed attributes and the content digest, no chain yet.
     const bool signatures_ok =
         CMS_verify(cms.get(), nullptr, nullptr, parts.detached ? data.get() : nullptr, nullptr,
@@ -237,8 +256,9 @@ void judge(VerifyResult& r) {
 
 base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view raw,
                                          const std::vector<std::string>& from,
-                                         const VerifyOptions& options) {
-    KEYFENCE_TRY_ASSIGN(parts, signed_parts(entity, raw));
+                                         const VerifyOptions& options,
+                                         const FileSource* file = nullptr) {
+    KEYFENCE_TRY_ASSIGN(parts, signed_parts(entity, raw, file));
     if (!parts) {
         VerifyResult r;
         r.from_addresses = from;
@@ -257,6 +277,21 @@ base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view r
 base::Result<VerifyResult> verify_message(std::string_view message, const VerifyOptions& options) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
     return verify_object(parsed.body(), message, parsed.headers().from_addresses, options);
+}
+
+base::Result<VerifyResult> verify_message_file(const std::string& path,
+                                               const VerifyOptions& options, ContentSink content) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    if (mime::mime_type(parsed.body()) != "multipart/signed") {
+        // Opaque signed-data is parsed whole by OpenSSL (d2i): read into memory.
+        std::string bytes;
+        KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { bytes.append(chunk); }));
+        KEYFENCE_TRY_ASSIGN(result, verify_message(bytes, options));
+        if (content && !result.content.empty()) content(result.content);
+        return result;
+    }
+    const FileSource file{path, std::move(content)};
+    return verify_object(parsed.body(), {}, parsed.headers().from_addresses, options, &file);
 }
 
 bool is_signed_entity(std::string_view entity) {
