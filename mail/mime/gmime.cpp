@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cctype>
 #include <mutex>
@@ -145,6 +147,52 @@ std::string canonical_bytes(GMimeObject* object) {
     g_mime_object_write_to_stream(object, options.get(), out.get());
     // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included.
     return to_crlf(stream_bytes(out.get()));
+}
+
+namespace {
+bool armor_part(GMimePart* part) {
+    GMimeDataWrapper* content = g_mime_part_get_content(part);
+    if (content == nullptr) return true;
+    std::FILE* file = std::tmpfile();  // removed when closed
+    if (file == nullptr) return false;
+    GPtr<GMimeStream> encoded(g_mime_stream_file_new(file));
+    {
+        // decoded content -> LF line ends -> quoted-printable -> "From " armoured
+        GPtr<GMimeStream> filtered(g_mime_stream_filter_new(encoded.get()));
+        auto* chain = GMIME_STREAM_FILTER(filtered.get());
+        GPtr<GMimeFilter> lf(g_mime_filter_dos2unix_new(FALSE));
+        GPtr<GMimeFilter> qp(g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, TRUE));
+        GPtr<GMimeFilter> from(g_mime_filter_from_new(GMIME_FILTER_FROM_MODE_ARMOR));
+        g_mime_stream_filter_add(chain, lf.get());
+        g_mime_stream_filter_add(chain, qp.get());
+        g_mime_stream_filter_add(chain, from.get());
+        if (g_mime_data_wrapper_write_to_stream(content, filtered.get()) < 0 ||
+            g_mime_stream_flush(filtered.get()) != 0) {
+            return false;
+        }
+    }
+    g_mime_stream_reset(encoded.get());
+    // Content already in the part's encoding is written as it is.
+    GPtr<GMimeDataWrapper> wrapper(
+        g_mime_data_wrapper_new_with_stream(encoded.get(), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE));
+    g_mime_part_set_content(part, wrapper.get());
+    return true;
+}
+}  // namespace
+
+bool armor_from_lines(GMimeObject* object) {
+    if (GMIME_IS_MULTIPART(object)) {
+        auto* multipart = GMIME_MULTIPART(object);
+        for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) {
+            if (!armor_from_lines(g_mime_multipart_get_part(multipart, i))) return false;
+        }
+        return true;
+    }
+    if (!GMIME_IS_PART(object) || g_mime_part_get_content_encoding(GMIME_PART(object)) !=
+                                      GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+        return true;
+    }
+    return armor_part(GMIME_PART(object));
 }
 
 std::string mime_type(GMimeObject* object) {

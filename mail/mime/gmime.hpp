@@ -68,6 +68,14 @@ GPtr<GMimeStream> file_stream(const std::string& path);
 /// write failed.
 bool write_canonical(GMimeObject* object, GMimeStream* out);
 
+/// Makes every quoted-printable leaf part below `object` (itself included) armour lines that
+/// start with "From " as "=46rom " (GMimeFilterFrom, ARMOR mode): an mbox hop rewrites such
+/// lines to ">From ", which would break a signature over them (RFC 8551 §3.1.3 advises
+/// quoted-printable for signed text for this reason). Call after g_mime_object_encode() chose
+/// the encodings; the encoded content goes to an anonymous temporary file, not memory.
+/// Returns false when a part could not be re-encoded.
+bool armor_from_lines(GMimeObject* object);
+
 /// "type/subtype" in lower case, or "" when `object` is null.
 std::string mime_type(GMimeObject* object);
 

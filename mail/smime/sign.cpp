@@ -132,7 +132,13 @@ base::Result<PreparedSignature> prepare_signature(std::string_view message,
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
     // 8-bit and binary parts would not survive a 7-bit hop byte for byte; opaque signed-data
     // carries its content inside base64 DER and needs no such care (RFC 8551 §3.1.2).
-    if (!options.opaque) g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+    if (!options.opaque) {
+        g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+        // "From " lines armoured in quoted-printable parts (RFC 8551 §3.1.3): mbox-safe.
+        if (!mime::armor_from_lines(parsed.body())) {
+            return base::Error(ErrorCode::Internal, "could not re-encode a quoted-printable part");
+        }
+    }
     std::string content = mime::canonical_bytes(parsed.body());
     auto digest = digest_of(md, content);
     auto sha256 = digest_of(EVP_sha256(), content);

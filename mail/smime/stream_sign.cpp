@@ -48,6 +48,10 @@ base::Result<PreparedFileSignature> prepare_file_signature(const std::string& pa
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
     // RFC 8551 §3.1.2: the signed bytes must survive a 7-bit hop unchanged.
     g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+    // "From " lines armoured in quoted-printable parts (RFC 8551 §3.1.3): mbox-safe.
+    if (!mime::armor_from_lines(parsed.body())) {
+        return base::Error(ErrorCode::Internal, "could not re-encode a quoted-printable part");
+    }
     KEYFENCE_TRY_ASSIGN(content, TempFile::create());
     Hasher hash(md);
     Hasher sha256(EVP_sha256());
