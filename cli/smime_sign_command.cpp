@@ -109,19 +109,19 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
     // multipart/signed streams from file to file in constant memory.
     KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
     base::Progress hashing("Hashing", input.size);
+    // The output's head and the signed part go to the output's temporary file as they are
+    // hashed; they appear only after the token signed (AtomicOutput::commit).
+    auto write = [&](std::string_view bytes) { return out.write(bytes); };
     KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_file_signature(input.path, sign_options,
-                                                                      progress_of(hashing)));
+                                                                      write, progress_of(hashing)));
     auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
                                 prepared.sha256, prepared.content_size);
-    base::Progress writing("Writing", prepared.content_size);
-    KEYFENCE_TRY_ASSIGN(
-        done,
-        sign_on_token(*engine, std::move(match), request, [&](EVP_PKEY* key) -> base::Result<bool> {
-            KEYFENCE_TRY(mail::smime::finish_file_signature(
-                prepared, key, signer.get(), chain,
-                [&](std::string_view b) { return out.write(b); }, progress_of(writing)));
-            return true;
-        }));
+    KEYFENCE_TRY_ASSIGN(done, sign_on_token(*engine, std::move(match), request,
+                                            [&](EVP_PKEY* key) -> base::Result<bool> {
+                                                KEYFENCE_TRY(mail::smime::finish_file_signature(
+                                                    prepared, key, signer.get(), chain, write));
+                                                return true;
+                                            }));
     (void)done;
     return out.commit();
 }
