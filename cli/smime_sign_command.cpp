@@ -11,6 +11,7 @@
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
 #include "mail/smime/certificate.hpp"
+#include "mail/smime/delegated_key.hpp"
 #include "mail/smime/sign.hpp"
 #include "mail/smime/stream_sign.hpp"
 #include "mail/smime/verify.hpp"
@@ -59,6 +60,19 @@ auto sign_on_token(engine::Engine& engine, p11::KeyMatch match,
     const p11::KeyMatch recorded = match;
     KEYFENCE_TRY_ASSIGN(lease, engine.authorize(std::move(match), request));
     auto result = [&]() -> decltype(sign(static_cast<EVP_PKEY*>(nullptr))) {
+        if (lease.key().always_authenticate) {
+            // A key that wants its PIN again for every signature (CKA_ALWAYS_AUTHENTICATE)
+            // signs through the lease, which logs in for the operation with the PIN already
+            // given (one PIN entry); libp11's EVP_PKEY would ask its own UI.
+            mail::smime::DigestSigner signer = [&lease](std::span<const std::uint8_t> digest) {
+                const p11::Hash h = digest.size() == 64   ? p11::Hash::Sha512
+                                    : digest.size() == 48 ? p11::Hash::Sha384
+                                                          : p11::Hash::Sha256;
+                return lease.sign_digest(h, digest, p11::SignPadding::Pkcs1v15);
+            };
+            KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_ec_key(lease.public_key(), &signer));
+            return sign(key.get());
+        }
         KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
         return sign(key);
     }();
