@@ -139,4 +139,41 @@ base::Status read_chunks(const std::string& path,
     return {};
 }
 
+namespace {
+using WriteFn = std::function<bool(std::string_view)>;
+
+int sink_write(BIO* bio, const char* data, int len) {
+    auto* write = static_cast<WriteFn*>(BIO_get_data(bio));
+    if (write == nullptr || len < 0) return -1;
+    // No exception may cross into OpenSSL's C code.
+    try {
+        return (*write)(std::string_view(data, static_cast<std::size_t>(len))) ? len : -1;
+    } catch (...) {
+        return -1;
+    }
+}
+
+long sink_ctrl(BIO*, int cmd, long, void*) {
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* sink_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "keyfence sink");
+        BIO_meth_set_write(m, sink_write);
+        BIO_meth_set_ctrl(m, sink_ctrl);
+        return m;
+    }();
+    return method;
+}
+}  // namespace
+
+base::Result<base::BioPtr> sink_bio(std::function<bool(std::string_view)>* write) {
+    base::BioPtr bio(BIO_new(sink_method()));
+    if (!bio) return base::Error(ErrorCode::Internal, "no BIO");
+    BIO_set_data(bio.get(), write);
+    BIO_set_init(bio.get(), 1);
+    return bio;
+}
+
 }  // namespace keyfence::mail::smime

@@ -79,6 +79,10 @@ class Hasher {
     base::EvpMdCtxPtr m_ctx;
 };
 
+/// A sink BIO: every BIO_write hands its bytes to `*write` (which must outlive the BIO), and
+/// fails when it returns false. For OpenSSL's streaming CMS output. Errors: Internal.
+base::Result<base::BioPtr> sink_bio(std::function<bool(std::string_view)>* write);
+
 /// Reads the file at `path` in 1 MiB chunks, handing each to `chunk`. Errors: Io.
 base::Status read_chunks(const std::string& path,
                          const std::function<void(std::string_view)>& chunk);
