@@ -12,13 +12,6 @@ namespace keyfence::mail::smime {
 namespace {
 using base::ErrorCode;
 
-const EVP_MD* hash_md(const std::string& hash) {
-    if (hash == "sha256") return EVP_sha256();
-    if (hash == "sha384") return EVP_sha384();
-    if (hash == "sha512") return EVP_sha512();
-    return nullptr;
-}
-
 std::vector<std::uint8_t> digest_of(const EVP_MD* md, std::string_view bytes) {
     std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
     unsigned int len = 0;
@@ -81,21 +74,6 @@ base::Result<CmsPtr> build_signed_data(const SignedDataInput& p, EVP_PKEY* key, 
 }
 
 namespace {
-// Fault defence: a signature that does not verify with the certificate never leaves.
-base::Status check_signature(CMS_ContentInfo* cms, const std::string& content, bool opaque) {
-    base::BioPtr data(opaque ? nullptr
-                             : BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-    if (CMS_verify(cms, nullptr, nullptr, data.get(), nullptr,
-                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY | CMS_NOCRL) != 1) {
-        base::clear_openssl_errors();
-        return base::Error(ErrorCode::ModuleFailure,
-                           "the token's signature does not verify with the certificate; it was "
-                           "withheld",
-                           "check that the certificate belongs to this key ('keyfence keys')");
-    }
-    return {};
-}
-
 // multipart/signed (RFC 8551 §3.5.3) whose first part is the exact bytes signed.
 base::Result<std::string> detached_message(PreparedSignature& p, std::string_view der) {
     GMimeMultipartSigned* raw = g_mime_multipart_signed_new();
@@ -120,6 +98,28 @@ base::Result<std::string> detached_message(PreparedSignature& p, std::string_vie
     return out;
 }
 }  // namespace
+
+const EVP_MD* hash_md(const std::string& hash) {
+    if (hash == "sha256") return EVP_sha256();
+    if (hash == "sha384") return EVP_sha384();
+    if (hash == "sha512") return EVP_sha512();
+    return nullptr;
+}
+
+// Fault defence: the token's signature over the signed attributes must verify with the
+// certificate. The messageDigest attribute is phase 1's digest by construction, so this is the
+// whole of what could be wrong, and it costs no second pass over the content.
+base::Status check_token_signature(CMS_ContentInfo* cms) {
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+    if (si == nullptr || CMS_SignerInfo_verify(si) != 1) {
+        base::clear_openssl_errors();
+        return base::Error(ErrorCode::ModuleFailure,
+                           "the token's signature does not verify with the certificate; it was "
+                           "withheld",
+                           "check that the certificate belongs to this key ('keyfence keys')");
+    }
+    return {};
+}
 
 std::string micalg_for(const std::string& hash) {
     return hash.substr(0, 3) + "-" + hash.substr(3);
@@ -151,7 +151,7 @@ base::Result<std::string> finish_signature(PreparedSignature& prepared, EVP_PKEY
     KEYFENCE_TRY_ASSIGN(
         cms, build_signed_data({prepared.options, prepared.digest, prepared.content}, key, signer,
                                chain));
-    KEYFENCE_TRY(check_signature(cms.get(), prepared.content, prepared.options.opaque));
+    KEYFENCE_TRY(check_token_signature(cms.get()));
     KEYFENCE_TRY_ASSIGN(der, cms_to_der(cms.get()));
     if (!prepared.options.opaque) return detached_message(prepared, der);
     auto part = mime::base64_part("application", "pkcs7-mime", der, "smime.p7m");

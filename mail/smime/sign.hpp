@@ -63,6 +63,13 @@ struct SignedDataInput {
 base::Result<CmsPtr> build_signed_data(const SignedDataInput& input, EVP_PKEY* key, X509* signer,
                                        const std::vector<base::X509Ptr>& chain);
 
+/// The digest for a hash name ("sha256", "sha384", "sha512"), or null.
+const EVP_MD* hash_md(const std::string& hash);
+
+/// ModuleFailure unless the (one) SignerInfo's signature over its signed attributes verifies
+/// with its certificate: a faulty token's signature never leaves.
+base::Status check_token_signature(CMS_ContentInfo* cms);
+
 /// The micalg parameter for a hash name: "sha-256" (RFC 8551 §3.5.3.2).
 std::string micalg_for(const std::string& hash);
 

@@ -1,5 +1,7 @@
 #include "mail/smime/stream_der.hpp"
 
+#include "mail/smime/stream_io.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -245,7 +247,7 @@ struct CiphertextReader {
         return true;
     }
 
-    long read(char* out, std::size_t len) {
+    int read(char* out, int len) {
         if (done) return 0;
         bool ok = true;
         if (!advance(ok)) {
@@ -257,37 +259,10 @@ struct CiphertextReader {
         const long got = file.read(pos, out, n);
         if (got != static_cast<long>(n)) return -1;
         pos += n;
-        return got;
+        return static_cast<int>(got);
     }
 };
 
-int bio_read(BIO* bio, char* out, int len) {
-    auto* reader = static_cast<CiphertextReader*>(BIO_get_data(bio));
-    if (reader == nullptr || len <= 0) return 0;
-    return static_cast<int>(reader->read(out, static_cast<std::size_t>(len)));
-}
-
-long bio_ctrl(BIO*, int cmd, long, void*) {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-int bio_destroy(BIO* bio) {
-    delete static_cast<CiphertextReader*>(BIO_get_data(bio));
-    BIO_set_data(bio, nullptr);
-    return 1;
-}
-
-const BIO_METHOD* ciphertext_method() {
-    static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                                     "keyfence CMS encryptedContent");
-        BIO_meth_set_read(m, bio_read);
-        BIO_meth_set_ctrl(m, bio_ctrl);
-        BIO_meth_set_destroy(m, bio_destroy);
-        return m;
-    }();
-    return method;
-}
 }  // namespace
 
 base::Result<base::BioPtr> ciphertext_bio(const std::string& path, std::uint64_t offset) {
@@ -302,11 +277,7 @@ base::Result<base::BioPtr> ciphertext_bio(const std::string& path, std::uint64_t
     } else {
         reader->segment_end = reader->pos + h.length;
     }
-    base::BioPtr bio(BIO_new(ciphertext_method()));
-    if (!bio) return base::Error(ErrorCode::Internal, "no BIO");
-    BIO_set_data(bio.get(), reader.release());
-    BIO_set_init(bio.get(), 1);
-    return bio;
+    return source_bio(std::move(reader), "keyfence CMS encryptedContent");
 }
 
 }  // namespace keyfence::mail::smime

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "mail/smime/stream_io.hpp"
+
 namespace keyfence::mail::smime {
 namespace {
 constexpr std::size_t k_max_line = 64 * 1024;
@@ -132,39 +134,16 @@ struct PartSource {
         }
         return !pending.empty();
     }
+
+    int read(char* out, int len) {
+        if (taken == pending.size() && !refill()) return failed ? -1 : 0;
+        const std::size_t n = std::min(static_cast<std::size_t>(len), pending.size() - taken);
+        std::memcpy(out, pending.data() + taken, n);
+        taken += n;
+        return static_cast<int>(n);
+    }
 };
 
-int part_read(BIO* bio, char* out, int len) {
-    auto* src = static_cast<PartSource*>(BIO_get_data(bio));
-    if (src == nullptr || len <= 0) return 0;
-    if (src->taken == src->pending.size() && !src->refill()) return src->failed ? -1 : 0;
-    const std::size_t n = std::min(static_cast<std::size_t>(len), src->pending.size() - src->taken);
-    std::memcpy(out, src->pending.data() + src->taken, n);
-    src->taken += n;
-    return static_cast<int>(n);
-}
-
-long part_ctrl(BIO*, int cmd, long, void*) {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-int part_destroy(BIO* bio) {
-    delete static_cast<PartSource*>(BIO_get_data(bio));
-    BIO_set_data(bio, nullptr);
-    return 1;
-}
-
-const BIO_METHOD* part_method() {
-    static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                                     "keyfence multipart first part");
-        BIO_meth_set_read(m, part_read);
-        BIO_meth_set_ctrl(m, part_ctrl);
-        BIO_meth_set_destroy(m, part_destroy);
-        return m;
-    }();
-    return method;
-}
 }  // namespace
 
 base::Result<base::BioPtr> first_part_bio(const std::string& path, std::string boundary,
@@ -182,11 +161,7 @@ base::Result<base::BioPtr> first_part_bio(const std::string& path, std::string b
             raw->pending.append(b);
             if (raw->tee) raw->tee(b);
         });
-    base::BioPtr bio(BIO_new(part_method()));
-    if (!bio) return base::Error(base::ErrorCode::Internal, "no BIO");
-    BIO_set_data(bio.get(), src.release());
-    BIO_set_init(bio.get(), 1);
-    return bio;
+    return source_bio(std::move(src), "keyfence multipart first part");
 }
 
 }  // namespace keyfence::mail::smime

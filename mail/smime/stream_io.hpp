@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/error.hpp"
 #include "base/handles.hpp"
 #include "base/result.hpp"
 
@@ -82,6 +84,33 @@ class Hasher {
 /// A sink BIO: every BIO_write hands its bytes to `*write` (which must outlive the BIO), and
 /// fails when it returns false. For OpenSSL's streaming CMS output. Errors: Internal.
 base::Result<base::BioPtr> sink_bio(std::function<bool(std::string_view)>* write);
+
+/// A source BIO that owns `source` and reads from it, for OpenSSL code that pulls content
+/// (CMS_verify, CMS_decrypt): `int Source::read(char* out, int len)` returns the bytes read, 0 at
+/// the end, -1 on failure, and throws nothing. Errors: Internal.
+template <class Source>
+base::Result<base::BioPtr> source_bio(std::unique_ptr<Source> source, const char* name) {
+    static BIO_METHOD* method = [name] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, name);
+        BIO_meth_set_read(m, [](BIO* bio, char* out, int len) -> int {
+            auto* s = static_cast<Source*>(BIO_get_data(bio));
+            return s == nullptr || len <= 0 ? 0 : s->read(out, len);
+        });
+        BIO_meth_set_ctrl(
+            m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+        BIO_meth_set_destroy(m, [](BIO* bio) -> int {
+            delete static_cast<Source*>(BIO_get_data(bio));
+            BIO_set_data(bio, nullptr);
+            return 1;
+        });
+        return m;
+    }();
+    base::BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
+    if (!bio) return base::Error(base::ErrorCode::Internal, "no BIO");
+    BIO_set_data(bio.get(), source.release());
+    BIO_set_init(bio.get(), 1);
+    return bio;
+}
 
 /// Reads the file at `path` in 1 MiB chunks, handing each to `chunk`. Errors: Io.
 base::Status read_chunks(const std::string& path,

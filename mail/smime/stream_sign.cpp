@@ -9,30 +9,9 @@ namespace keyfence::mail::smime {
 namespace {
 using base::ErrorCode;
 
-const EVP_MD* hash_md(const std::string& hash) {
-    if (hash == "sha256") return EVP_sha256();
-    if (hash == "sha384") return EVP_sha384();
-    if (hash == "sha512") return EVP_sha512();
-    return nullptr;
-}
-
 std::uint64_t file_size(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-}
-
-// Fault defence: the token's signature over the signed attributes must verify with the
-// certificate (the messageDigest attribute is phase 1's digest by construction).
-base::Status check_signer_info(CMS_ContentInfo* cms) {
-    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
-    if (si == nullptr || CMS_SignerInfo_verify(si) != 1) {
-        base::clear_openssl_errors();
-        return base::Error(ErrorCode::ModuleFailure,
-                           "the token's signature does not verify with the certificate; it was "
-                           "withheld",
-                           "check that the certificate belongs to this key ('keyfence keys')");
-    }
-    return {};
 }
 
 // The output message around the signed part: GMime writes it with a placeholder first part,
@@ -123,7 +102,7 @@ base::Status finish_file_signature(PreparedFileSignature& prepared, EVP_PKEY* ke
                                    const std::vector<base::X509Ptr>& chain, const OutputFn& out) {
     KEYFENCE_TRY_ASSIGN(
         cms, build_signed_data({prepared.options, prepared.digest, {}}, key, signer, chain));
-    KEYFENCE_TRY(check_signer_info(cms.get()));
+    KEYFENCE_TRY(check_token_signature(cms.get()));
     KEYFENCE_TRY_ASSIGN(der, cms_to_der(cms.get()));
     auto* multipart = GMIME_MULTIPART(prepared.multipart.get());
     g_mime_multipart_remove_at(multipart, 1);
