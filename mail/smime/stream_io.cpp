@@ -25,7 +25,10 @@ base::Result<TempFile> TempFile::create() {
         std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/keyfence-XXXXXX";
     const int fd = ::mkstemp(name.data());  // mode 0600
     if (fd < 0) return io_error("could not create a temporary file in " + name);
-    return TempFile(std::move(name), fd);
+    // Unlinked at once: nothing (no plaintext) is left behind even if the process dies. The
+    // file stays reachable by this process through /proc/self/fd (Linux).
+    ::unlink(name.c_str());
+    return TempFile("/proc/self/fd/" + std::to_string(fd), fd);
 }
 
 TempFile::TempFile(TempFile&& other) noexcept : m_path(std::move(other.m_path)), m_fd(other.m_fd) {
@@ -35,7 +38,6 @@ TempFile::TempFile(TempFile&& other) noexcept : m_path(std::move(other.m_path)),
 
 TempFile::~TempFile() {
     if (m_fd >= 0) ::close(m_fd);
-    if (!m_path.empty()) ::unlink(m_path.c_str());
 }
 
 base::Status write_fd(int fd, std::string_view bytes) {

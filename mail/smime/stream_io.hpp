@@ -17,14 +17,16 @@
 
 namespace keyfence::mail::smime {
 
-/// A temporary file, created 0600 in $TMPDIR (or /tmp) and removed when its owner goes.
+/// A temporary file, created 0600 in $TMPDIR (or /tmp) and unlinked at once, so that it
+/// vanishes with its descriptor whatever happens to the process; path() names it as
+/// /proc/self/fd/N for code that opens files by name (Linux).
 class TempFile {
   public:
     /// Errors: Io.
     static base::Result<TempFile> create();
     TempFile(TempFile&& other) noexcept;
     TempFile& operator=(TempFile&&) = delete;
-    TempFile(const TempFile&) = delete;  // one owner removes the file
+    TempFile(const TempFile&) = delete;  // one owner closes the descriptor
     TempFile& operator=(const TempFile&) = delete;
     ~TempFile();
 
