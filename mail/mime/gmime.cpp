@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 
 // A GMimeStream subclass that forwards writes to a C++ callback (GObject boilerplate, C style
@@ -106,13 +107,33 @@ GPtr<GMimeStream> file_stream(const std::string& path) {
 
 bool write_canonical(GMimeObject* object, GMimeStream* out) {
     auto options = crlf_options();
-    // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included: the
-    // unix2dos filter makes every line end CRLF, as to_crlf() does for memory.
-    GPtr<GMimeStream> filtered(g_mime_stream_filter_new(out));
-    GPtr<GMimeFilter> crlf(g_mime_filter_unix2dos_new(FALSE));
-    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), crlf.get());
-    if (g_mime_object_write_to_stream(object, options.get(), filtered.get()) < 0) return false;
-    return g_mime_stream_flush(filtered.get()) == 0;
+    // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included: every bare
+    // LF becomes CRLF here, as to_crlf() does for memory. (GMime's unix2dos filter does the
+    // same a byte at a time and took a third of the time of signing a large message.)
+    bool previous_cr = false;
+    std::string converted;
+    auto crlf = sink_stream([&](std::string_view bytes) {
+        converted.clear();
+        std::size_t from = 0;
+        for (std::size_t at = 0;; ++at) {
+            const void* lf = std::memchr(bytes.data() + at, '\n', bytes.size() - at);
+            if (lf == nullptr) break;
+            at = static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data());
+            if (at > 0 ? bytes[at - 1] == '\r' : previous_cr) continue;
+            converted.append(bytes.substr(from, at - from)).append("\r");
+            from = at;
+        }
+        if (!bytes.empty()) previous_cr = bytes.back() == '\r';
+        std::string_view rest = bytes.substr(from);
+        if (!converted.empty()) {
+            converted.append(rest);
+            rest = converted;
+        }
+        return g_mime_stream_write(out, rest.data(), rest.size()) ==
+               static_cast<ssize_t>(rest.size());
+    });
+    if (g_mime_object_write_to_stream(object, options.get(), crlf.get()) < 0) return false;
+    return g_mime_stream_flush(out) == 0;
 }
 
 void ensure_gmime() {
