@@ -110,7 +110,7 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
         KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
         KEYFENCE_TRY_ASSIGN(cert, key_certificate(match));
         KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
-        base::Progress reading("Reading", input.size);
+        base::Progress reading("Decoding", 0);  // decoded bytes: no total known
         // Refuses a message that is not for this key before the PIN is asked.
         KEYFENCE_TRY_ASSIGN(prepared,
                             mail::smime::prepare_file_decryption(
@@ -126,7 +126,7 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
         request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
         const p11::KeyMatch recorded = match;
         KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-        base::Progress writing("Decrypting", prepared.encrypted_size);
+        base::Progress writing("Writing", prepared.encrypted_size);
         auto result = [&]() -> base::Result<mail::smime::FileDecryptResult> {
             KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
             return mail::smime::finish_file_decryption(
