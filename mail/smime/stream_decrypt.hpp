@@ -23,7 +23,6 @@
 #include "mail/smime/cms_handles.hpp"
 #include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_io.hpp"
-#include "mail/smime/stream_sign.hpp"
 #include "mail/smime/verify.hpp"
 
 namespace keyfence::mail::smime {

@@ -13,7 +13,7 @@
 #include "base/handles.hpp"
 #include "base/result.hpp"
 #include "mail/smime/encrypt.hpp"
-#include "mail/smime/stream_sign.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::smime {
 

@@ -17,6 +17,9 @@
 
 namespace keyfence::mail::smime {
 
+/// Told how many bytes of a phase are done (and of how many, 0: unknown), for a progress line.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
 /// A temporary file, created 0600 in $TMPDIR (or /tmp) and unlinked at once, so that it
 /// vanishes with its descriptor whatever happens to the process; path() names it as
 /// /proc/self/fd/N for code that opens files by name (Linux).

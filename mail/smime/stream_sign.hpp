@@ -25,9 +25,6 @@
 
 namespace keyfence::mail::smime {
 
-/// Told how many bytes of a phase are done, for a progress line.
-using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
-
 using OutputFn = std::function<base::Status(std::string_view)>;
 
 struct PreparedFileSignature {
