@@ -1,15 +1,19 @@
 // keyfence smime sign (verify: cli/smime_verify_command.cpp).
 
 #include <cstdio>
+#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/progress.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/smime_report.hpp"  // add_smime_verify
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
 #include "mail/smime/certificate.hpp"
+#include "mail/smime/delegated_key.hpp"
 #include "mail/smime/sign.hpp"
+#include "mail/smime/stream_sign.hpp"
 #include "mail/smime/verify.hpp"
 
 namespace keyfence::cli {
@@ -25,6 +29,57 @@ struct SmimeSignOptions {
     std::string in = "-";
     std::string out = "-";
 };
+
+mail::smime::ProgressFn progress_of(base::Progress& progress) {
+    return [&progress](std::uint64_t done, std::uint64_t) { progress.update(done); };
+}
+
+engine::OperationRequest sign_request(const SmimeSignOptions& options, const std::string& hash,
+                                      const mail::mime::MessageHeaders& headers,
+                                      const std::vector<std::uint8_t>& digest,
+                                      const std::vector<std::uint8_t>& sha256, std::uint64_t size) {
+    engine::OperationRequest request =
+        smime_request(engine::Operation::Sign, options.key_uri, headers, sha256);
+    request.hash = hash;
+    request.content_digest = base::to_hex(digest);
+    request.padding =
+        options.pss ? token::pkcs11::SignPadding::Pss : token::pkcs11::SignPadding::Pkcs1v15;
+    request.summary.emplace_back(
+        "Signed content",
+        std::to_string(size) + " bytes, " + (options.opaque ? "opaque" : "multipart/signed"));
+    request.summary.emplace_back("SHA-256", base::to_hex(sha256));
+    return request;
+}
+
+// Authorizes the one private-key operation (policy, PIN), runs `sign` with the token's key and
+// writes the audit record (fsync) before any output can appear.
+template <class Sign>
+auto sign_on_token(engine::Engine& engine, p11::KeyMatch match,
+                   const engine::OperationRequest& request, Sign sign)
+    -> decltype(sign(static_cast<EVP_PKEY*>(nullptr))) {
+    const p11::KeyMatch recorded = match;
+    KEYFENCE_TRY_ASSIGN(lease, engine.authorize(std::move(match), request));
+    auto result = [&]() -> decltype(sign(static_cast<EVP_PKEY*>(nullptr))) {
+        if (lease.key().always_authenticate) {
+            // A key that wants its PIN again for every signature (CKA_ALWAYS_AUTHENTICATE)
+            // signs through the lease, which logs in for the operation with the PIN already
+            // given (one PIN entry); libp11's EVP_PKEY would ask its own UI.
+            mail::smime::DigestSigner signer = [&lease](std::span<const std::uint8_t> digest) {
+                const p11::Hash h = digest.size() == 64   ? p11::Hash::Sha512
+                                    : digest.size() == 48 ? p11::Hash::Sha384
+                                                          : p11::Hash::Sha256;
+                return lease.sign_digest(h, digest, p11::SignPadding::Pkcs1v15);
+            };
+            KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_ec_key(lease.public_key(), &signer));
+            return sign(key.get());
+        }
+        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+        return sign(key);
+    }();
+    KEYFENCE_TRY(record_operation(engine, recorded, request,
+                                  result ? base::Status{} : base::Status(result.error())));
+    return result;
+}
 
 base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& options) {
     auto engine = make_engine(globals);
@@ -50,31 +105,38 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
         chain = std::move(loaded);
     }
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
-    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(prepared,
-                        mail::smime::prepare_signature(
-                            input, {.opaque = options.opaque, .pss = options.pss, .hash = hash}));
-
-    engine::OperationRequest request = smime_request(engine::Operation::Sign, options.key_uri,
-                                                     prepared.message.headers(), prepared.sha256);
-    request.hash = hash;
-    request.content_digest = base::to_hex(prepared.digest);
-    request.padding =
-        options.pss ? token::pkcs11::SignPadding::Pss : token::pkcs11::SignPadding::Pkcs1v15;
-    request.summary.emplace_back("Signed content",
-                                 std::to_string(prepared.content.size()) + " bytes, " +
-                                     (options.opaque ? "opaque" : "multipart/signed"));
-    request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
-    const token::pkcs11::KeyMatch recorded = match;
-    KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
-    auto message = [&]() -> base::Result<std::string> {
-        KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
-        return mail::smime::finish_signature(prepared, key, signer.get(), chain);
-    }();
-    // The record is written (fsync) before the signed message appears.
-    KEYFENCE_TRY(record_operation(*engine, recorded, request,
-                                  message ? base::Status{} : base::Status(message.error())));
-    KEYFENCE_TRY(out.write(*message));
+    const mail::smime::SignOptions sign_options{
+        .opaque = options.opaque, .pss = options.pss, .hash = hash};
+    if (options.opaque) {
+        // Opaque signed-data is built in memory (docs/smime.md, "Large messages").
+        KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
+        KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_signature(input, sign_options));
+        auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
+                                    prepared.sha256, prepared.content.size());
+        KEYFENCE_TRY_ASSIGN(
+            message, sign_on_token(*engine, std::move(match), request, [&](EVP_PKEY* key) {
+                return mail::smime::finish_signature(prepared, key, signer.get(), chain);
+            }));
+        KEYFENCE_TRY(out.write(message));
+        return out.commit();
+    }
+    // multipart/signed streams from file to file in constant memory.
+    KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
+    base::Progress hashing("Hashing", input.size);
+    // The output's head and the signed part go to the output's temporary file as they are
+    // hashed; they appear only after the token signed (AtomicOutput::commit).
+    auto write = [&](std::string_view bytes) { return out.write(bytes); };
+    KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_file_signature(input.path, sign_options,
+                                                                      write, progress_of(hashing)));
+    auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
+                                prepared.sha256, prepared.content_size);
+    KEYFENCE_TRY_ASSIGN(done, sign_on_token(*engine, std::move(match), request,
+                                            [&](EVP_PKEY* key) -> base::Result<bool> {
+                                                KEYFENCE_TRY(mail::smime::finish_file_signature(
+                                                    prepared, key, signer.get(), chain, write));
+                                                return true;
+                                            }));
+    (void)done;
     return out.commit();
 }
 }  // namespace

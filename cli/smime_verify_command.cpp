@@ -2,12 +2,14 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
+#include "mail/smime/stream_io.hpp"
 #include "mail/smime/verify.hpp"
 
 namespace keyfence::cli {
@@ -85,9 +87,24 @@ int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options
         if (!at) return finish(at.error());
         verify.at = *at;
     }
-    auto input = base::read_all(options.in);
+    auto input = mail::smime::open_input(options.in);
     if (!input) return finish(input.error());
-    auto result = mail::smime::verify_message(*input, verify);
+    // The signed content streams to the output's temporary file as it is verified, and appears
+    // only when it verified (a multipart/signed message is verified in constant memory).
+    std::optional<base::AtomicOutput> out;
+    if (!options.out.empty()) {
+        auto opened = base::AtomicOutput::open(options.out);
+        if (!opened) return finish(opened.error());
+        out.emplace(std::move(*opened));
+    }
+    base::Status written;
+    mail::smime::ContentSink content;
+    if (out) {
+        content = [&](std::string_view bytes) {
+            if (written) written = out->write(bytes);
+        };
+    }
+    auto result = mail::smime::verify_message_file(input->path, verify, content);
     if (!result) return finish(result.error());
     // The report goes to stdout unless the signed content does.
     std::FILE* report = options.out == "-" ? stderr : stdout;
@@ -100,10 +117,8 @@ int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options
     if (!result->verified()) return k_exit_not_verified;
     // Archived mail verified as of the past says nothing about the certificate today.
     if (!verify.at) remember_signers(*result);
-    if (!options.out.empty()) {
-        auto out = base::AtomicOutput::open(options.out);
-        if (!out) return finish(out.error());
-        if (auto w = out->write(result->content); !w) return finish(w);
+    if (out) {
+        if (!written) return finish(written);
         return finish(out->commit());
     }
     return k_exit_ok;

@@ -4,6 +4,7 @@
 
 #include <gmime/gmime.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +49,32 @@ std::string stream_bytes(GMimeStream* memory);
 
 /// Serialises `object` (headers and body) in canonical form: CRLF line ends throughout.
 std::string canonical_bytes(GMimeObject* object);
+
+/// Receives bytes written to a sink_stream(); returns false to fail the write (GMime then
+/// stops writing and reports -1).
+using ByteSink = std::function<bool(std::string_view)>;
+
+/// A write-only GMime stream handing every byte written to `sink`, in order. Lets GMime write
+/// a message of any size to a hash, a file or both without holding it in memory.
+GPtr<GMimeStream> sink_stream(ByteSink sink);
+
+/// A read-only, seekable stream over the file at `path` (read(2), not mmap, so that the
+/// pages read do not count against the process's resident memory). Returns null and sets
+/// nothing when the file cannot be opened.
+GPtr<GMimeStream> file_stream(const std::string& path);
+
+/// Writes `object` in canonical form (CRLF line ends throughout, RFC 8551 §3.1.1) to `out`,
+/// streaming: the bytes of file-backed parts are never all in memory. Returns false when a
+/// write failed.
+bool write_canonical(GMimeObject* object, GMimeStream* out);
+
+/// Makes every quoted-printable leaf part below `object` (itself included) armour lines that
+/// start with "From " as "=46rom " (GMimeFilterFrom, ARMOR mode): an mbox hop rewrites such
+/// lines to ">From ", which would break a signature over them (RFC 8551 §3.1.3 advises
+/// quoted-printable for signed text for this reason). Call after g_mime_object_encode() chose
+/// the encodings; the encoded content goes to an anonymous temporary file, not memory.
+/// Returns false when a part could not be re-encoded.
+bool armor_from_lines(GMimeObject* object);
 
 /// "type/subtype" in lower case, or "" when `object` is null.
 std::string mime_type(GMimeObject* object);

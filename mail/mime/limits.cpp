@@ -1,6 +1,7 @@
 #include "mail/mime/limits.hpp"
 
 #include <string>
+#include <vector>
 
 namespace keyfence::mail::mime {
 namespace {
@@ -85,6 +86,30 @@ base::Status check_raw_limits(std::string_view bytes, const MimeLimits& limits) 
         }
         if (lf == std::string_view::npos) break;
         start = lf + 1;
+    }
+    return {};
+}
+
+base::Status check_stream_line_limits(GMimeStream* stream, const MimeLimits& limits) {
+    if (g_mime_stream_reset(stream) != 0) {
+        return base::Error(base::ErrorCode::Io, "the message cannot be read from its start");
+    }
+    std::vector<char> block(1 << 16);
+    std::size_t line = 0;
+    for (;;) {
+        const gssize got = g_mime_stream_read(stream, block.data(), block.size());
+        if (got < 0) return base::Error(base::ErrorCode::Io, "the message cannot be read");
+        if (got == 0) break;
+        for (gssize i = 0; i < got; ++i) {
+            if (block[static_cast<std::size_t>(i)] == '\n') {
+                line = 0;
+            } else if (++line > limits.max_line_bytes) {
+                return exceeded("the length of one line in bytes", line, limits.max_line_bytes);
+            }
+        }
+    }
+    if (g_mime_stream_reset(stream) != 0) {
+        return base::Error(base::ErrorCode::Io, "the message cannot be read from its start");
     }
     return {};
 }

@@ -33,6 +33,12 @@ inline constexpr MimeLimits k_mime_limits{};
 /// Size and line length, on the bytes before they are parsed. Errors: BadInput.
 base::Status check_raw_limits(std::string_view bytes, const MimeLimits& limits = k_mime_limits);
 
+/// Line length of a seekable stream (a message file parsed in place), read once from its start
+/// and reset to it. Its size is not limited: file-backed parsing never holds it whole.
+/// Errors: BadInput, Io.
+base::Status check_stream_line_limits(GMimeStream* stream,
+                                      const MimeLimits& limits = k_mime_limits);
+
 /// Depth, number of parts and header sizes of a parsed tree: `root` is a GMimeMessage (its
 /// outer headers count) or an entity. Errors: BadInput.
 base::Status check_tree_limits(GMimeObject* root, const MimeLimits& limits = k_mime_limits);

@@ -28,6 +28,12 @@ class Message {
     /// (no header block) or no body.
     static base::Result<Message> parse(std::string_view bytes);
 
+    /// Parses the message in the file at `path`, file-backed: GMime keeps each part's content
+    /// as a range of the file (persist stream), so memory stays constant whatever the size.
+    /// The file must stay unchanged while the message lives. Errors: Io (cannot open),
+    /// BadInput as parse().
+    static base::Result<Message> parse_file(const std::string& path);
+
     Message(Message&&) noexcept = default;
     Message& operator=(Message&&) noexcept = default;
     Message(const Message&) = delete;  // one owner of the GMime tree
@@ -44,8 +50,13 @@ class Message {
     /// headers go with it.
     std::string with_body(GMimeObject* entity);
 
+    /// As with_body(), but writes the message to `out` streaming (CRLF line ends). Returns
+    /// false when a write failed.
+    bool write_with_body(GMimeObject* entity, GMimeStream* out);
+
   private:
     explicit Message(GPtr<GMimeMessage> message);
+    static base::Result<Message> parse_stream(GMimeStream* stream);
     GPtr<GMimeMessage> m_message;
     MessageHeaders m_headers;
 };
@@ -53,6 +64,15 @@ class Message {
 /// Parses one MIME entity (headers and body), such as decrypted or signed content.
 /// Errors: BadInput.
 base::Result<GPtr<GMimeObject>> parse_entity(std::string_view bytes);
+
+/// Parses one MIME entity from the file at `path`, file-backed like Message::parse_file.
+/// Errors: Io, BadInput.
+base::Result<GPtr<GMimeObject>> parse_entity_file(const std::string& path);
+
+/// A base64 leaf part like base64_part(), whose content is read from `content` (a seekable
+/// stream, e.g. file_stream()) when the part is written; nothing is held in memory.
+GPtr<GMimeObject> base64_part_from_stream(const char* type, const char* subtype,
+                                          GMimeStream* content, const char* filename);
 
 /// A leaf part `type/subtype` holding `content`, base64 encoded, with `filename` as attachment
 /// name (RFC 8551 §3.2.1 suggests smime.p7m / smime.p7s).

@@ -7,7 +7,6 @@
 #include "mail/smime/cms_io.hpp"
 
 namespace keyfence::mail::smime {
-namespace {
 using base::ErrorCode;
 
 // One error for every failure of the data, whatever OpenSSL or the token said (Bleichenbacher,
@@ -17,6 +16,8 @@ base::Error decryption_failed() {
     return base::Error(ErrorCode::BadInput, "decryption failed",
                        "the message may not be encrypted to this key, or it is damaged");
 }
+
+namespace {
 
 bool is_pkcs7_mime(const std::string& type) {
     return type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime";
@@ -62,33 +63,40 @@ std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
 }
 }  // namespace
 
-base::Result<PreparedDecryption> prepare_decryption(std::string_view message, X509* recipient) {
-    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    GMimeObject* body = parsed.body();
-    if (!is_pkcs7_mime(mime::mime_type(body))) {
-        if (contains_encrypted_part(body)) {
-            return base::Error(ErrorCode::BadInput,
-                               "only a part of this message is encrypted; Keyfence decrypts "
-                               "only a body encrypted as a whole, so that decrypted text is "
-                               "never shown beside text anyone could have added (EFAIL)");
-        }
-        return base::Error(ErrorCode::BadInput, "the message is not S/MIME encrypted");
+base::Status check_encrypted_body(GMimeObject* body) {
+    if (is_pkcs7_mime(mime::mime_type(body))) return {};
+    if (contains_encrypted_part(body)) {
+        return base::Error(ErrorCode::BadInput,
+                           "only a part of this message is encrypted; Keyfence decrypts "
+                           "only a body encrypted as a whole, so that decrypted text is "
+                           "never shown beside text anyone could have added (EFAIL)");
     }
-    KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(body));
-    KEYFENCE_TRY_ASSIGN(cms, cms_from_der(der));
-    const int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
+    return base::Error(ErrorCode::BadInput, "the message is not S/MIME encrypted");
+}
+
+base::Result<bool> check_enveloped(CMS_ContentInfo* cms, X509* recipient) {
+    const int type = OBJ_obj2nid(CMS_get0_type(cms));
     if (type != NID_pkcs7_enveloped && type != NID_id_smime_ct_authEnvelopedData) {
         return base::Error(
             ErrorCode::BadInput,
             "the S/MIME part is not encrypted (it is " + std::string(OBJ_nid2sn(type)) + ")",
             type == NID_pkcs7_signed ? "use 'keyfence smime verify'" : "");
     }
-    if (!encrypted_to(cms.get(), recipient)) {
+    if (!encrypted_to(cms, recipient)) {
         return base::Error(ErrorCode::KeyNotFound,
                            "the message is not encrypted to " + describe(recipient).subject,
                            "decrypt it with the key it was encrypted to");
     }
-    const bool authenticated = type == NID_id_smime_ct_authEnvelopedData;
+    return type == NID_id_smime_ct_authEnvelopedData;
+}
+
+base::Result<PreparedDecryption> prepare_decryption(std::string_view message, X509* recipient) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
+    GMimeObject* body = parsed.body();
+    KEYFENCE_TRY(check_encrypted_body(body));
+    KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(body));
+    KEYFENCE_TRY_ASSIGN(cms, cms_from_der(der));
+    KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(cms.get(), recipient));
     return PreparedDecryption{
         std::move(parsed), std::move(cms),
         authenticated,     authenticated ? "AuthEnvelopedData" : "EnvelopedData",

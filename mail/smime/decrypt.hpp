@@ -47,4 +47,13 @@ base::Result<PreparedDecryption> prepare_decryption(std::string_view message, X5
 base::Result<DecryptResult> finish_decryption(PreparedDecryption& prepared, EVP_PKEY* key,
                                               X509* recipient, const VerifyOptions& verify);
 
+/// Shared by the in-memory and the streaming decryptor (stream_decrypt.hpp):
+/// BadInput unless `body` is S/MIME encrypted as a whole (EFAIL).
+base::Status check_encrypted_body(GMimeObject* body);
+/// BadInput unless `cms` is (Auth)EnvelopedData, KeyNotFound unless it names `recipient`;
+/// true for AuthEnvelopedData.
+base::Result<bool> check_enveloped(CMS_ContentInfo* cms, X509* recipient);
+/// The one error for every failure of the data (Bleichenbacher, Marvin).
+base::Error decryption_failed();
+
 }  // namespace keyfence::mail::smime

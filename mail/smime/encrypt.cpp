@@ -50,18 +50,13 @@ base::Status set_recipient_parameters(CMS_RecipientInfo* ri, bool oaep) {
 }
 }  // namespace
 
-base::Result<std::string> encrypt_message(std::string_view message,
-                                          const std::vector<base::X509Ptr>& recipients,
-                                          const EncryptOptions& options) {
+base::Result<CmsPtr> start_encryption(const std::vector<base::X509Ptr>& recipients,
+                                      const EncryptOptions& options, unsigned int flags) {
     if (recipients.empty()) return base::Error(ErrorCode::Usage, "no recipients");
     for (const auto& r : recipients) KEYFENCE_TRY(check_recipient(r.get()));
-    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    const std::string content = mime::canonical_bytes(parsed.body());
-
     const EVP_CIPHER* cipher = options.legacy_cbc ? EVP_aes_256_cbc() : EVP_aes_256_gcm();
-    const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
     // With an AEAD cipher OpenSSL 3.0 builds AuthEnvelopedData (RFC 5083).
-    CmsPtr cms(CMS_encrypt(nullptr, nullptr, cipher, flags));
+    CmsPtr cms(CMS_encrypt(nullptr, nullptr, cipher, flags | CMS_PARTIAL));
     if (!cms) return base::openssl_error(ErrorCode::Internal, "could not start CMS encryption");
     for (const auto& r : recipients) {
         CMS_RecipientInfo* ri = CMS_add1_recipient_cert(cms.get(), r.get(), CMS_KEY_PARAM);
@@ -71,15 +66,28 @@ base::Result<std::string> encrypt_message(std::string_view message,
         }
         KEYFENCE_TRY(set_recipient_parameters(ri, options.oaep));
     }
+    return cms;
+}
+
+const char* smime_type_for(const EncryptOptions& options) {
+    // RFC 8551 §3.2.2 smime-type values.
+    return options.legacy_cbc ? "enveloped-data" : "authEnveloped-data";
+}
+
+base::Result<std::string> encrypt_message(std::string_view message,
+                                          const std::vector<base::X509Ptr>& recipients,
+                                          const EncryptOptions& options) {
+    const unsigned int flags = CMS_BINARY;
+    KEYFENCE_TRY_ASSIGN(cms, start_encryption(recipients, options, flags));
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
+    const std::string content = mime::canonical_bytes(parsed.body());
     base::BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
     if (CMS_final(cms.get(), data.get(), nullptr, flags) != 1) {
         return base::openssl_error(ErrorCode::Internal, "encryption failed");
     }
     KEYFENCE_TRY_ASSIGN(der, cms_to_der(cms.get()));
     auto part = mime::base64_part("application", "pkcs7-mime", der, "smime.p7m");
-    // RFC 8551 §3.2.2 smime-type values.
-    g_mime_object_set_content_type_parameter(
-        part.get(), "smime-type", options.legacy_cbc ? "enveloped-data" : "authEnveloped-data");
+    g_mime_object_set_content_type_parameter(part.get(), "smime-type", smime_type_for(options));
     return parsed.with_body(part.get());
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/handles.hpp"
 #include "base/result.hpp"
+#include "mail/smime/cms_handles.hpp"
 
 namespace keyfence::mail::smime {
 
@@ -25,5 +26,14 @@ struct EncryptOptions {
 base::Result<std::string> encrypt_message(std::string_view message,
                                           const std::vector<base::X509Ptr>& recipients,
                                           const EncryptOptions& options);
+
+/// A CMS EnvelopedData/AuthEnvelopedData to `recipients`, with its RecipientInfos set up and
+/// no content yet (CMS_PARTIAL | `flags`): CMS_final() or a streaming BIO (BIO_new_CMS) adds
+/// it. Shared by the in-memory and the streaming encryptor. Errors: as encrypt_message().
+base::Result<CmsPtr> start_encryption(const std::vector<base::X509Ptr>& recipients,
+                                      const EncryptOptions& options, unsigned int flags);
+
+/// The smime-type parameter for the structure `options` give (RFC 8551 §3.2.2).
+const char* smime_type_for(const EncryptOptions& options);
 
 }  // namespace keyfence::mail::smime

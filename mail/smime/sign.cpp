@@ -12,13 +12,6 @@ namespace keyfence::mail::smime {
 namespace {
 using base::ErrorCode;
 
-const EVP_MD* hash_md(const std::string& hash) {
-    if (hash == "sha256") return EVP_sha256();
-    if (hash == "sha384") return EVP_sha384();
-    if (hash == "sha512") return EVP_sha512();
-    return nullptr;
-}
-
 std::vector<std::uint8_t> digest_of(const EVP_MD* md, std::string_view bytes) {
     std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
     unsigned int len = 0;
@@ -27,9 +20,11 @@ std::vector<std::uint8_t> digest_of(const EVP_MD* md, std::string_view bytes) {
     return out;
 }
 
+}  // namespace
+
 // The SignerInfo, signed once by `key`. CMS_PARTIAL keeps OpenSSL from hashing the content
 // itself; the messageDigest attribute carries phase 1's digest.
-base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key, X509* signer,
+base::Result<CmsPtr> build_signed_data(const SignedDataInput& p, EVP_PKEY* key, X509* signer,
                                        const std::vector<base::X509Ptr>& chain) {
     const unsigned int flags = CMS_PARTIAL | CMS_BINARY | (p.options.opaque ? 0 : CMS_DETACHED);
     CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
@@ -64,8 +59,8 @@ base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key
         ASN1_OCTET_STRING** content = CMS_get0_content(cms.get());
         if (content == nullptr || *content == nullptr ||
             ASN1_OCTET_STRING_set(*content,
-                                  reinterpret_cast<const unsigned char*>(p.content.data()),
-                                  static_cast<int>(p.content.size())) != 1) {
+                                  reinterpret_cast<const unsigned char*>(p.opaque_content.data()),
+                                  static_cast<int>(p.opaque_content.size())) != 1) {
             return base::openssl_error(ErrorCode::Internal, "could not embed the content");
         }
         (*content)->flags &= ~ASN1_STRING_FLAG_CONT;  // present, not to be streamed in
@@ -78,21 +73,7 @@ base::Result<CmsPtr> build_signed_data(const PreparedSignature& p, EVP_PKEY* key
     return cms;
 }
 
-// Fault defence: a signature that does not verify with the certificate never leaves.
-base::Status check_signature(CMS_ContentInfo* cms, const std::string& content, bool opaque) {
-    base::BioPtr data(opaque ? nullptr
-                             : BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-    if (CMS_verify(cms, nullptr, nullptr, data.get(), nullptr,
-                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY | CMS_NOCRL) != 1) {
-        base::clear_openssl_errors();
-        return base::Error(ErrorCode::ModuleFailure,
-                           "the token's signature does not verify with the certificate; it was "
-                           "withheld",
-                           "check that the certificate belongs to this key ('keyfence keys')");
-    }
-    return {};
-}
-
+namespace {
 // multipart/signed (RFC 8551 §3.5.3) whose first part is the exact bytes signed.
 base::Result<std::string> detached_message(PreparedSignature& p, std::string_view der) {
     GMimeMultipartSigned* raw = g_mime_multipart_signed_new();
@@ -118,6 +99,28 @@ base::Result<std::string> detached_message(PreparedSignature& p, std::string_vie
 }
 }  // namespace
 
+const EVP_MD* hash_md(const std::string& hash) {
+    if (hash == "sha256") return EVP_sha256();
+    if (hash == "sha384") return EVP_sha384();
+    if (hash == "sha512") return EVP_sha512();
+    return nullptr;
+}
+
+// Fault defence: the token's signature over the signed attributes must verify with the
+// certificate. The messageDigest attribute is phase 1's digest by construction, so this is the
+// whole of what could be wrong, and it costs no second pass over the content.
+base::Status check_token_signature(CMS_ContentInfo* cms) {
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+    if (si == nullptr || CMS_SignerInfo_verify(si) != 1) {
+        base::clear_openssl_errors();
+        return base::Error(ErrorCode::ModuleFailure,
+                           "the token's signature does not verify with the certificate; it was "
+                           "withheld",
+                           "check that the certificate belongs to this key ('keyfence keys')");
+    }
+    return {};
+}
+
 std::string micalg_for(const std::string& hash) {
     return hash.substr(0, 3) + "-" + hash.substr(3);
 }
@@ -129,7 +132,13 @@ base::Result<PreparedSignature> prepare_signature(std::string_view message,
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
     // 8-bit and binary parts would not survive a 7-bit hop byte for byte; opaque signed-data
     // carries its content inside base64 DER and needs no such care (RFC 8551 §3.1.2).
-    if (!options.opaque) g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+    if (!options.opaque) {
+        g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+        // "From " lines armoured in quoted-printable parts (RFC 8551 §3.1.3): mbox-safe.
+        if (!mime::armor_from_lines(parsed.body())) {
+            return base::Error(ErrorCode::Internal, "could not re-encode a quoted-printable part");
+        }
+    }
     std::string content = mime::canonical_bytes(parsed.body());
     auto digest = digest_of(md, content);
     auto sha256 = digest_of(EVP_sha256(), content);
@@ -139,8 +148,10 @@ base::Result<PreparedSignature> prepare_signature(std::string_view message,
 
 base::Result<std::string> finish_signature(PreparedSignature& prepared, EVP_PKEY* key, X509* signer,
                                            const std::vector<base::X509Ptr>& chain) {
-    KEYFENCE_TRY_ASSIGN(cms, build_signed_data(prepared, key, signer, chain));
-    KEYFENCE_TRY(check_signature(cms.get(), prepared.content, prepared.options.opaque));
+    KEYFENCE_TRY_ASSIGN(
+        cms, build_signed_data({prepared.options, prepared.digest, prepared.content}, key, signer,
+                               chain));
+    KEYFENCE_TRY(check_token_signature(cms.get()));
     KEYFENCE_TRY_ASSIGN(der, cms_to_der(cms.get()));
     if (!prepared.options.opaque) return detached_message(prepared, der);
     auto part = mime::base64_part("application", "pkcs7-mime", der, "smime.p7m");

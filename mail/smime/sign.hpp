@@ -6,6 +6,7 @@
 //      EVP_PKEY, on the token) sign the signed attributes once; build the output message.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "base/handles.hpp"
 #include "base/result.hpp"
 #include "mail/mime/message.hpp"
+#include "mail/smime/cms_handles.hpp"
 
 namespace keyfence::mail::smime {
 
@@ -45,6 +47,28 @@ base::Result<PreparedSignature> prepare_signature(std::string_view message,
 /// ModuleFailure (the key's signature did not verify).
 base::Result<std::string> finish_signature(PreparedSignature& prepared, EVP_PKEY* key, X509* signer,
                                            const std::vector<base::X509Ptr>& chain);
+
+/// What build_signed_data() signs: the options, the content's digest in options.hash, and
+/// for opaque signatures the content itself (ignored when detached).
+struct SignedDataInput {
+    const SignOptions& options;
+    std::span<const std::uint8_t> digest;
+    std::string_view opaque_content;
+};
+
+/// A CMS SignedData (detached unless options.opaque) whose one SignerInfo `key` signs with
+/// one private-key operation; the signed attributes are those finish_signature() lists.
+/// Shared by the in-memory and the streaming signer. Errors: Unsupported, Internal,
+/// ModuleFailure.
+base::Result<CmsPtr> build_signed_data(const SignedDataInput& input, EVP_PKEY* key, X509* signer,
+                                       const std::vector<base::X509Ptr>& chain);
+
+/// The digest for a hash name ("sha256", "sha384", "sha512"), or null.
+const EVP_MD* hash_md(const std::string& hash);
+
+/// ModuleFailure unless the (one) SignerInfo's signature over its signed attributes verifies
+/// with its certificate: a faulty token's signature never leaves.
+base::Status check_token_signature(CMS_ContentInfo* cms);
 
 /// The micalg parameter for a hash name: "sha-256" (RFC 8551 §3.5.3.2).
 std::string micalg_for(const std::string& hash);

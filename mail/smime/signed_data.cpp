@@ -180,9 +180,16 @@ std::string verification_time(const std::optional<std::int64_t>& at) {
     return iso_time(tm);
 }
 
-base::Result<SignedDataCheck> check_signed_data(std::string_view der,
-                                                const std::optional<std::string>& detached,
-                                                const VerifyOptions& options) {
+namespace {
+
+// The content a multipart/signed shows: in memory, or streamed from a BIO the caller owns.
+struct Detached {
+    const std::string* bytes = nullptr;
+    BIO* stream = nullptr;
+};
+
+base::Result<SignedDataCheck> check(std::string_view der, const std::optional<Detached>& detached,
+                                    const VerifyOptions& options) {
     SignedDataCheck result;
     auto parsed = cms_from_der(der);
     if (!parsed) {
@@ -214,7 +221,7 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
             "that hidden content";
     }
     if (detached && !hidden_content) {
-        result.content = *detached;
+        if (detached->bytes != nullptr) result.content = *detached->bytes;
     } else {
         if (!has_econtent) {
             result.problem_code = "no_content";
@@ -236,10 +243,12 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
     CMS_set1_signers_certs(cms, untrusted.get(), 0);
     base::clear_openssl_errors();
     base::BioPtr data;
-    if (detached && !hidden_content) {
+    if (detached && !hidden_content && detached->stream == nullptr) {
         data.reset(BIO_new_mem_buf(result.content.data(), static_cast<int>(result.content.size())));
     }
-    const std::vector<bool> digests = content_digests_match(cms, data.get());
+    BIO* content =
+        detached && !hidden_content && detached->stream != nullptr ? detached->stream : data.get();
+    const std::vector<bool> digests = content_digests_match(cms, content);
     for (int i = 0; i < sk_CMS_SignerInfo_num(infos); ++i) {
         CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, i);
         SignerResult signer = describe_signer(si);
@@ -256,6 +265,20 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
         result.signers.push_back(std::move(signer));
     }
     return result;
+}
+
+}  // namespace
+
+base::Result<SignedDataCheck> check_signed_data(std::string_view der,
+                                                const std::optional<std::string>& detached,
+                                                const VerifyOptions& options) {
+    if (!detached) return check(der, std::nullopt, options);
+    return check(der, Detached{&*detached, nullptr}, options);
+}
+
+base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, BIO* detached,
+                                                         const VerifyOptions& options) {
+    return check(der, Detached{nullptr, detached}, options);
 }
 
 }  // namespace keyfence::mail::smime

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/bio.h>
+
 #include "base/result.hpp"
 #include "mail/smime/verify.hpp"
 
@@ -28,6 +30,12 @@ struct SignedDataCheck {
 base::Result<SignedDataCheck> check_signed_data(std::string_view der,
                                                 const std::optional<std::string>& detached,
                                                 const VerifyOptions& options);
+
+/// As above for a multipart/signed whose content streams from `detached` (a BIO the caller
+/// owns), so that a message of any size is checked in constant memory; the result's `content`
+/// stays empty (whoever reads the BIO sees the content).
+base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, BIO* detached,
+                                                         const VerifyOptions& options);
 
 /// The ISO 8601 UTC form of `at`, or of now when it has no value.
 std::string verification_time(const std::optional<std::int64_t>& at);

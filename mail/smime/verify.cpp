@@ -6,6 +6,8 @@
 #include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
 #include "mail/smime/signed_data.hpp"
+#include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -16,6 +18,14 @@ struct SignedParts {
     std::string content;  ///< detached: the first part's bytes; opaque: filled from the CMS
     std::string der;
     bool detached = false;
+    base::BioPtr stream;  ///< detached, from a file: the first part, streamed (content empty)
+};
+
+// A message in a file: the detached content is read from it as the digests need it, and handed
+// on to `tee` as it passes (verify --out's temporary file).
+struct FileSource {
+    std::string path;
+    ContentSink tee;
 };
 
 bool is_pkcs7_mime(const std::string& type) {
@@ -23,8 +33,10 @@ bool is_pkcs7_mime(const std::string& type) {
 }
 
 // The signed content and the CMS bytes of an S/MIME signed entity; nullopt when the entity is
-// not S/MIME signed. `raw` holds the entity exactly as received.
-base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw) {
+// not S/MIME signed. `raw` holds the entity exactly as received, or `file` the message whose
+// body the entity is.
+base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::string_view raw,
+                                                      const FileSource* file = nullptr) {
     const std::string type = mime::mime_type(entity);
     if (type == "multipart/signed") {
         const std::string protocol = mime::content_type_parameter(entity, "protocol");
@@ -37,12 +49,19 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
             return base::Error(ErrorCode::BadInput,
                                "a multipart/signed body must have exactly two parts (RFC 1847)");
         }
-        SignedParts parts{"multipart/signed", {}, {}, true};
+        SignedParts parts{"multipart/signed", {}, {}, true, {}};
+        KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(g_mime_multipart_get_part(multipart, 1)));
+        parts.der = std::move(der);
+        if (file != nullptr) {
+            KEYFENCE_TRY_ASSIGN(
+                stream,
+                first_part_bio(file->path, g_mime_multipart_get_boundary(multipart), file->tee));
+            parts.stream = std::move(stream);
+            return std::optional<SignedParts>(std::move(parts));
+        }
         KEYFENCE_TRY_ASSIGN(content,
                             mime::first_body_part(raw, g_mime_multipart_get_boundary(multipart)));
-        KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(g_mime_multipart_get_part(multipart, 1)));
         parts.content = std::move(content);
-        parts.der = std::move(der);
         return std::optional<SignedParts>(std::move(parts));
     }
     if (is_pkcs7_mime(type)) {
@@ -50,7 +69,7 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
         if (!smime_type.empty() && smime_type != "signed-data") return std::optional<SignedParts>();
         KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(entity));
         return std::optional<SignedParts>(
-            SignedParts{"application/pkcs7-mime signed-data", {}, std::move(der), false});
+            SignedParts{"application/pkcs7-mime signed-data", {}, std::move(der), false, {}});
     }
     return std::optional<SignedParts>();
 }
@@ -74,7 +93,8 @@ std::string signer_list(const std::vector<SignerResult>& signers) {
 // Checks one signed entity. `raw` holds it as received (the body) or as GMime writes it (a
 // part below the body, only ever reported, never verified as the message).
 base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std::string_view raw,
-                                          const VerifyOptions& options, VerifyResult& whole) {
+                                          const FileSource* file, const VerifyOptions& options,
+                                          VerifyResult& whole) {
     SignedPartResult part{entity.path, entity.type, entity.context, {}, {}};
     if (entity.kind == mime::SignedKind::PgpMime || entity.kind == mime::SignedKind::PgpInline) {
         part.problem = "signed with OpenPGP, not S/MIME";
@@ -84,14 +104,22 @@ base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std:
         part.problem = "a signature on its own, outside a multipart/signed: it signs nothing here";
         return part;
     }
-    auto parts = signed_parts(entity.object, raw);
+    auto parts = signed_parts(entity.object, raw, file);
     if (!parts || !*parts) {
         part.problem = parts ? "not S/MIME signed" : parts.error().context;
         return part;
     }
-    std::optional<std::string> detached;
-    if ((*parts)->detached) detached = std::move((*parts)->content);
-    KEYFENCE_TRY_ASSIGN(checked, check_signed_data((*parts)->der, detached, options));
+    SignedDataCheck checked;
+    if ((*parts)->stream) {
+        KEYFENCE_TRY_ASSIGN(
+            streamed, check_signed_data_streamed((*parts)->der, (*parts)->stream.get(), options));
+        checked = std::move(streamed);
+    } else {
+        std::optional<std::string> detached;
+        if ((*parts)->detached) detached = std::move((*parts)->content);
+        KEYFENCE_TRY_ASSIGN(in_memory, check_signed_data((*parts)->der, detached, options));
+        checked = std::move(in_memory);
+    }
     part.signers = std::move(checked.signers);
     part.problem = checked.problem;
     if (entity.path.empty()) {
@@ -171,9 +199,12 @@ void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
     if (!check.ok()) fail(r, check.code, check.reason);
 }
 
+// `file`, when given, holds the message whose body `entity` is; the body's signed content then
+// streams from it.
 base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view raw,
                                          const mime::SenderHeaders& sender,
-                                         const VerifyOptions& options) {
+                                         const VerifyOptions& options,
+                                         const FileSource* file = nullptr) {
     VerifyResult r;
     r.from_text = sender.from_text;
     r.sender_text = sender.sender_text;
@@ -188,7 +219,8 @@ base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view r
     for (const auto& e : coverage.signed_entities) {
         const std::string reserialised =
             e.path.empty() ? std::string() : mime::canonical_bytes(e.object);
-        KEYFENCE_TRY_ASSIGN(part, check_part(e, e.path.empty() ? raw : reserialised, options, r));
+        KEYFENCE_TRY_ASSIGN(part, check_part(e, e.path.empty() ? raw : reserialised,
+                                             e.path.empty() ? file : nullptr, options, r));
         r.signed_parts.push_back(std::move(part));
     }
     if (coverage.whole_body_signed()) {
@@ -207,6 +239,21 @@ base::Result<VerifyResult> verify_object(GMimeObject* entity, std::string_view r
 base::Result<VerifyResult> verify_message(std::string_view message, const VerifyOptions& options) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
     return verify_object(parsed.body(), message, mime::sender_headers(parsed.get()), options);
+}
+
+base::Result<VerifyResult> verify_message_file(const std::string& path,
+                                               const VerifyOptions& options, ContentSink content) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    if (mime::mime_type(parsed.body()) != "multipart/signed") {
+        // Opaque signed-data is parsed whole by OpenSSL (d2i): read into memory.
+        std::string bytes;
+        KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { bytes.append(chunk); }));
+        KEYFENCE_TRY_ASSIGN(result, verify_message(bytes, options));
+        if (content && !result.content.empty()) content(result.content);
+        return result;
+    }
+    const FileSource file{path, std::move(content)};
+    return verify_object(parsed.body(), {}, mime::sender_headers(parsed.get()), options, &file);
 }
 
 bool is_signed_entity(std::string_view entity) {

@@ -7,6 +7,7 @@
 // and every signer is the message's one From: mailbox (mail/mime/sender.hpp).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,18 @@ struct VerifyResult {
 /// Verifies a whole message. Errors: BadInput (not MIME, broken CMS); a message that is not
 /// signed at all, or signed only in part, is a result with a failure (the caller exits 1).
 base::Result<VerifyResult> verify_message(std::string_view message, const VerifyOptions& options);
+
+/// Receives the signed content as it is verified (for `verify --out`).
+using ContentSink = std::function<void(std::string_view)>;
+
+/// Verifies the message in the file at `path`. A multipart/signed message is verified in
+/// constant memory: its signed part streams from the file into CMS_verify and on to `content`
+/// (when set), and the result's `content` stays empty; the caller must discard what `content`
+/// received unless the result verified. Opaque signed-data is read into memory (OpenSSL parses
+/// CMS whole) and its content handed to `content` at the end. Errors: as verify_message(), Io.
+base::Result<VerifyResult> verify_message_file(const std::string& path,
+                                               const VerifyOptions& options,
+                                               ContentSink content = {});
 
 /// True when the entity's top-level type is S/MIME signed (multipart/signed with a PKCS#7
 /// protocol, or application/pkcs7-mime signed-data).

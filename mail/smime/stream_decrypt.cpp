@@ -1,0 +1,126 @@
+#include "mail/smime/stream_decrypt.hpp"
+
+#include <sys/stat.h>
+
+#include "base/openssl_error.hpp"
+#include "base/secure_buffer.hpp"
+#include "mail/smime/cms_io.hpp"
+#include "mail/smime/decrypt.hpp"
+
+namespace keyfence::mail::smime {
+namespace {
+using base::ErrorCode;
+
+constexpr long k_buffer = 1 << 20;
+
+// A progress-reporting pass-through on the read side is not needed: the ciphertext BIO reads
+// in order, so the plaintext file's growth is the progress.
+base::Status decrypt_to(PreparedFileDecryption& p, int plain_fd) {
+    KEYFENCE_TRY_ASSIGN(content, ciphertext_bio(p.der.path(), p.skeleton.content_offset));
+    base::BioPtr file(BIO_new_fd(plain_fd, BIO_NOCLOSE));
+    base::BioPtr buffered(BIO_new(BIO_f_buffer()));
+    if (!file || !buffered || BIO_set_write_buffer_size(buffered.get(), k_buffer) != 1) {
+        return base::openssl_error(ErrorCode::Internal, "no BIO");
+    }
+    base::BioPtr out(BIO_push(buffered.release(), file.release()));
+    // The content key was unwrapped by CMS_decrypt_set1_pkey_and_peer; CMS_decrypt reads the
+    // detached content through the cipher BIO in 4 KiB pieces and fails when the GCM tag (or
+    // the CBC padding) does not check at the end (BIO_get_cipher_status).
+    if (CMS_decrypt(p.cms.get(), nullptr, nullptr, content.get(), out.get(), CMS_BINARY) != 1 ||
+        BIO_flush(out.get()) != 1) {
+        return decryption_failed();
+    }
+    return {};
+}
+
+bool looks_signed(GMimeObject* entity) {
+    const std::string type = mime::mime_type(entity);
+    return type == "multipart/signed" || type == "application/pkcs7-mime" ||
+           type == "application/x-pkcs7-mime";
+}
+
+base::Result<std::string> read_file(const std::string& path) {
+    std::string out;
+    KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { out.append(chunk); }));
+    return out;
+}
+}  // namespace
+
+base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& path,
+                                                             X509* recipient,
+                                                             const ProgressFn& progress) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    KEYFENCE_TRY(check_encrypted_body(parsed.body()));
+    GMimeDataWrapper* wrapper = g_mime_part_get_content(GMIME_PART(parsed.body()));
+    if (wrapper == nullptr) return base::Error(ErrorCode::BadInput, "the S/MIME part is empty");
+    KEYFENCE_TRY_ASSIGN(der, TempFile::create());
+    Hasher sha256(EVP_sha256());
+    BufferedWriter file([&](std::string_view block) { return write_fd(der.fd(), block); });
+    auto sink = mime::sink_stream([&](std::string_view bytes) {
+        sha256.update(bytes);
+        if (progress) progress(file.written(), 0);
+        return file.write(bytes);
+    });
+    if (g_mime_data_wrapper_write_to_stream(wrapper, sink.get()) < 0) {
+        KEYFENCE_TRY(file.status());
+        return base::Error(ErrorCode::BadInput, "the part's transfer encoding cannot be decoded");
+    }
+    KEYFENCE_TRY(file.flush());
+    KEYFENCE_TRY_ASSIGN(skeleton, read_enveloped_skeleton(der.path()));
+    KEYFENCE_TRY_ASSIGN(cms, cms_from_der(skeleton.der));
+    KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(cms.get(), recipient));
+    if (!skeleton.has_content) {
+        return base::Error(ErrorCode::BadInput, "the S/MIME part carries no encrypted content");
+    }
+    const std::uint64_t size = file.written();
+    return PreparedFileDecryption{std::move(parsed),
+                                  std::move(der),
+                                  std::move(skeleton),
+                                  std::move(cms),
+                                  authenticated,
+                                  authenticated ? "AuthEnvelopedData" : "EnvelopedData",
+                                  size,
+                                  sha256.final()};
+}
+
+base::Result<FileDecryptResult> finish_file_decryption(
+    PreparedFileDecryption& prepared, EVP_PKEY* key, X509* recipient, const VerifyOptions& verify,
+    const std::function<base::Status(std::string_view)>& out, const ProgressFn& progress) {
+    // With the certificate given, OpenSSL tries only the RecipientInfo that names it: one
+    // private-key operation.
+    if (CMS_decrypt_set1_pkey_and_peer(prepared.cms.get(), key, recipient, nullptr) != 1) {
+        return decryption_failed();
+    }
+    // Never to the output: a GCM tag failure at the end must leave no plaintext. The
+    // temporary file is removed on every path (TempFile).
+    KEYFENCE_TRY_ASSIGN(plain, TempFile::create());
+    KEYFENCE_TRY(decrypt_to(prepared, plain.fd()));
+
+    FileDecryptResult result;
+    result.authenticated = prepared.authenticated;
+    result.structure = prepared.structure;
+    KEYFENCE_TRY_ASSIGN(entity, mime::parse_entity_file(plain.path()));
+    if (looks_signed(entity.get())) {
+        // verify.hpp takes the entity in memory: a signed-then-encrypted message is held once.
+        KEYFENCE_TRY_ASSIGN(bytes, read_file(plain.path()));
+        if (is_signed_entity(bytes)) {
+            KEYFENCE_TRY_ASSIGN(
+                signature, verify_entity(bytes, prepared.message.headers().from_addresses, verify));
+            result.signature = std::move(signature);
+        }
+        OPENSSL_cleanse(bytes.data(), bytes.size());
+    }
+    BufferedWriter writer(out);
+    auto sink = mime::sink_stream([&](std::string_view bytes) {
+        if (progress) progress(writer.written(), prepared.encrypted_size);
+        return writer.write(bytes);
+    });
+    if (!prepared.message.write_with_body(entity.get(), sink.get())) {
+        KEYFENCE_TRY(writer.status());
+        return base::Error(ErrorCode::Internal, "GMime could not write the decrypted message");
+    }
+    KEYFENCE_TRY(writer.flush());
+    return result;
+}
+
+}  // namespace keyfence::mail::smime

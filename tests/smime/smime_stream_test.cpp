@@ -1,0 +1,229 @@
+// Large messages: the streaming paths of sign, verify, encrypt and decrypt against the peers,
+// the streaming delimiter scanner against its in-memory twin, and "From " lines through an
+// mbox hop. (Speed and memory live in tests/bench/smime_bench.py, not here.)
+
+#include <random>
+#include <regex>
+
+#include "mail/mime/raw_entity.hpp"
+#include "mail/smime/stream_first_part.hpp"
+#include "tests/smime/smime_fixture.hpp"
+
+namespace keyfence::test {
+namespace {
+namespace fs = std::filesystem;
+
+// The first part as the streaming scanner cuts it, fed in pieces of `piece` bytes.
+base::Result<std::string> scanned(std::string_view entity, const std::string& boundary,
+                                  std::size_t piece) {
+    std::string out;
+    mail::smime::FirstPartScanner scanner(boundary, [&](std::string_view b) { out.append(b); });
+    for (std::size_t i = 0; i < entity.size(); i += piece) scanner.feed(entity.substr(i, piece));
+    KEYFENCE_TRY(scanner.finish());
+    return out;
+}
+
+TEST(FirstPartScanner, CutsWhatTheInMemoryCutterCutsInPiecesOfAnySize) {
+    const std::string long_line(200000, 'x');
+    const std::vector<std::string> bodies = {
+        "Content-Type: text/plain\n\nline one\nline two\n",
+        "Content-Type: text/plain\r\n\r\nCRLF\r\nlines\r\n\r\n",
+        "Content-Type: text/plain\n\nmixed\r\nends\nlone\rCR\n\n\n",
+        "Content-Type: text/plain\n\n" + long_line + "\r\n" + long_line + "\n",
+        "Content-Type: text/plain\n\n--b is not the delimiter\n--bb neither\n",
+        "Content-Type: text/plain\n\n",
+    };
+    for (const auto& body : bodies) {
+        const std::string entity = "Content-Type: multipart/signed; boundary=b\n\npreamble\n--b\n" +
+                                   body + "\n--b  \nsignature\n--b--\nepilogue\n";
+        auto expected = mail::mime::first_body_part(entity, "b");
+        ASSERT_TRUE(expected) << body.substr(0, 60);
+        for (std::size_t piece : {1u, 2u, 3u, 7u, 4096u, 1u << 20}) {
+            auto got = scanned(entity, "b", piece);
+            ASSERT_TRUE(got) << piece;
+            EXPECT_EQ(*got, *expected) << body.substr(0, 60) << " in pieces of " << piece;
+        }
+    }
+    // No closing delimiter: an error, as in memory.
+    const std::string open = "Content-Type: multipart/signed; boundary=b\n\n--b\nunfinished\n";
+    EXPECT_FALSE(mail::mime::first_body_part(open, "b"));
+    EXPECT_FALSE(scanned(open, "b", 5));
+}
+
+class SmimeStreamTest : public SmimeTest {
+  protected:
+    // A message from rsa2048@example.org: a text part with long and CRLF lines and "From "
+    // lines, and a base64 attachment of `attachment` random bytes.
+    fs::path large_message(std::size_t attachment) {
+        std::mt19937 rng(42);
+        std::string raw(attachment, '\0');
+        for (auto& c : raw) c = static_cast<char>(rng());
+        std::string b64;
+        static const char* k_alphabet =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (std::size_t i = 0; i + 2 < raw.size(); i += 3) {
+            const unsigned v = (static_cast<unsigned char>(raw[i]) << 16) |
+                               (static_cast<unsigned char>(raw[i + 1]) << 8) |
+                               static_cast<unsigned char>(raw[i + 2]);
+            for (int s = 18; s >= 0; s -= 6) b64.push_back(k_alphabet[(v >> s) & 63]);
+            if ((i / 3 + 1) % 19 == 0) b64 += "\n";
+        }
+        write_file(path("big.eml"),
+                   "From: Test rsa2048 <rsa2048@example.org>\nTo: bob@example.org\nSubject: big\n"
+                   "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n"
+                   "--outer\nContent-Type: text/plain\n\nFrom the desk of Alice\r\n" +
+                       std::string(3000, 'L') +
+                       "\nthe end\n--outer\nContent-Type: application/octet-stream\n"
+                       "Content-Transfer-Encoding: base64\n\n" +
+                       b64 + "\n--outer--\n");
+        return path("big.eml");
+    }
+    ProcessResult openssl_decrypt(const fs::path& in, const std::string& label) {
+        return run({"openssl", "cms", "-decrypt", "-inkey", path(label + ".key").string(), "-in",
+                    in.string(), "-out", path("ossl.out").string()});
+    }
+};
+
+TEST_F(SmimeStreamTest, ALargeMessageSignsVerifiesEncryptsAndDecryptsWithThePeers) {
+    auto in = large_message(3 << 20);
+    ASSERT_EQ(kf({"smime", "sign", "--key", key("rsa2048"), "--in", in.string(), "--out",
+                  path("s.eml").string()})
+                  .exit_code,
+              0);
+    auto o = openssl_verify(path("s.eml"));
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    // Keyfence verifies streaming and writes exactly the signed part (cut in memory here).
+    auto v = kf({"smime", "verify", "--ca", m_world.ca_pem(), "--in", path("s.eml").string(),
+                 "--out", path("content.eml").string()});
+    ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+    const std::string signed_message = read_file(path("s.eml"));
+    std::smatch boundary;
+    ASSERT_TRUE(std::regex_search(signed_message, boundary, std::regex("boundary=\"([^\"]+)\"")));
+    auto expected = mail::mime::first_body_part(signed_message, boundary[1].str());
+    ASSERT_TRUE(expected);
+    EXPECT_EQ(read_file(path("content.eml")), *expected);
+    EXPECT_GT(fs::file_size(path("content.eml")), 3u << 20);
+    // Signed content from standard input is spooled, not read whole, and verifies too.
+    auto piped = kf({"smime", "sign", "--key", key("rsa2048"), "--out", path("p.eml").string()},
+                    read_file(in));
+    ASSERT_EQ(piped.exit_code, 0) << piped.err;
+    EXPECT_EQ(openssl_verify(path("p.eml")).exit_code, 0);
+
+    // Encrypt streaming (BER, indefinite lengths); openssl decrypts it.
+    software_recipient("swrsa", "rsa");
+    ASSERT_EQ(kf({"smime", "encrypt", "--to", path("swrsa.pem").string(), "--to",
+                  m_world.cert_pem("rsa2048"), "--in", path("s.eml").string(), "--out",
+                  path("e.eml").string()})
+                  .exit_code,
+              0);
+    auto d = openssl_decrypt(path("e.eml"), "swrsa");
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_NE(read_file(path("ossl.out")).find("multipart/signed"), std::string::npos);
+    // Keyfence decrypts it on the token, verifies the signature inside, writes the message.
+    auto k = kf({"smime", "decrypt", "--key", key("rsa2048"), "--ca", m_world.ca_pem(), "--in",
+                 path("e.eml").string(), "--out", path("d.eml").string()});
+    ASSERT_EQ(k.exit_code, 0) << k.out << k.err;
+    EXPECT_NE(k.out.find("integrity-protected and"), std::string::npos) << k.out;
+    EXPECT_EQ(openssl_verify(path("d.eml")).exit_code, 0);
+}
+
+TEST_F(SmimeStreamTest, DecryptReadsDefiniteAndIndefiniteLengthsFromOpenSsl) {
+    auto in = large_message(1 << 20);
+    for (bool stream : {false, true}) {
+        for (const char* cipher : {"-aes-256-gcm", "-aes-256-cbc"}) {
+            std::vector<std::string> argv = {"openssl",
+                                             "cms",
+                                             "-encrypt",
+                                             cipher,
+                                             "-binary",
+                                             "-in",
+                                             in.string(),
+                                             "-out",
+                                             path("o.smime").string(),
+                                             m_world.cert_pem("rsa2048")};
+            if (stream) argv.insert(argv.begin() + 3, "-stream");
+            ASSERT_EQ(run(argv).exit_code, 0);
+            write_file(path("o.eml"), "From: rsa2048@example.org\r\nTo: bob@example.org\r\n" +
+                                          read_file(path("o.smime")));
+            auto d = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in",
+                         path("o.eml").string(), "--out", path("d.eml").string()});
+            ASSERT_EQ(d.exit_code, 0) << cipher << " stream=" << stream << d.err;
+            // The decrypted entity is the whole input (its headers become the body's).
+            EXPECT_NE(read_file(path("d.eml")).find("From the desk of Alice"), std::string::npos);
+            EXPECT_GT(fs::file_size(path("d.eml")), 1u << 20);
+        }
+    }
+}
+
+TEST_F(SmimeStreamTest, ALargeTamperedGcmMessageLeavesNoOutputAtAll) {
+    auto in = large_message(2 << 20);
+    ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in", in.string(),
+                  "--out", path("e.eml").string()})
+                  .exit_code,
+              0);
+    // One base64 character in the middle of the ciphertext changed: one bit flipped or more.
+    std::string sealed = read_file(path("e.eml"));
+    std::size_t middle = sealed.size() / 2;
+    while (sealed[middle] == '\r' || sealed[middle] == '\n') ++middle;
+    sealed[middle] = sealed[middle] == 'A' ? 'B' : 'A';
+    write_file(path("t.eml"), sealed);
+    // Temporary files in a directory of their own, to see that none is left behind.
+    const fs::path tmp = path("tmp");
+    fs::create_directory(tmp);
+    auto e = env();
+    e["TMPDIR"] = tmp.string();
+    auto d = run_keyfence(m_world,
+                          {"--pin-fd", "3", "smime", "decrypt", "--key", key("rsa2048"), "--in",
+                           path("t.eml").string(), "--out", path("d.eml").string()},
+                          {.env = e, .fd3_data = "123456\n"});
+    EXPECT_NE(d.exit_code, 0);
+    EXPECT_NE(d.err.find("decryption failed"), std::string::npos) << d.err;
+    EXPECT_FALSE(fs::exists(path("d.eml")));
+    // And no plaintext (nor anything else) was left in the temporary directory either.
+    EXPECT_TRUE(fs::is_empty(tmp));
+}
+
+TEST_F(SmimeStreamTest, FromLinesInSignedTextSurviveAnMboxHop) {
+    auto in = message("m.eml", "rsa2048",
+                      "Hello\nFrom the start of a line\n>From quoted already\nFrom here too\n");
+    for (const char* label : {"rsa2048", "ecp256"}) {
+        in = message("m.eml", label,
+                     "Hello\nFrom the start of a line\n>From quoted already\nFrom here too\n");
+        ASSERT_EQ(kf({"smime", "sign", "--key", key(label), "--in", in.string(), "--out",
+                      path("s.eml").string()})
+                      .exit_code,
+                  0);
+        const std::string signed_message = read_file(path("s.eml"));
+        // RFC 8551 §3.1.3: quoted-printable, with "From " armoured as "=46rom ".
+        EXPECT_NE(signed_message.find("Content-Transfer-Encoding: quoted-printable"),
+                  std::string::npos);
+        EXPECT_NE(signed_message.find("\r\n=46rom the start of a line\r\n"), std::string::npos);
+        EXPECT_EQ(signed_message.find("\nFrom "), std::string::npos) << signed_message;
+        // What an mbox writer does to every line starting "From ": nothing left to break.
+        std::string mangled;
+        for (std::size_t pos = 0; pos < signed_message.size();) {
+            std::size_t end = signed_message.find('\n', pos);
+            end = end == std::string::npos ? signed_message.size() : end + 1;
+            std::string line = signed_message.substr(pos, end - pos);
+            if (pos != 0 && line.rfind("From ", 0) == 0) line = ">" + line;
+            mangled += line;
+            pos = end;
+        }
+        write_file(path("mbox.eml"), mangled);
+        EXPECT_EQ(openssl_verify(path("mbox.eml")).exit_code, 0) << label;
+        auto v = kf({"smime", "verify", "--ca", m_world.ca_pem(), "--in", path("mbox.eml").string(),
+                     "--out", path("c.eml").string()});
+        EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+        // The text itself is unchanged once decoded.
+        auto decoded = run({"sh", "-c",
+                            "sed -n '/^\\r\\?$/,$p' " + path("c.eml").string() +
+                                " | tr -d '\\r' | perl -MMIME::QuotedPrint -0777 "
+                                "-ne 'print decode_qp($_)'"});
+        EXPECT_NE(decoded.out.find("\nFrom the start of a line\n>From quoted already\n"),
+                  std::string::npos)
+            << decoded.out;
+    }
+}
+
+}  // namespace
+}  // namespace keyfence::test
