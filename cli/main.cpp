@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     add_audit_commands(context);
     add_smime_commands(context);
     add_certs_commands(context);
+    add_pgp_commands(context);
 
     try {
         app.parse(argc, argv);

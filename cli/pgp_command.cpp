@@ -1,0 +1,143 @@
+// keyfence pgp: the PGP/MIME command group (RFC 3156) through GnuPG. Each subcommand lives in
+// its own file; this one registers the group and holds what they share.
+
+#include <filesystem>
+
+#include "base/hex.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/pgp_support.hpp"
+#include "cli/smime_support.hpp"
+#include "mail/pgp/homedir.hpp"
+#include "mail/pgp/passphrase.hpp"
+
+namespace keyfence::cli {
+namespace p11 = token::pkcs11;
+
+void add_homedir_option(CLI::App* cmd, std::string& homedir) {
+    cmd->add_option("--homedir", homedir,
+                    "The GnuPG home (default: ${XDG_DATA_HOME:-~/.local/share}/keyfence/gnupg)");
+}
+
+base::Result<mail::pgp::Context> open_home(const std::string& homedir) {
+    const std::string home = mail::pgp::resolve_homedir(homedir);
+    if (!std::filesystem::exists(std::filesystem::path(home) / "gpg-agent.conf")) {
+        return base::Error(base::ErrorCode::Usage, "the GnuPG home " + home + " is not set up",
+                           "run 'keyfence pgp setup --pkcs11' or 'keyfence pgp setup --card'");
+    }
+    return mail::pgp::Context::open(home);
+}
+
+namespace {
+// A token key that `pgp bind` did not record (an OpenPGP card through scdaemon, or a key bound
+// by gpg itself): the engine judges it by what gpg says about it.
+p11::KeyMatch gnupg_key(const mail::pgp::KeyInfo& key) {
+    p11::KeyMatch match;
+    match.token.module_path = "gnupg:scdaemon";
+    match.token.present = true;
+    match.token.label = "OpenPGP card " + key.card_serial;
+    match.token.manufacturer = "GnuPG smartcard daemon";
+    match.token.model = "OpenPGP card";
+    match.token.serial = key.card_serial;
+    match.key.uri = "openpgp4fpr:" + key.fingerprint;
+    match.key.label = key.uids.empty() ? key.fingerprint : key.uids.front();
+    match.key.public_key_sha256 = key.fingerprint;
+    const bool rsa = key.algorithm.rfind("rsa", 0) == 0;
+    match.key.algorithm = rsa ? p11::KeyAlgorithm::Rsa : p11::KeyAlgorithm::Ec;
+    if (rsa) match.key.bits = std::atoi(key.algorithm.c_str() + 3);
+    match.key.supported = true;
+    return match;
+}
+}  // namespace
+
+base::Result<p11::KeyMatch> token_key_for(engine::Engine& engine, const std::string& homedir,
+                                          const mail::pgp::KeyInfo& key) {
+    if (!key.on_token) {
+        return base::Error(base::ErrorCode::Unsupported,
+                           "the secret key of " + key.fingerprint +
+                               " is not on a token; Keyfence uses only token keys",
+                           "bind a token key with 'keyfence pgp bind'");
+    }
+    if (auto uri = mail::pgp::binding_for(homedir, key.keygrip)) return engine.find_key(*uri);
+    return gnupg_key(key);
+}
+
+engine::OperationRequest pgp_request(engine::Operation op, const p11::KeyMatch& match,
+                                     const mail::mime::MessageHeaders* headers,
+                                     std::span<const std::uint8_t> sha256) {
+    engine::OperationRequest request;
+    request.operation = op;
+    request.key_uri = match.key.uri;
+    request.protocol = engine::Protocol::OpenPgp;
+    if (headers != nullptr) {
+        request.summary = message_summary(*headers);
+        request.message_id = headers->message_id;
+    }
+    request.content_sha256 = base::to_hex(sha256);
+    return request;
+}
+
+namespace {
+token::PinRequest prompt_for(const p11::KeyMatch& match, const engine::OperationRequest& request) {
+    token::PinRequest prompt;
+    prompt.token_label = match.token.label;
+    prompt.token_model = match.token.model;
+    prompt.token_manufacturer = match.token.manufacturer;
+    prompt.token_serial = match.token.serial;
+    prompt.token_is_software = match.token.software;
+    prompt.key_label = match.key.label;
+    prompt.key_fingerprint = match.key.public_key_sha256;
+    prompt.operation = std::string(engine::operation_name(request.operation)) + " (OpenPGP)";
+    prompt.summary = request.summary;
+    prompt.count_low = match.token.pin.count_low;
+    prompt.final_try = match.token.pin.final_try;
+    return prompt;
+}
+
+base::Status outcome_of(base::Status result, const mail::pgp::PassphraseAnswerer& answerer) {
+    if (answerer.source_error()) return *answerer.source_error();
+    if (!result && answerer.repeated() &&
+        (result.error().code == base::ErrorCode::Cancelled ||
+         result.error().code == base::ErrorCode::PinIncorrect)) {
+        base::Error e(base::ErrorCode::PinIncorrect,
+                      "the token rejected the PIN; gpg asked again and Keyfence cancelled the "
+                      "repeated request (one entry, one try)",
+                      "check the PIN and run the command again");
+        e.from(result.error().origin, result.error().raw, result.error().raw_name);
+        return e;
+    }
+    return result;
+}
+}  // namespace
+
+base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
+                                   const p11::KeyMatch& match,
+                                   const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation) {
+    KEYFENCE_TRY(engine.admit(match, request));
+    const token::PinRequest prompt = prompt_for(match, request);
+    mail::pgp::PassphraseAnswerer answerer(
+        [&](const mail::pgp::PassphraseQuestion&) { return engine.pin_source().ask(prompt); });
+    answerer.install(ctx.get());
+    // A fresh agent and smartcard daemon: no login left from before answers for this PIN.
+    (void)mail::pgp::stop_daemons(ctx.homedir());
+    base::Status result = outcome_of(operation(), answerer);
+    // And none survives this operation (gnupg-pkcs11-scd and scdaemon keep theirs).
+    auto stopped = mail::pgp::stop_daemons(ctx.homedir());
+    gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
+    if (result && !stopped) result = stopped;
+    return record_operation(engine, match, request, std::move(result));
+}
+
+void add_pgp_commands(CommandContext& context) {
+    auto* pgp = context.app.add_subcommand(
+        "pgp",
+        "PGP/MIME (RFC 3156) through GnuPG with keys on tokens: set up, bind, sign, "
+        "verify, encrypt, decrypt");
+    pgp->require_subcommand(1);
+    add_pgp_setup_commands(context, pgp);
+    add_pgp_sign_verify(context, pgp);
+    add_pgp_encrypt_decrypt(context, pgp);
+}
+
+}  // namespace keyfence::cli

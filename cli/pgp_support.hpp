@@ -1,0 +1,54 @@
+#pragma once
+// Glue shared by the `keyfence pgp` subcommands: the GnuPG home, and running one private-key
+// operation of gpg under the engine's rules — policy and lockout guard before any PIN, the PIN
+// from Keyfence's PIN source (answered once), no unlocked state left behind, the audit record.
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.hpp"
+#include "cli/command.hpp"
+#include "engine/engine.hpp"
+#include "mail/mime/message.hpp"
+#include "mail/pgp/context.hpp"
+#include "mail/pgp/keys.hpp"
+
+namespace keyfence::cli {
+
+/// Adds `--homedir DIR` (the GnuPG home; default: Keyfence's own) to `cmd`.
+void add_homedir_option(CLI::App* cmd, std::string& homedir);
+
+/// A GPGME context on the resolved home. Errors: Usage when the home was never set up
+/// ('keyfence pgp setup'), and those of Context::open.
+base::Result<mail::pgp::Context> open_home(const std::string& homedir);
+
+/// The engine's view of the token key behind an OpenPGP key: the PKCS#11 key recorded by
+/// `pgp bind` (with the token's fresh PIN state), else the card or token gpg names. Errors:
+/// Unsupported when the secret key is not on a token, and those of Engine::find_key.
+base::Result<token::pkcs11::KeyMatch> token_key_for(engine::Engine& engine,
+                                                    const std::string& homedir,
+                                                    const mail::pgp::KeyInfo& key);
+
+/// The request for an OpenPGP private-key operation (protocol "openpgp").
+engine::OperationRequest pgp_request(engine::Operation op, const token::pkcs11::KeyMatch& match,
+                                     const mail::mime::MessageHeaders* headers,
+                                     std::span<const std::uint8_t> sha256);
+
+/// Runs `operation` (a gpg call on `ctx` that needs the token's PIN) for `match`: admits it
+/// (policy, lockout guard), installs the once-only passphrase answerer that asks the engine's
+/// PIN source with the request's summary, stops the home's daemons before and after (no
+/// cached login survives), and writes the audit record before returning. A repeated PIN
+/// request in one operation is reported as a wrong PIN (PinIncorrect).
+base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
+                                   const token::pkcs11::KeyMatch& match,
+                                   const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation);
+
+/// Registration of the subcommands of `pgp` (cli/pgp_*_command.cpp).
+void add_pgp_setup_commands(CommandContext& context, CLI::App* pgp);
+void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp);
+void add_pgp_encrypt_decrypt(CommandContext& context, CLI::App* pgp);
+
+}  // namespace keyfence::cli
