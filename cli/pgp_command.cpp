@@ -10,6 +10,7 @@
 #include "cli/smime_support.hpp"
 #include "mail/pgp/homedir.hpp"
 #include "mail/pgp/passphrase.hpp"
+#include "token/openpgp/card_directory.hpp"
 
 namespace keyfence::cli {
 namespace p11 = token::pkcs11;
@@ -46,20 +47,60 @@ p11::KeyMatch gnupg_key(const mail::pgp::KeyInfo& key) {
     match.key.algorithm = rsa ? p11::KeyAlgorithm::Rsa : p11::KeyAlgorithm::Ec;
     if (rsa) match.key.bits = std::atoi(key.algorithm.c_str() + 3);
     match.key.supported = true;
+    // describe() picked the subkey that has gpg's usage flag for this operation.
+    match.key.can_sign = true;
+    match.key.can_decrypt = true;
     return match;
+}
+
+// The card gpg names by its application identifier (OpenPGP card 3.4 §4.2.1: D276000124 01,
+// version, manufacturer, serial, 0000), if it is in a reader now.
+std::optional<token::openpgp::CardEntry> card_in_reader(const std::string& aid) {
+    if (aid.size() != 32 || aid.rfind("D27600012401", 0) != 0) return std::nullopt;
+    auto ref = token::openpgp::parse_card_reference("openpgp:" + aid.substr(16, 12));
+    if (!ref) return std::nullopt;
+    const token::openpgp::CardListing listing = token::openpgp::list_cards();
+    auto entry = token::openpgp::find_card(listing, *ref);
+    if (!entry || !(*entry)->card) return std::nullopt;
+    return **entry;
+}
+
+// The card as the policy and the lockout guard see it, with its PW1 state read just now.
+void describe_card(const token::openpgp::CardEntry& entry, TokenKey& key) {
+    const auto& card = *entry.card;
+    auto& token = key.match.token;
+    token.module_path = "pcsc:" + entry.reader;
+    token.label = "OpenPGP card " + card.serial_text();
+    token.manufacturer = card.manufacturer_name();
+    token.model = "OpenPGP card " + std::to_string(card.version_major) + "." +
+                  std::to_string(card.version_minor);
+    token.serial = card.serial_text();
+    token.software = card.is_test_card();
+    if (token.software) {
+        token.software_reason = "an OpenPGP test card (unregistered manufacturer range)";
+    }
+    token.pin.login_required = true;
+    token.pin.locked = card.pins.pw1_tries == 0;
+    token.pin.final_try = card.pins.pw1_tries == 1;
+    key.tries_left = card.pins.pw1_tries;
 }
 }  // namespace
 
-base::Result<p11::KeyMatch> token_key_for(engine::Engine& engine, const std::string& homedir,
-                                          const mail::pgp::KeyInfo& key) {
+base::Result<TokenKey> token_key_for(engine::Engine& engine, const std::string& homedir,
+                                     const mail::pgp::KeyInfo& key) {
     if (!key.on_token) {
         return base::Error(base::ErrorCode::Unsupported,
                            "the secret key of " + key.fingerprint +
                                " is not on a token; Keyfence uses only token keys",
                            "bind a token key with 'keyfence pgp bind'");
     }
-    if (auto uri = mail::pgp::binding_for(homedir, key.keygrip)) return engine.find_key(*uri);
-    return gnupg_key(key);
+    if (auto uri = mail::pgp::binding_for(homedir, key.keygrip)) {
+        KEYFENCE_TRY_ASSIGN(match, engine.find_key(*uri));
+        return TokenKey{std::move(match), std::nullopt};
+    }
+    TokenKey token_key{gnupg_key(key), std::nullopt};
+    if (auto entry = card_in_reader(key.card_serial)) describe_card(*entry, token_key);
+    return token_key;
 }
 
 engine::OperationRequest pgp_request(engine::Operation op, const p11::KeyMatch& match,
@@ -78,7 +119,8 @@ engine::OperationRequest pgp_request(engine::Operation op, const p11::KeyMatch& 
 }
 
 namespace {
-token::PinRequest prompt_for(const p11::KeyMatch& match, const engine::OperationRequest& request) {
+token::PinRequest prompt_for(const TokenKey& key, const engine::OperationRequest& request) {
+    const p11::KeyMatch& match = key.match;
     token::PinRequest prompt;
     prompt.token_label = match.token.label;
     prompt.token_model = match.token.model;
@@ -91,6 +133,7 @@ token::PinRequest prompt_for(const p11::KeyMatch& match, const engine::Operation
     prompt.summary = request.summary;
     prompt.count_low = match.token.pin.count_low;
     prompt.final_try = match.token.pin.final_try;
+    prompt.tries_left = key.tries_left;
     return prompt;
 }
 
@@ -111,11 +154,11 @@ base::Status outcome_of(base::Status result, const mail::pgp::PassphraseAnswerer
 }  // namespace
 
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
-                                   const p11::KeyMatch& match,
-                                   const engine::OperationRequest& request,
+                                   const TokenKey& key, const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation) {
+    const p11::KeyMatch& match = key.match;
     KEYFENCE_TRY(engine.admit(match, request));
-    const token::PinRequest prompt = prompt_for(match, request);
+    const token::PinRequest prompt = prompt_for(key, request);
     mail::pgp::PassphraseAnswerer answerer(
         [&](const mail::pgp::PassphraseQuestion&) { return engine.pin_source().ask(prompt); });
     answerer.install(ctx.get());

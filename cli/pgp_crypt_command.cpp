@@ -71,14 +71,14 @@ base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& 
         auto engine = make_engine(globals);
         KEYFENCE_TRY_ASSIGN(signer, pgp::find_key(ctx, sender, pgp::KeyUse::Sign, true));
         const auto info = pgp::describe(signer.get(), pgp::KeyUse::Sign);
-        KEYFENCE_TRY_ASSIGN(match, token_key_for(*engine, ctx.homedir(), info));
-        auto request = pgp_request(engine::Operation::Sign, match, &prepared.message.headers(),
-                                   prepared.sha256);
+        KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
+        auto request = pgp_request(engine::Operation::Sign, token_key.match,
+                                   &prepared.message.headers(), prepared.sha256);
         request.summary.emplace_back("OpenPGP key", info.fingerprint);
         request.summary.emplace_back("Signed and encrypted content",
                                      std::to_string(prepared.content.size()) + " bytes");
         request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
-        KEYFENCE_TRY(run_private_operation(*engine, ctx, match, request, [&]() -> base::Status {
+        KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
             KEYFENCE_TRY_ASSIGN(encrypted,
                                 pgp::finish_encryption(ctx, prepared, raw, signer.get()));
             message = std::move(encrypted);
@@ -105,15 +105,15 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
     KEYFENCE_TRY_ASSIGN(prepared, pgp::prepare_decryption(input));
     KEYFENCE_TRY_ASSIGN(key, pgp::find_key(ctx, options.key, pgp::KeyUse::Encrypt, true));
     const auto info = pgp::describe(key.get(), pgp::KeyUse::Encrypt);
-    KEYFENCE_TRY_ASSIGN(match, token_key_for(*engine, ctx.homedir(), info));
-    auto request = pgp_request(engine::Operation::Decrypt, match, &prepared.message.headers(),
-                               prepared.sha256);
+    KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
+    auto request = pgp_request(engine::Operation::Decrypt, token_key.match,
+                               &prepared.message.headers(), prepared.sha256);
     request.summary.emplace_back("OpenPGP key", info.fingerprint);
     request.summary.emplace_back("Encrypted content", std::to_string(prepared.ciphertext.size()) +
                                                           " bytes, " + prepared.format);
     request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
     std::optional<pgp::DecryptResult> result;
-    KEYFENCE_TRY(run_private_operation(*engine, ctx, match, request, [&]() -> base::Status {
+    KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
         KEYFENCE_TRY_ASSIGN(decrypted, pgp::finish_decryption(ctx, prepared));
         result = std::move(decrypted);
         return {};

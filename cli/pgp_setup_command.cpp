@@ -88,11 +88,12 @@ base::Status pgp_bind(const GlobalOptions& globals, const BindOptions& options) 
                        {"User ID", options.uid},
                        {"Keygrip", keygrip}};
     std::string fingerprint;
-    KEYFENCE_TRY(run_private_operation(*engine, ctx, match, request, [&]() -> base::Status {
-        KEYFENCE_TRY_ASSIGN(fpr, mail::pgp::create_certificate(ctx, keygrip, options.uid));
-        fingerprint = std::move(fpr);
-        return {};
-    }));
+    KEYFENCE_TRY(run_private_operation(
+        *engine, ctx, TokenKey{match, std::nullopt}, request, [&]() -> base::Status {
+            KEYFENCE_TRY_ASSIGN(fpr, mail::pgp::create_certificate(ctx, keygrip, options.uid));
+            fingerprint = std::move(fpr);
+            return {};
+        }));
     KEYFENCE_TRY(mail::pgp::record_binding(ctx.homedir(), keygrip, match.key.uri));
     std::printf("OpenPGP key %s\n  user ID: %s\n  on token key: %s\n  keygrip: %s\n",
                 fingerprint.c_str(), options.uid.c_str(), match.key.uri.c_str(), keygrip.c_str());

@@ -27,19 +27,19 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(key, mail::pgp::find_key(ctx, options.key, mail::pgp::KeyUse::Sign, true));
     const auto info = mail::pgp::describe(key.get(), mail::pgp::KeyUse::Sign);
-    KEYFENCE_TRY_ASSIGN(match, token_key_for(*engine, ctx.homedir(), info));
+    KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
     KEYFENCE_TRY_ASSIGN(prepared, mail::pgp::prepare_content(input));
 
-    auto request =
-        pgp_request(engine::Operation::Sign, match, &prepared.message.headers(), prepared.sha256);
+    auto request = pgp_request(engine::Operation::Sign, token_key.match,
+                               &prepared.message.headers(), prepared.sha256);
     request.summary.emplace_back("OpenPGP key", info.fingerprint);
     request.summary.emplace_back("Signed content", std::to_string(prepared.content.size()) +
                                                        " bytes, PGP/MIME multipart/signed");
     request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
     std::string message;
-    KEYFENCE_TRY(run_private_operation(*engine, ctx, match, request, [&]() -> base::Status {
+    KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
         KEYFENCE_TRY_ASSIGN(signed_message, mail::pgp::finish_signature(ctx, prepared, key.get()));
         message = std::move(signed_message.message);
         return {};

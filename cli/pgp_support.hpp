@@ -4,6 +4,7 @@
 // from Keyfence's PIN source (answered once), no unlocked state left behind, the audit record.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,26 +25,33 @@ void add_homedir_option(CLI::App* cmd, std::string& homedir);
 /// ('keyfence pgp setup'), and those of Context::open.
 base::Result<mail::pgp::Context> open_home(const std::string& homedir);
 
+/// The token key behind an OpenPGP key, as the engine judges it.
+struct TokenKey {
+    token::pkcs11::KeyMatch match;
+    std::optional<int> tries_left;  ///< an OpenPGP card's PW1 retry counter, read just now
+};
+
 /// The engine's view of the token key behind an OpenPGP key: the PKCS#11 key recorded by
-/// `pgp bind` (with the token's fresh PIN state), else the card or token gpg names. Errors:
-/// Unsupported when the secret key is not on a token, and those of Engine::find_key.
-base::Result<token::pkcs11::KeyMatch> token_key_for(engine::Engine& engine,
-                                                    const std::string& homedir,
-                                                    const mail::pgp::KeyInfo& key);
+/// `pgp bind` (with the token's fresh PIN state), else the card or token gpg names. For an
+/// OpenPGP card found in a PC/SC reader, its PW1 retry counter is read now (OpenPGP card 3.4
+/// §4.4.1 DO C4), so that the lockout guard refuses a blocked PIN or the last try before gpg
+/// asks for the PIN. Errors: Unsupported when the secret key is not on a token, and those of
+/// Engine::find_key.
+base::Result<TokenKey> token_key_for(engine::Engine& engine, const std::string& homedir,
+                                     const mail::pgp::KeyInfo& key);
 
 /// The request for an OpenPGP private-key operation (protocol "openpgp").
 engine::OperationRequest pgp_request(engine::Operation op, const token::pkcs11::KeyMatch& match,
                                      const mail::mime::MessageHeaders* headers,
                                      std::span<const std::uint8_t> sha256);
 
-/// Runs `operation` (a gpg call on `ctx` that needs the token's PIN) for `match`: admits it
+/// Runs `operation` (a gpg call on `ctx` that needs the token's PIN) for `key`: admits it
 /// (policy, lockout guard), installs the once-only passphrase answerer that asks the engine's
 /// PIN source with the request's summary, stops the home's daemons before and after (no
 /// cached login survives), and writes the audit record before returning. A repeated PIN
 /// request in one operation is reported as a wrong PIN (PinIncorrect).
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
-                                   const token::pkcs11::KeyMatch& match,
-                                   const engine::OperationRequest& request,
+                                   const TokenKey& key, const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation);
 
 /// Registration of the subcommands of `pgp` (cli/pgp_*_command.cpp).
