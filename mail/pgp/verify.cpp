@@ -166,29 +166,43 @@ void judge(VerifyResult& r) {
     }
 }
 
-base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message) {
+base::Result<SignedBody> parse_signed(std::string_view message) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
+    SignedBody body;
+    body.from_addresses = parsed.headers().from_addresses;
+    GMimeObject* entity = parsed.body();
+    if (mime::mime_type(entity) != "multipart/signed" ||
+        lower_param(entity, "protocol") != "application/pgp-signature") {
+        body.unsigned_reason =
+            has_signed_part(entity)
+                ? "only a part of this message is signed, not the message as a whole; the rest "
+                  "could have been added by anyone"
+                : "the message is not PGP/MIME signed";
+        return body;
+    }
+    KEYFENCE_TRY_ASSIGN(parts, signed_parts(entity, message));
+    body.content = std::move(parts.content);
+    body.signature = std::move(parts.signature);
+    return body;
+}
+
+base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message) {
+    KEYFENCE_TRY_ASSIGN(body, parse_signed(message));
     VerifyResult r;
-    r.from_addresses = parsed.headers().from_addresses;
-    GMimeObject* body = parsed.body();
-    if (mime::mime_type(body) != "multipart/signed" ||
-        lower_param(body, "protocol") != "application/pgp-signature") {
-        r.failure = has_signed_part(body)
-                        ? "only a part of this message is signed, not the message as a whole; "
-                          "the rest could have been added by anyone"
-                        : "the message is not PGP/MIME signed";
+    r.from_addresses = std::move(body.from_addresses);
+    if (!body.unsigned_reason.empty()) {
+        r.failure = std::move(body.unsigned_reason);
         return r;
     }
-    KEYFENCE_TRY_ASSIGN(parts, signed_parts(body, message));
     r.format = "multipart/signed";
-    auto sig = gpgme_data_from(parts.signature);
-    auto text = gpgme_data_from(parts.content);
+    auto sig = gpgme_data_from(body.signature);
+    auto text = gpgme_data_from(body.content);
     const gpgme_error_t err = gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
     if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
         return gpg_error(err, "the signature part cannot be read", ErrorCode::BadInput);
     }
     r.signers = collect_signatures(ctx);
-    r.content = std::move(parts.content);
+    r.content = std::move(body.content);
     judge(r);
     return r;
 }

@@ -36,6 +36,18 @@ struct VerifyResult {
     bool verified() const noexcept { return failure.empty(); }
 };
 
+/// A message's RFC 3156 signed body, cut from the bytes received; no gpg involved.
+struct SignedBody {
+    std::vector<std::string> from_addresses;
+    std::string content;          ///< the first part exactly as received (CRLF)
+    std::string signature;        ///< the armored signature
+    std::string unsigned_reason;  ///< set when the body is not signed as a whole
+};
+
+/// The signed body of `message`. Errors: BadInput (not a message; a malformed
+/// multipart/signed). A message that is not signed as a whole has unsigned_reason set.
+base::Result<SignedBody> parse_signed(std::string_view message);
+
 /// Verifies a whole message. Errors: BadInput (not a message; a malformed multipart/signed).
 /// A signature that does not verify is a result with `failure` set, not an error.
 base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message);
