@@ -194,7 +194,7 @@ base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& 
     KEYFENCE_TRY_ASSIGN(entity, plaintext_entity(prepared.format, plaintext));
     if (!signers.empty()) {
         VerifyResult v;
-        v.format = "signed and encrypted in one (RFC 3156 §6.2)";
+        v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
         v.from_addresses = from;
         v.signers = std::move(signers);
         judge(v);
