@@ -1,10 +1,9 @@
 #include "mail/pgp/decrypt.hpp"
 
-#include <openssl/evp.h>
-
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/sign.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
@@ -78,13 +77,6 @@ void find_encrypted(GMimeObject* object, std::optional<Found>& found, bool& mixe
     }
     // Any other leaf beside the encrypted entity is unprotected content.
     mixed = true;
-}
-
-std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
-    std::vector<std::uint8_t> out(32);
-    unsigned int len = 0;
-    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
-    return out;
 }
 
 // The decrypted entity as a MIME entity: PGP/MIME plaintext is one; inline plaintext is text.

@@ -13,13 +13,6 @@ namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
 
-std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
-    std::vector<std::uint8_t> out(32);
-    unsigned int len = 0;
-    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
-    return out;
-}
-
 // Fault defence: a signature gpg cannot verify over the content never leaves.
 base::Status check_signature(Context& ctx, const std::string& content,
                              const std::string& signature) {
@@ -62,6 +55,13 @@ base::Result<std::string> signed_message(PreparedContent& p, const std::string& 
     return out;
 }
 }  // namespace
+
+std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
+    std::vector<std::uint8_t> out(32);
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
+    return out;
+}
 
 std::string micalg_for(gpgme_hash_algo_t algo) {
     const char* name = gpgme_hash_algo_name(algo);

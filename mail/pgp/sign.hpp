@@ -36,6 +36,9 @@ struct SignedMessage {
 base::Result<SignedMessage> finish_signature(Context& ctx, PreparedContent& prepared,
                                              gpgme_key_t signer);
 
+/// SHA-256 of `bytes`: what prompts and the audit log show of the content.
+std::vector<std::uint8_t> sha256_of(std::string_view bytes);
+
 /// RFC 3156 §5 micalg for a GPGME hash algorithm: "pgp-sha256", or "" when unknown.
 std::string micalg_for(gpgme_hash_algo_t algo);
 
