@@ -118,8 +118,7 @@ engine::OperationRequest pgp_request(engine::Operation op, const p11::KeyMatch& 
     return request;
 }
 
-namespace {
-token::PinRequest prompt_for(const TokenKey& key, const engine::OperationRequest& request) {
+token::PinRequest pin_prompt(const TokenKey& key, const engine::OperationRequest& request) {
     const p11::KeyMatch& match = key.match;
     token::PinRequest prompt;
     prompt.token_label = match.token.label;
@@ -136,6 +135,8 @@ token::PinRequest prompt_for(const TokenKey& key, const engine::OperationRequest
     prompt.tries_left = key.tries_left;
     return prompt;
 }
+
+namespace {
 
 base::Status outcome_of(base::Status result, const mail::pgp::PassphraseAnswerer& answerer) {
     if (answerer.source_error()) return *answerer.source_error();
@@ -156,11 +157,19 @@ base::Status outcome_of(base::Status result, const mail::pgp::PassphraseAnswerer
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
                                    const TokenKey& key, const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation) {
+    const token::PinRequest prompt = pin_prompt(key, request);
+    return run_private_operation(
+        engine, ctx, key, request, operation,
+        [&](const mail::pgp::PassphraseQuestion&) { return engine.pin_source().ask(prompt); }, 1);
+}
+
+base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
+                                   const TokenKey& key, const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation,
+                                   const mail::pgp::PinAsker& asker, int answers) {
     const p11::KeyMatch& match = key.match;
     KEYFENCE_TRY(engine.admit(match, request));
-    const token::PinRequest prompt = prompt_for(key, request);
-    mail::pgp::PassphraseAnswerer answerer(
-        [&](const mail::pgp::PassphraseQuestion&) { return engine.pin_source().ask(prompt); });
+    mail::pgp::PassphraseAnswerer answerer(asker, answers);
     answerer.install(ctx.get());
     // A fresh agent and smartcard daemon: no login left from before answers for this PIN.
     (void)mail::pgp::stop_daemons(ctx.homedir());
@@ -172,6 +181,40 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
     return record_operation(engine, match, request, std::move(result));
 }
 
+base::Result<std::pair<TokenKey, token::openpgp::ApplicationData>> the_card() {
+    const token::openpgp::CardListing listing = token::openpgp::list_cards();
+    if (listing.pcsc_error) return *listing.pcsc_error;
+    const token::openpgp::CardEntry* found = nullptr;
+    for (const auto& entry : listing.cards) {
+        if (!entry.card) continue;
+        if (found != nullptr) {
+            return base::Error(base::ErrorCode::Ambiguous, "several OpenPGP cards are inserted",
+                               "leave only the card to generate keys on");
+        }
+        found = &entry;
+    }
+    if (found == nullptr) {
+        return base::Error(base::ErrorCode::TokenAbsent, "no OpenPGP card in a reader",
+                           "insert the card ('keyfence status' lists what Keyfence sees)");
+    }
+    mail::pgp::KeyInfo info;
+    info.card_serial = found->card->serial_text();
+    info.algorithm = "card";
+    TokenKey key{gnupg_key(info), std::nullopt};
+    describe_card(*found, key);
+    key.match.key.uri = "openpgp:" + found->card->serial_text();
+    key.match.key.label = "new card keys";
+    // The keys to be generated have the card's algorithm attributes (C1).
+    const auto& alg = found->card->algorithms[0];
+    using Kind = token::openpgp::AlgorithmAttributes::Kind;
+    key.match.key.algorithm = alg.kind == Kind::Rsa     ? p11::KeyAlgorithm::Rsa
+                              : alg.kind == Kind::EdDsa ? p11::KeyAlgorithm::EdDsa
+                                                        : p11::KeyAlgorithm::Ec;
+    key.match.key.bits = alg.rsa_bits;
+    key.match.key.curve = alg.curve;
+    return std::make_pair(std::move(key), *found->card);
+}
+
 void add_pgp_commands(CommandContext& context) {
     auto* pgp = context.app.add_subcommand(
         "pgp",
@@ -181,6 +224,7 @@ void add_pgp_commands(CommandContext& context) {
     add_pgp_setup_commands(context, pgp);
     add_pgp_sign_verify(context, pgp);
     add_pgp_encrypt_decrypt(context, pgp);
+    add_pgp_card_keygen(context, pgp);
 }
 
 }  // namespace keyfence::cli

@@ -15,6 +15,8 @@
 #include "mail/mime/message.hpp"
 #include "mail/pgp/context.hpp"
 #include "mail/pgp/keys.hpp"
+#include "mail/pgp/passphrase.hpp"
+#include "token/openpgp/application_data.hpp"
 
 namespace keyfence::cli {
 
@@ -45,6 +47,9 @@ engine::OperationRequest pgp_request(engine::Operation op, const token::pkcs11::
                                      const mail::mime::MessageHeaders* headers,
                                      std::span<const std::uint8_t> sha256);
 
+/// The PIN prompt for `request` on `key`: token, key, operation, summary, tries left.
+token::PinRequest pin_prompt(const TokenKey& key, const engine::OperationRequest& request);
+
 /// Runs `operation` (a gpg call on `ctx` that needs the token's PIN) for `key`: admits it
 /// (policy, lockout guard), installs the once-only passphrase answerer that asks the engine's
 /// PIN source with the request's summary, stops the home's daemons before and after (no
@@ -54,9 +59,21 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
                                    const TokenKey& key, const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation);
 
+/// The same, for an operation with several distinct PIN requests (on-card key generation:
+/// the admin PIN, then the PIN): `asker` answers each once, any further request is cancelled.
+base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
+                                   const TokenKey& key, const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation,
+                                   const mail::pgp::PinAsker& asker, int answers);
+
+/// The token key of the one OpenPGP card in the readers, with its PIN state read now.
+/// Errors: TokenAbsent (no card), Ambiguous (several).
+base::Result<std::pair<TokenKey, token::openpgp::ApplicationData>> the_card();
+
 /// Registration of the subcommands of `pgp` (cli/pgp_*_command.cpp).
 void add_pgp_setup_commands(CommandContext& context, CLI::App* pgp);
 void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp);
 void add_pgp_encrypt_decrypt(CommandContext& context, CLI::App* pgp);
+void add_pgp_card_keygen(CommandContext& context, CLI::App* pgp);
 
 }  // namespace keyfence::cli

@@ -24,8 +24,10 @@ gpgme_error_t PassphraseAnswerer::answer(const PassphraseQuestion& question, int
     ++m_requests;
     // One entry, one try: a second request in the same operation means the PIN was wrong (or
     // the agent retries by itself); it is cancelled rather than answered again.
-    if (m_requests > 1 || question.previous_was_bad) return gpg_error(GPG_ERR_CANCELED);
-    auto pin = m_asker(question);
+    if (m_requests > m_answers || question.previous_was_bad) return gpg_error(GPG_ERR_CANCELED);
+    PassphraseQuestion numbered = question;
+    numbered.index = m_requests;
+    auto pin = m_asker(numbered);
     if (!pin) {
         m_source_error = pin.error();
         return gpg_error(GPG_ERR_CANCELED);

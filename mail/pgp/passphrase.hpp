@@ -23,6 +23,7 @@ struct PassphraseQuestion {
     std::string uid_hint;  ///< "KEYID User ID" of the key, from gpg
     std::string info;      ///< gpg's passphrase info line
     bool previous_was_bad = false;
+    int index = 1;  ///< 1 for the first request of the operation, 2 for the second, ...
 };
 
 /// Asks the user for one PIN. Errors: Cancelled, Io, and the lockout guard's.
@@ -32,7 +33,10 @@ using PinAsker = std::function<base::Result<base::Pin>(const PassphraseQuestion&
 /// installed for (PassphraseAnswerer::install).
 class PassphraseAnswerer {
   public:
-    explicit PassphraseAnswerer(PinAsker asker) : m_asker(std::move(asker)) {}
+    /// `answers`: how many distinct PIN requests the operation has (1 for every operation
+    /// but on-card key generation, which asks for the admin PIN and then the PIN).
+    explicit PassphraseAnswerer(PinAsker asker, int answers = 1)
+        : m_asker(std::move(asker)), m_answers(answers) {}
     PassphraseAnswerer(const PassphraseAnswerer&) = delete;  // GPGME holds a pointer to it
     PassphraseAnswerer& operator=(const PassphraseAnswerer&) = delete;
 
@@ -42,7 +46,7 @@ class PassphraseAnswerer {
     /// How often gpg asked for a PIN in this operation.
     int requests() const noexcept { return m_requests; }
     /// True when gpg asked again after the PIN was given: the request was cancelled.
-    bool repeated() const noexcept { return m_requests > 1; }
+    bool repeated() const noexcept { return m_requests > m_answers; }
     /// The PIN source's error when the user cancelled or it failed.
     const std::optional<base::Error>& source_error() const noexcept { return m_source_error; }
 
@@ -52,6 +56,7 @@ class PassphraseAnswerer {
     gpgme_error_t answer(const PassphraseQuestion& question, int fd);
 
     PinAsker m_asker;
+    int m_answers = 1;
     int m_requests = 0;
     std::optional<base::Error> m_source_error;
 };

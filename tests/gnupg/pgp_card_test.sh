@@ -1,7 +1,7 @@
 #!/bin/bash
 # Integration (labels gnupg, interop, pcsc): `keyfence pgp` with an RSA-2048 OpenPGP card —
 # keyfence-vcard behind a private pcscd, GnuPG's real scdaemon — judged by gpg in another home:
-# sign (gpg --verify accepts it), decrypt what gpg encrypted, the retry counter read before
+# card-keygen, sign (gpg --verify accepts it), decrypt what gpg encrypted, the retry counter read before
 # the PIN is handed over (a wrong PIN costs exactly one try, the last try is refused without
 # --allow-last-pin-try), and no operation without a PIN after the previous one.
 # Usage: pgp_card_test.sh /path/to/keyfence-vcard /path/to/keyfence
@@ -27,11 +27,21 @@ kf pgp setup --card --homedir "$H" --reader "$READER" >/dev/null || fail "pgp se
 grep -q "pcsc-shared" "$H/scdaemon.conf" || fail "scdaemon.conf without pcsc-shared"
 grep -q "max-cache-ttl 0" "$H/gpg-agent.conf" || fail "gpg-agent.conf caches"
 
-# Keys generated on the card by gpg --card-edit (admin PIN 12345678, PIN 123456).
-printf '%s\n' admin generate n 12345678 123456 0 "Card Tester" card@example.org "" 123456 123456 123456 quit |
-    gpg --homedir "$H" --no-tty --pinentry-mode loopback --command-fd 0 --status-fd 1 --card-edit \
-        >"$WORLD/gen.out" 2>&1 || fail "card-edit generate: $(tail -5 "$WORLD/gen.out")"
+# --- card-keygen: keys generated on the card, admin PIN and PIN through Keyfence ------------
+printf '12345678\n123456\n' >"$WORLD/pins"
+kf --pin-fd 3 pgp card-keygen --homedir "$H" --uid "Card Tester <card@example.org>" \
+    3<"$WORLD/pins" >"$WORLD/gen.out" 2>&1 || fail "card-keygen: $(cat "$WORLD/gen.out")"
+gpg --homedir "$H" --batch -K card@example.org 2>/dev/null | grep -q "sec>  rsa2048" ||
+    fail "no card key stub after card-keygen"
 gpgconf --homedir "$H" --kill all
+# A card that holds keys keeps them unless --replace.
+kf --pin-fd 3 pgp card-keygen --homedir "$H" --uid "Other <other@example.org>" \
+    3<"$WORLD/pins" >"$WORLD/gen2.out" 2>&1 && fail "card-keygen replaced keys without --replace"
+grep -q "already holds keys" "$WORLD/gen2.out" || fail "second card-keygen: $(cat "$WORLD/gen2.out")"
+gpgconf --homedir "$H" --kill all
+admin_tries=$(kf --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["cards"][0]["pin_tries"]["admin"])')
+[ "$admin_tries" = 3 ] || fail "card-keygen cost admin PIN tries: $admin_tries left"
+echo "ok: card-keygen (and no silent replacement)"
 FPR=$(gpg --homedir "$H" --batch --with-colons -K card@example.org | awk -F: '/^fpr/{print $10; exit}')
 [ -n "$FPR" ] || fail "no card key"
 
