@@ -30,6 +30,26 @@ base::Result<mail::pgp::Context> open_home(const std::string& homedir) {
 }
 
 namespace {
+// gpg's algorithm names (gpgme_pubkey_algo_string: "rsa2048", "nistp256", "ed25519",
+// "cv25519", "brainpoolP256r1", ...) as the policy's: RSA bits, and EC curves by the names of
+// the token layer ("P-256"). The 25519/448 curves are not in the policy's curve vocabulary;
+// like EdDSA keys on cards, they are judged by the other rules only.
+void set_algorithm(const std::string& name, token::pkcs11::ObjectInfo& key) {
+    if (name.rfind("rsa", 0) == 0) {
+        key.algorithm = p11::KeyAlgorithm::Rsa;
+        key.bits = std::atoi(name.c_str() + 3);
+    } else if (name.rfind("ed", 0) == 0) {
+        key.algorithm = p11::KeyAlgorithm::EdDsa;
+        key.curve = name == "ed25519" ? "Ed25519" : name;
+    } else if (name.rfind("cv", 0) == 0) {
+        key.algorithm = p11::KeyAlgorithm::Other;
+        key.curve = name == "cv25519" ? "Cv25519" : name;
+    } else {
+        key.algorithm = p11::KeyAlgorithm::Ec;
+        key.curve = name.rfind("nistp", 0) == 0 ? "P-" + name.substr(5) : name;
+    }
+}
+
 // A token key that `pgp bind` did not record (an OpenPGP card through scdaemon, or a key bound
 // by gpg itself): the engine judges it by what gpg says about it.
 p11::KeyMatch gnupg_key(const mail::pgp::KeyInfo& key) {
@@ -43,9 +63,7 @@ p11::KeyMatch gnupg_key(const mail::pgp::KeyInfo& key) {
     match.key.uri = "openpgp4fpr:" + key.fingerprint;
     match.key.label = key.uids.empty() ? key.fingerprint : key.uids.front();
     match.key.public_key_sha256 = key.fingerprint;
-    const bool rsa = key.algorithm.rfind("rsa", 0) == 0;
-    match.key.algorithm = rsa ? p11::KeyAlgorithm::Rsa : p11::KeyAlgorithm::Ec;
-    if (rsa) match.key.bits = std::atoi(key.algorithm.c_str() + 3);
+    set_algorithm(key.algorithm, match.key);
     match.key.supported = true;
     // describe() picked the subkey that has gpg's usage flag for this operation.
     match.key.can_sign = true;
