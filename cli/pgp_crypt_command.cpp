@@ -10,6 +10,7 @@
 #include "cli/smime_support.hpp"
 #include "mail/pgp/decrypt.hpp"
 #include "mail/pgp/encrypt.hpp"
+#include "mail/pgp/recipients.hpp"
 
 namespace keyfence::cli {
 namespace pgp = mail::pgp;
@@ -91,7 +92,7 @@ base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& 
 
 struct PgpDecryptOptions {
     std::string homedir;
-    std::string key;  ///< empty: the only token key that decrypts
+    std::string key;  ///< empty: the token key the message is encrypted to
     std::string in = "-";
     std::string out = "-";
 };
@@ -103,8 +104,19 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
     KEYFENCE_TRY_ASSIGN(prepared, pgp::prepare_decryption(input));
-    KEYFENCE_TRY_ASSIGN(key, pgp::find_key(ctx, options.key, pgp::KeyUse::Encrypt, true));
-    const auto info = pgp::describe(key.get(), pgp::KeyUse::Encrypt);
+    // The token key gpg will use, known before any PIN: the message's recipients (never a
+    // hidden one, for which gpg would try every secret key) matched to the home's keys.
+    KEYFENCE_TRY_ASSIGN(recipients, pgp::message_recipients(ctx.homedir(), prepared.ciphertext));
+    for (const auto& id : recipients) {
+        if (pgp::is_hidden_recipient(id)) {
+            return base::Error(base::ErrorCode::Unsupported,
+                               "the message hides its recipients (gpg --throw-keyids): Keyfence "
+                               "cannot tell which token key would decrypt it, and does not let "
+                               "gpg try them all");
+        }
+    }
+    KEYFENCE_TRY_ASSIGN(found, pgp::find_recipient_key(ctx, options.key, recipients));
+    const auto info = pgp::describe(found.first.get(), pgp::KeyUse::Encrypt, found.second);
     KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
     auto request = pgp_request(engine::Operation::Decrypt, token_key.match,
                                &prepared.message.headers(), prepared.sha256);
@@ -159,7 +171,7 @@ void add_pgp_encrypt_decrypt(CommandContext& context, CLI::App* pgp_app) {
         "decrypt", "Decrypt a PGP/MIME or inline PGP message on the token; verifies a signature");
     add_homedir_option(d, decrypt->homedir);
     d->add_option("--key", decrypt->key,
-                  "The token key: fingerprint or address (default: the only one)");
+                  "The token key: fingerprint or address (default: the one the message is for)");
     d->add_option("--in", decrypt->in, "The message (default: standard input)");
     d->add_option("--out", decrypt->out, "Where to write the decrypted message (default: stdout)");
     context.on_chosen(d, decrypt, run_pgp_decrypt);

@@ -56,14 +56,18 @@ std::vector<std::string> key_addresses(gpgme_key_t key) {
     return out;
 }
 
-KeyInfo describe(gpgme_key_t key, KeyUse use) {
+KeyInfo describe(gpgme_key_t key, KeyUse use, const std::string& keyid) {
     KeyInfo info;
     info.fingerprint = key->fpr != nullptr ? key->fpr : "";
     for (gpgme_user_id_t uid = key->uids; uid != nullptr; uid = uid->next) {
         if (!uid->revoked && !uid->invalid && uid->uid != nullptr) info.uids.push_back(uid->uid);
     }
     info.addresses = key_addresses(key);
-    if (gpgme_subkey_t sub = subkey_for(key, use)) {
+    gpgme_subkey_t sub = subkey_for(key, use);
+    for (gpgme_subkey_t s = key->subkeys; s != nullptr && !keyid.empty(); s = s->next) {
+        if (s->keyid != nullptr && keyid == s->keyid) sub = s;
+    }
+    if (sub != nullptr) {
         info.keygrip = sub->keygrip != nullptr ? sub->keygrip : "";
         info.on_token = sub->is_cardkey != 0;
         info.card_serial = sub->card_number != nullptr ? sub->card_number : "";
@@ -112,6 +116,44 @@ base::Result<GpgmeKeyPtr> find_key(Context& ctx, const std::string& selector, Ke
                            "several OpenPGP keys match" +
                                (selector.empty() ? std::string() : " " + selector) + ":" + list,
                            "name the key by its fingerprint");
+    }
+    return std::move(found.front());
+}
+
+base::Result<std::pair<GpgmeKeyPtr, std::string>> find_recipient_key(
+    Context& ctx, const std::string& selector, const std::vector<std::string>& keyids) {
+    gpgme_ctx_t c = ctx.get();
+    if (auto err = gpgme_op_keylist_start(c, nullptr, 1); err != 0) {
+        return gpg_error(err, "could not list the keys in " + ctx.homedir());
+    }
+    std::vector<std::pair<GpgmeKeyPtr, std::string>> found;
+    for (;;) {
+        gpgme_key_t key = nullptr;
+        if (gpgme_op_keylist_next(c, &key) != 0) break;
+        GpgmeKeyPtr owned(key);
+        if (!matches(key, selector) || key->revoked || key->disabled || key->invalid) continue;
+        for (gpgme_subkey_t sub = key->subkeys; sub != nullptr; sub = sub->next) {
+            if (!sub->secret || !sub->can_encrypt || sub->keyid == nullptr) continue;
+            if (std::find(keyids.begin(), keyids.end(), sub->keyid) != keyids.end()) {
+                found.emplace_back(std::move(owned), sub->keyid);
+                break;
+            }
+        }
+    }
+    gpgme_op_keylist_end(c);
+    std::string ids;
+    for (const auto& k : keyids) ids += (ids.empty() ? "" : ", ") + k;
+    if (found.empty()) {
+        return base::Error(ErrorCode::KeyNotFound,
+                           "the message is encrypted to " + ids + ", none of them a token key" +
+                               (selector.empty() ? std::string() : " of " + selector) + " in " +
+                               ctx.homedir(),
+                           "the message is not for you, or the key is not set up here");
+    }
+    if (found.size() > 1) {
+        return base::Error(ErrorCode::Ambiguous,
+                           "the message is encrypted to several token keys here (" + ids + ")",
+                           "name the one to use with --key");
     }
     return std::move(found.front());
 }

@@ -32,8 +32,14 @@ enum class KeyUse { Sign, Encrypt };
 base::Result<GpgmeKeyPtr> find_key(Context& ctx, const std::string& selector, KeyUse use,
                                    bool secret);
 
-/// Describes `key` with the subkey that does `use`.
-KeyInfo describe(gpgme_key_t key, KeyUse use);
+/// Describes `key` with the subkey that does `use` (for Encrypt with `keyid`: that subkey).
+KeyInfo describe(gpgme_key_t key, KeyUse use, const std::string& keyid = {});
+
+/// The token key (matching `selector`, or any when empty) with a secret encryption subkey among
+/// `keyids`, and that subkey's id. Errors: KeyNotFound (the message is for none of the keys
+/// there), Ambiguous (for several: name one with `selector`).
+base::Result<std::pair<GpgmeKeyPtr, std::string>> find_recipient_key(
+    Context& ctx, const std::string& selector, const std::vector<std::string>& keyids);
 
 /// The lower-case addresses of the user IDs of `key` that are neither revoked nor invalid.
 std::vector<std::string> key_addresses(gpgme_key_t key);

@@ -153,6 +153,32 @@ TEST_F(PgpBadInputTest, UnknownRecipientIsRefusedWithoutOutput) {
     EXPECT_FALSE(std::filesystem::exists(path("enc.eml")));
 }
 
+TEST_F(PgpBadInputTest, MessageForSomeoneElseIsRefusedBeforeAnyPin) {
+    write_file(path("plain"), "Content-Type: text/plain\r\n\r\nfor Bob\r\n");
+    ASSERT_EQ(peer_gpg({"--trust-model", "always", "--armor", "-r", k_bob, "-e", "-o",
+                        path("bob.asc").string(), path("plain").string()})
+                  .exit_code,
+              0);
+    // An empty PIN source: asking for a PIN at all would fail with another exit code.
+    write_file(path("in.eml"), encrypted_message(k_bob, read_file(path("bob.asc"))));
+    auto r = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("in.eml").string(), "--out",
+                 path("out.eml").string()},
+                "");
+    EXPECT_EQ(r.exit_code, 5) << r.err;
+    EXPECT_NE(r.err.find("none of them a token key"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("out.eml")));
+}
+
+TEST_F(PgpBadInputTest, HiddenRecipientsAreRefused) {
+    // gpg would try every secret key for a hidden recipient: the engine could not judge which.
+    const std::string armored =
+        bob_encrypts("Content-Type: text/plain\r\n\r\nhidden\r\n", {"--throw-keyids"});
+    auto r = decrypt(encrypted_message(k_bob, armored));
+    EXPECT_EQ(r.exit_code, 8) << r.err;
+    EXPECT_NE(r.err.find("hides its recipients"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("out.eml")));
+}
+
 TEST_F(PgpBadInputTest, GarbageNeverCrashes) {
     const std::vector<std::string> inputs = {
         "",
