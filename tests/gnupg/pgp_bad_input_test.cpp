@@ -45,6 +45,14 @@ class PgpBadInputTest : public PgpTest {
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return path("signed.eml");
     }
+    /// A message Keyfence signed, with `from` replaced by `to`, verified by Keyfence.
+    ProcessResult verify_edited(const std::string& from, const std::string& to) {
+        std::string text = read_file(signed_message());
+        const auto at = text.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        if (at != std::string::npos) text.replace(at, from.size(), to);
+        return verify(text);
+    }
     ProcessResult verify(const std::string& message_text) {
         write_file(path("v.eml"), message_text);
         return kf({"pgp", "verify", "--homedir", home(), "--in", path("v.eml").string()});
@@ -112,21 +120,13 @@ TEST_F(PgpBadInputTest, InlinePgpIsDecrypted) {
 }
 
 TEST_F(PgpBadInputTest, TamperedSignedContentDoesNotVerify) {
-    std::string text = read_file(signed_message());
-    const auto at = text.find("Meet at noon.");
-    ASSERT_NE(at, std::string::npos);
-    text.replace(at, 4, "Skip");
-    auto r = verify(text);
+    auto r = verify_edited("Meet at noon.", "Skip at noon.");
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_NE(r.out.find("NOT VERIFIED"), std::string::npos);
 }
 
 TEST_F(PgpBadInputTest, ForgedFromDoesNotVerify) {
-    std::string text = read_file(signed_message());
-    const auto at = text.find("From: Sender <rsa2048@example.org>");
-    ASSERT_NE(at, std::string::npos);
-    text.replace(at, 34, "From: Boss <ceo@example.org>");
-    auto r = verify(text);
+    auto r = verify_edited("From: Sender <rsa2048@example.org>", "From: Boss <ceo@example.org>");
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_NE(r.out.find("is not one of the signer's addresses"), std::string::npos);
     EXPECT_NE(r.out.find("signature: valid"), std::string::npos);
