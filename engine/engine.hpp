@@ -132,8 +132,6 @@ class Engine {
     }
     /// The PIN source, for a PIN another program asks for (GPGME's passphrase callback).
     token::PinSource& pin_source() noexcept { return *m_pin_source; }
-    /// The lockout options (--allow-last-pin-try).
-    const token::LockoutOptions& lockout_options() const noexcept { return m_options.lockout; }
 
   private:
     /// The rule that refused and the error, or nothing when the operation may go ahead.
