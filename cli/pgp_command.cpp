@@ -194,6 +194,8 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
     base::Status result = outcome_of(operation(), answerer);
     // And none survives this operation (gnupg-pkcs11-scd and scdaemon keep theirs).
     auto stopped = mail::pgp::stop_daemons(ctx.homedir());
+    // Nor on the card, which scdaemon leaves with its PINs verified.
+    forget_card_pins_after(key);
     gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
     if (result && !stopped) result = stopped;
     return record_operation(engine, match, request, std::move(result));

@@ -70,6 +70,13 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
 /// Errors: TokenAbsent (no card), Ambiguous (several).
 base::Result<std::pair<TokenKey, token::openpgp::ApplicationData>> the_card();
 
+/// Resets the access status of PW1 (81, 82) and PW3 of the OpenPGP card in `reader`.
+/// Errors: those of PC/SC, Unsupported when the card refuses (cards before version 3).
+base::Status forget_card_pins(const std::string& reader);
+/// forget_card_pins() for a key on a card in a reader (nothing for other keys); a failure is a
+/// warning that says to remove the card.
+void forget_card_pins_after(const TokenKey& key);
+
 /// Registration of the subcommands of `pgp` (cli/pgp_*_command.cpp).
 void add_pgp_setup_commands(CommandContext& context, CLI::App* pgp);
 void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp);

@@ -107,6 +107,19 @@ sign_encrypt_checked() {
     grep -q "GOODSIG" "$WORLD/se.status" || fail "gpg: no good signature inside ($1)"
     grep -q "Sealed and signed by $1." "$WORLD/se.plain" || fail "gpg plaintext ($1)"
 }
+# card_locked WHEN: no unlocked state on the card itself — PW1 (81, 82) and PW3 (83) are not
+# verified, and a signature without VERIFY is refused (OpenPGP card 3.4 §7.2.2: VERIFY with no
+# data is a status query). scdaemon leaves the card verified; Keyfence resets it.
+card_locked() {
+    local di state
+    di=30:31:30:0d:06:09:60:86:48:01:65:03:04:02:01:05:00:04:20:$(printf '11:%.0s' $(seq 31))11
+    state=$(opensc-tool -r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01 -s 00:20:00:81 -s 00:20:00:82 \
+        -s 00:20:00:83 -s "00:2A:9E:9A:33:$di" 2>&1 |
+        grep -o "SW1=0x[0-9A-Fa-f]*, SW2=0x[0-9A-Fa-f]*" | tr '\n' ' ')
+    [ "$state" = "SW1=0x90, SW2=0x00 SW1=0x63, SW2=0xC3 SW1=0x63, SW2=0xC3 SW1=0x63, SW2=0xC3 SW1=0x69, SW2=0x82 " ] ||
+        fail "the card is still unlocked after $1: $state"
+}
+
 # new_card ATTRS SERIAL: another card (fresh state) in the same reader.
 new_card() {
     card_stop
@@ -117,6 +130,7 @@ new_card() {
 
 # --- RSA-2048 ----------------------------------------------------------------------------
 keygen rsa2048 card@example.org
+card_locked card-keygen
 kf --pin-fd 3 pgp card-keygen --homedir "$H" --uid "Other <other@example.org>" \
     3<"$WORLD/pins" >"$WORLD/gen2.out" 2>&1 && fail "card-keygen replaced keys without --replace"
 grep -q "already holds keys" "$WORLD/gen2.out" || fail "second card-keygen: $(cat "$WORLD/gen2.out")"
@@ -126,9 +140,13 @@ echo "ok: card-keygen rsa2048 (and no silent replacement)"
 [ "$(tries)" = 3 ] || fail "fresh card tries: $(tries)"
 sign_checked card@example.org
 [ "$(tries)" = 3 ] || fail "tries after a good PIN: $(tries)"
+card_locked sign
 decrypt_checked card@example.org
+card_locked decrypt
 sign_encrypt_checked card@example.org
-echo "ok: RSA-2048 sign, decrypt, sign+encrypt, judged by gpg"
+card_locked "sign+encrypt"
+echo "ok: RSA-2048 sign, decrypt, sign+encrypt, judged by gpg; no PIN left verified on the card"
+
 
 # No unlocked state: straight after a good PIN, a wrong one fails and costs exactly one try.
 msg card@example.org "after"
