@@ -29,4 +29,8 @@ struct PubkeyOptions {
 };
 int run_pubkey(const GlobalOptions& globals, const PubkeyOptions& options);
 
+struct CommandContext;
+/// pgp setup|bind|card-keygen|import|sign|verify|encrypt|decrypt (cli/pgp_*_command.cpp).
+void add_pgp_commands(CommandContext& context);
+
 }  // namespace keyfence::cli

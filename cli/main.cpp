@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     add_smime_commands(context);
     add_certs_commands(context);
     add_lock_command(context);
+    add_pgp_commands(context);
 
     try {
         app.parse(argc, argv);

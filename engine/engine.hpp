@@ -127,6 +127,24 @@ class Engine {
         m_options.demo_mode = demo_mode;
         m_options.lockout = lockout;
     }
+    /// For operations another program performs on the token (GnuPG for PGP/MIME): loads the
+    /// policy, opens the audit log, checks the rules for `match` and the lockout guard on its
+    /// PIN state, all before any PIN is asked. A refusal is recorded and returned (PolicyDenied,
+    /// Unsupported, PinLocked, LastTryRefused); the caller records the outcome with record().
+    base::Status admit(const token::pkcs11::KeyMatch& match, const OperationRequest& request) {
+        KEYFENCE_TRY(policy());
+        KEYFENCE_TRY(open_audit_log());
+        if (auto refusal = check_policy(match, request)) {
+            return refuse(match, request, std::move(*refusal));
+        }
+        if (auto guard = token::check_lockout(match.token, m_options.lockout); !guard) {
+            (void)record(match, request, audit::Outcome::from_error(guard.error()));
+            return guard;
+        }
+        return {};
+    }
+    /// The PIN source, for a PIN another program asks for (GPGME's passphrase callback).
+    token::PinSource& pin_source() noexcept { return *m_pin_source; }
 
   private:
     /// The rule that refused and the error, or nothing when the operation may go ahead.

@@ -1,0 +1,102 @@
+// keyfence pgp sign | verify.
+
+#include <cstdio>
+
+#include "base/atomic_output.hpp"
+#include "base/hex.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/pgp_report.hpp"
+#include "cli/pgp_support.hpp"
+#include "cli/smime_support.hpp"
+#include "mail/pgp/sign.hpp"
+#include "mail/pgp/verify.hpp"
+
+namespace keyfence::cli {
+
+namespace {
+struct PgpSignOptions {
+    std::string homedir;
+    std::string key;
+    std::string in = "-";
+    std::string out = "-";
+};
+
+base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& options) {
+    auto engine = make_engine(globals);
+    // Everything that can fail without the token fails before the PIN is asked.
+    KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
+    KEYFENCE_TRY_ASSIGN(key, mail::pgp::find_key(ctx, options.key, mail::pgp::KeyUse::Sign, true));
+    const auto info = mail::pgp::describe(key.get(), mail::pgp::KeyUse::Sign);
+    KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
+    KEYFENCE_TRY_ASSIGN(prepared, mail::pgp::prepare_content(input));
+
+    auto request = pgp_request(engine::Operation::Sign, token_key.match,
+                               &prepared.message.headers(), prepared.sha256);
+    request.summary.emplace_back("OpenPGP key", info.fingerprint);
+    request.summary.emplace_back("Signed content", std::to_string(prepared.content.size()) +
+                                                       " bytes, PGP/MIME multipart/signed");
+    request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+    std::string message;
+    KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
+        KEYFENCE_TRY_ASSIGN(signed_message, mail::pgp::finish_signature(ctx, prepared, key.get()));
+        message = std::move(signed_message.message);
+        return {};
+    }));
+    KEYFENCE_TRY(out.write(message));
+    return out.commit();
+}
+
+struct PgpVerifyOptions {
+    std::string homedir;
+    std::string in = "-";
+    std::string out;
+};
+
+int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
+    auto ctx = open_home(options.homedir);
+    if (!ctx) return finish(ctx.error());
+    auto input = base::read_all(options.in);
+    if (!input) return finish(input.error());
+    auto result = mail::pgp::verify_message(*ctx, *input);
+    if (!result) return finish(result.error());
+    // The report goes to stdout unless the signed content does.
+    std::FILE* report = options.out == "-" ? stderr : stdout;
+    const std::string text =
+        globals.json ? pgp_verify_json(*result).dump(2) + "\n" : pgp_verify_text(*result);
+    std::fputs(text.c_str(), report);
+    if (!result->verified()) return k_exit_not_verified;
+    if (!options.out.empty()) {
+        auto out = base::AtomicOutput::open(options.out);
+        if (!out) return finish(out.error());
+        if (auto w = out->write(result->content); !w) return finish(w);
+        return finish(out->commit());
+    }
+    return k_exit_ok;
+}
+}  // namespace
+
+void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp) {
+    auto sign = std::make_shared<PgpSignOptions>();
+    auto* s =
+        pgp->add_subcommand("sign", "Sign a message on the token (RFC 3156 multipart/signed)");
+    add_homedir_option(s, sign->homedir);
+    s->add_option("--key", sign->key, "The OpenPGP key: fingerprint or address")->required();
+    s->add_option("--in", sign->in, "The message (default: standard input)");
+    s->add_option("--out", sign->out, "Where to write the signed message (default: stdout)");
+    context.on_chosen(s, sign, [](const GlobalOptions& g, const PgpSignOptions& o) {
+        return finish(pgp_sign(g, o));
+    });
+
+    auto verify = std::make_shared<PgpVerifyOptions>();
+    auto* v = pgp->add_subcommand(
+        "verify", "Verify a PGP/MIME signed message: signature, signer's key, From: binding");
+    add_homedir_option(v, verify->homedir);
+    v->add_option("--in", verify->in, "The message (default: standard input)");
+    v->add_option("--out", verify->out,
+                  "Write the signed content (only it) here when it verified ('-': stdout)");
+    context.on_chosen(v, verify, pgp_verify);
+}
+
+}  // namespace keyfence::cli

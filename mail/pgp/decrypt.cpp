@@ -1,0 +1,201 @@
+#include "mail/pgp/decrypt.hpp"
+
+#include "mail/mime/raw_entity.hpp"
+#include "mail/pgp/gpg_error.hpp"
+#include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/sign.hpp"
+
+namespace keyfence::mail::pgp {
+namespace {
+using base::ErrorCode;
+
+constexpr std::string_view k_begin = "-----BEGIN PGP MESSAGE-----";
+constexpr std::string_view k_end = "-----END PGP MESSAGE-----";
+
+struct Found {
+    GMimeObject* entity = nullptr;  ///< multipart/encrypted, or the text part with the block
+    std::string ciphertext;
+    std::string format;
+};
+
+bool is_pgp_encrypted(GMimeObject* object) {
+    return mime::mime_type(object) == "multipart/encrypted" &&
+           lower_param(object, "protocol") == "application/pgp-encrypted";
+}
+
+// RFC 3156 §4: exactly two parts, application/pgp-encrypted then application/octet-stream.
+base::Result<std::string> encrypted_payload(GMimeObject* entity) {
+    auto* multipart = GMIME_MULTIPART(entity);
+    if (g_mime_multipart_get_count(multipart) != 2 ||
+        mime::mime_type(g_mime_multipart_get_part(multipart, 0)) != "application/pgp-encrypted" ||
+        mime::mime_type(g_mime_multipart_get_part(multipart, 1)) != "application/octet-stream") {
+        return base::Error(ErrorCode::BadInput,
+                           "a PGP/MIME encrypted body must be application/pgp-encrypted and "
+                           "application/octet-stream (RFC 3156 §4)");
+    }
+    return mime::decoded_content(g_mime_multipart_get_part(multipart, 1));
+}
+
+// The inline block of a text part, and whether text surrounds it.
+std::optional<std::pair<std::string, bool>> inline_block(GMimeObject* part) {
+    if (mime::mime_type(part) != "text/plain") return std::nullopt;
+    auto text = mime::decoded_content(part);
+    if (!text) return std::nullopt;
+    const auto begin = text->find(k_begin);
+    if (begin == std::string::npos) return std::nullopt;
+    const auto end = text->find(k_end, begin);
+    const auto stop = end == std::string::npos ? text->size() : end + k_end.size();
+    auto is_blank = [](std::string_view s) {
+        return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    };
+    const bool surrounded = !is_blank(std::string_view(*text).substr(0, begin)) ||
+                            !is_blank(std::string_view(*text).substr(stop));
+    return std::make_pair(text->substr(begin, stop - begin), surrounded);
+}
+
+// Depth-first: the first encrypted entity; `others` counts parts that are not it.
+void find_encrypted(GMimeObject* object, std::optional<Found>& found, bool& mixed) {
+    if (is_pgp_encrypted(object)) {
+        if (found) {
+            mixed = true;
+            return;
+        }
+        found = Found{object, {}, "multipart/encrypted"};
+        return;
+    }
+    if (GMIME_IS_MULTIPART(object)) {
+        auto* multipart = GMIME_MULTIPART(object);
+        for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) {
+            find_encrypted(g_mime_multipart_get_part(multipart, i), found, mixed);
+        }
+        return;
+    }
+    if (auto block = inline_block(object); block && !found) {
+        found = Found{object, std::move(block->first), "inline"};
+        if (block->second) mixed = true;
+        return;
+    }
+    // Any other leaf beside the encrypted entity is unprotected content.
+    mixed = true;
+}
+
+// The decrypted entity as a MIME entity: PGP/MIME plaintext is one; inline plaintext is text.
+base::Result<mime::GPtr<GMimeObject>> plaintext_entity(const std::string& format,
+                                                       const std::string& plaintext) {
+    if (format == "multipart/encrypted") return mime::parse_entity(plaintext);
+    mime::GPtr<GMimePart> part(g_mime_part_new_with_type("text", "plain"));
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part.get()), "charset", "utf-8");
+    auto stream = mime::memory_stream(plaintext);
+    mime::GPtr<GMimeDataWrapper> wrapper(
+        g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+    g_mime_part_set_content(part.get(), wrapper.get());
+    g_mime_object_encode(GMIME_OBJECT(part.get()), GMIME_ENCODING_CONSTRAINT_7BIT);
+    return mime::GPtr<GMimeObject>(GMIME_OBJECT(part.release()));
+}
+
+// A multipart/signed entity inside the plaintext (RFC 3156 §6.1, signed then encrypted).
+std::optional<VerifyResult> verify_inner(Context& ctx, const std::string& plaintext,
+                                         GMimeObject* entity,
+                                         const std::vector<std::string>& from) {
+    if (mime::mime_type(entity) != "multipart/signed" ||
+        lower_param(entity, "protocol") != "application/pgp-signature") {
+        return std::nullopt;
+    }
+    VerifyResult r;
+    r.format = "multipart/signed (inside the encryption)";
+    r.from_addresses = from;
+    auto* multipart = GMIME_MULTIPART(entity);
+    const char* boundary = g_mime_multipart_get_boundary(multipart);
+    auto content = boundary != nullptr ? mime::first_body_part(plaintext, boundary)
+                                       : base::Result<std::string>(base::Error());
+    auto signature = g_mime_multipart_get_count(multipart) == 2
+                         ? mime::decoded_content(g_mime_multipart_get_part(multipart, 1))
+                         : base::Result<std::string>(base::Error());
+    if (!content || !signature) {
+        r.failure = "the signed entity inside the encryption is malformed";
+        return r;
+    }
+    auto sig = gpgme_data_from(*signature);
+    auto text = gpgme_data_from(*content);
+    (void)gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
+    r.signers = collect_signatures(ctx);
+    r.content = std::move(*content);
+    judge(r);
+    return r;
+}
+}  // namespace
+
+base::Result<PreparedDecryption> prepare_decryption(std::string_view message) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
+    std::optional<Found> found;
+    bool mixed = false;
+    find_encrypted(parsed.body(), found, mixed);
+    if (!found) {
+        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
+                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
+    }
+    if (found->format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(payload, encrypted_payload(found->entity));
+        found->ciphertext = std::move(payload);
+    }
+    if (found->ciphertext.find(k_begin) == std::string::npos) {
+        return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
+    }
+    auto sha256 = sha256_of(found->ciphertext);
+    return PreparedDecryption{std::move(parsed), std::move(found->ciphertext),
+                              std::move(found->format), mixed, std::move(sha256)};
+}
+
+base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& prepared) {
+    auto in = gpgme_data_from(prepared.ciphertext);
+    // The plaintext stays in memory until gpg has finished and every check passed.
+    auto out = gpgme_memory_data();
+    const gpgme_error_t err = gpgme_op_decrypt_verify(ctx.get(), in.get(), out.get());
+    gpgme_decrypt_result_t result = gpgme_op_decrypt_result(ctx.get());
+    if (result != nullptr && result->legacy_cipher_nomdc) {
+        return base::Error(ErrorCode::BadInput,
+                           "the message is not integrity protected (no MDC): no plaintext is "
+                           "released (EFAIL)",
+                           "ask the sender to use a current OpenPGP program");
+    }
+    if (err != 0) {
+        const auto code = gpg_err_code(err);
+        if (code == GPG_ERR_NO_SECKEY) {
+            return gpg_error(err, "the message is not encrypted to a key in " + ctx.homedir());
+        }
+        if (code == GPG_ERR_BAD_PIN || code == GPG_ERR_CANCELED || code == GPG_ERR_PIN_BLOCKED ||
+            code == GPG_ERR_CARD_REMOVED || code == GPG_ERR_CARD_NOT_PRESENT) {
+            return gpg_error(err, "the token did not decrypt");
+        }
+        // Every failure of the data is one error, with no plaintext (EFAIL, Marvin).
+        return gpg_error(err, "decryption failed: no plaintext was released", ErrorCode::BadInput)
+            .with_hint("the message is damaged, forged, or not for this key");
+    }
+    DecryptResult r;
+    r.format = prepared.format;
+    r.mixed = prepared.mixed;
+    if (result != nullptr) {
+        if (result->symkey_algo != nullptr) r.cipher = result->symkey_algo;
+        for (gpgme_recipient_t rc = result->recipients; rc != nullptr; rc = rc->next) {
+            if (rc->keyid != nullptr) r.recipients.push_back(rc->keyid);
+        }
+    }
+    const std::string plaintext = gpgme_data_bytes(out.get());
+    const auto& from = prepared.message.headers().from_addresses;
+    auto signers = collect_signatures(ctx);
+    KEYFENCE_TRY_ASSIGN(entity, plaintext_entity(prepared.format, plaintext));
+    if (!signers.empty()) {
+        VerifyResult v;
+        v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
+        v.from_addresses = from;
+        v.signers = std::move(signers);
+        judge(v);
+        r.signature = std::move(v);
+    } else {
+        r.signature = verify_inner(ctx, plaintext, entity.get(), from);
+    }
+    r.message = prepared.message.with_body(entity.get());
+    return r;
+}
+
+}  // namespace keyfence::mail::pgp

@@ -1,0 +1,65 @@
+#include "mail/pgp/encrypt.hpp"
+
+#include "mail/pgp/gpg_error.hpp"
+#include "mail/pgp/mime_parts.hpp"
+
+namespace keyfence::mail::pgp {
+namespace {
+using base::ErrorCode;
+
+// RFC 3156 §4: multipart/encrypted; protocol="application/pgp-encrypted", a control part
+// "Version: 1", then the armored OpenPGP message as application/octet-stream.
+std::string encrypted_message(PreparedContent& p, const std::string& armored) {
+    GMimeMultipartEncrypted* raw = g_mime_multipart_encrypted_new();
+    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(raw));
+    g_mime_multipart_set_boundary(GMIME_MULTIPART(raw), nullptr);  // a fresh random boundary
+    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
+                                             "application/pgp-encrypted");
+    auto control = armored_part("pgp-encrypted", "Version: 1\r\n");
+    auto data = armored_part("octet-stream", armored);
+    g_mime_object_set_content_type_parameter(data.get(), "name", "encrypted.asc");
+    g_mime_multipart_add(GMIME_MULTIPART(raw), control.get());
+    g_mime_multipart_add(GMIME_MULTIPART(raw), data.get());
+    return p.message.with_body(multipart.get());
+}
+}  // namespace
+
+base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepared,
+                                            const std::vector<gpgme_key_t>& recipients,
+                                            gpgme_key_t signer) {
+    gpgme_ctx_t c = ctx.get();
+    std::vector<gpgme_key_t> keys = recipients;
+    keys.push_back(nullptr);  // GPGME wants a NULL-terminated array
+    auto in = gpgme_data_from(prepared.content);
+    auto out = gpgme_memory_data();
+    const auto flags = static_cast<gpgme_encrypt_flags_t>(GPGME_ENCRYPT_ALWAYS_TRUST);
+    gpgme_signers_clear(c);
+    gpgme_error_t err = 0;
+    if (signer != nullptr) {
+        if (err = gpgme_signers_add(c, signer); err != 0) {
+            return gpg_error(err, "gpg cannot sign with this key");
+        }
+        err = gpgme_op_encrypt_sign(c, keys.data(), flags, in.get(), out.get());
+    } else {
+        err = gpgme_op_encrypt(c, keys.data(), flags, in.get(), out.get());
+    }
+    gpgme_signers_clear(c);
+    if (gpgme_encrypt_result_t result = gpgme_op_encrypt_result(c);
+        result != nullptr && result->invalid_recipients != nullptr) {
+        const char* fpr = result->invalid_recipients->fpr;
+        return gpg_error(result->invalid_recipients->reason,
+                         std::string("the recipient key ") + (fpr != nullptr ? fpr : "?") +
+                             " cannot be encrypted to",
+                         ErrorCode::KeyNotFound);
+    }
+    if (err != 0) return gpg_error(err, "gpg did not encrypt", ErrorCode::ModuleFailure);
+    if (signer != nullptr) {
+        gpgme_sign_result_t signed_result = gpgme_op_sign_result(c);
+        if (signed_result == nullptr || signed_result->signatures == nullptr) {
+            return base::Error(ErrorCode::ModuleFailure, "gpg encrypted but made no signature");
+        }
+    }
+    return encrypted_message(prepared, gpgme_data_bytes(out.get()));
+}
+
+}  // namespace keyfence::mail::pgp

@@ -1,0 +1,16 @@
+#pragma once
+// Running GnuPG's helper programs (gpgconf, gpg-connect-agent) for what GPGME has no call for:
+// stopping the daemons of a home, and asking the agent to learn a token's keys.
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace keyfence::mail::pgp {
+
+/// Runs `argv` (argv[0] looked up on PATH) with stdin from /dev/null and stderr discarded, and
+/// returns its standard output. Errors: Io when it cannot be run or exits non-zero.
+base::Result<std::string> run_tool(const std::vector<std::string>& argv);
+
+}  // namespace keyfence::mail::pgp

@@ -1,0 +1,156 @@
+#include "mail/pgp/homedir.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mail/pgp/gnupg_tool.hpp"
+
+namespace keyfence::mail::pgp {
+namespace fs = std::filesystem;
+using base::ErrorCode;
+
+namespace {
+constexpr const char* k_bindings_file = "keyfence-bindings";
+constexpr const char* k_gnupg_pkcs11_scd = "/usr/bin/gnupg-pkcs11-scd";
+constexpr const char* k_pcsclite = "/usr/lib/x86_64-linux-gnu/libpcsclite.so.1";
+
+// SHA-256 signatures (micalg pgp-sha256) and certifications; no key fetched from the network
+// behind the user's back while verifying.
+constexpr const char* k_gpg_conf =
+    "# Written by 'keyfence pgp setup'; Keyfence rewrites this file.\n"
+    "personal-digest-preferences SHA256 SHA384 SHA512\n"
+    "cert-digest-algo SHA256\n"
+    "no-auto-key-retrieve\n";
+
+base::Status write_text(const fs::path& path, const std::string& text) {
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out.flush()) {
+            return base::Error(ErrorCode::Io, "could not write " + tmp.string());
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec)
+        return base::Error(ErrorCode::Io, "could not write " + path.string() + ": " + ec.message());
+    return {};
+}
+
+// No PIN or passphrase is kept by the agent (gpg-agent(1): default-cache-ttl, max-cache-ttl,
+// ignore-cache-for-signing); Keyfence answers PIN requests itself (loopback).
+std::string agent_conf(const HomeSetup& setup) {
+    std::string conf =
+        "# Written by 'keyfence pgp setup'; Keyfence rewrites this file.\n"
+        "allow-loopback-pinentry\n"
+        "default-cache-ttl 0\n"
+        "max-cache-ttl 0\n"
+        "ignore-cache-for-signing\n"
+        "no-allow-external-cache\n";
+    if (setup.backend == Backend::Pkcs11) {
+        conf += std::string("scdaemon-program ") + k_gnupg_pkcs11_scd + "\n";
+    }
+    return conf;
+}
+
+// gnupg-pkcs11-scd 0.10.0 keeps its login forever with 'pin-cache 0'; 1 s is the shortest.
+// Keyfence also stops the daemons after every operation (stop_daemons).
+std::string pkcs11_scd_conf(const HomeSetup& setup) {
+    std::string conf = "# Written by 'keyfence pgp setup'; Keyfence rewrites this file.\n";
+    std::string names;
+    for (std::size_t i = 0; i < setup.pkcs11_modules.size(); ++i) {
+        names += (i ? " p" : "p") + std::to_string(i + 1);
+    }
+    conf += "providers " + names + "\n";
+    for (std::size_t i = 0; i < setup.pkcs11_modules.size(); ++i) {
+        conf += "provider-p" + std::to_string(i + 1) + "-library " + setup.pkcs11_modules[i] + "\n";
+    }
+    conf += "pin-cache 1\n";
+    return conf;
+}
+
+// scdaemon through pcscd, sharing the reader with Keyfence's own card code.
+std::string scdaemon_conf(const HomeSetup& setup) {
+    std::string conf =
+        "# Written by 'keyfence pgp setup'; Keyfence rewrites this file.\n"
+        "disable-ccid\n"
+        "pcsc-shared\n";
+    conf += std::string("pcsc-driver ") + k_pcsclite + "\n";
+    if (!setup.reader_port.empty()) conf += "reader-port " + setup.reader_port + "\n";
+    return conf;
+}
+}  // namespace
+
+std::string default_homedir() {
+    const char* data = std::getenv("XDG_DATA_HOME");
+    fs::path base;
+    if (data != nullptr && *data == '/') {
+        base = data;
+    } else {
+        const char* home = std::getenv("HOME");
+        base = fs::path(home != nullptr ? home : "/") / ".local" / "share";
+    }
+    return (base / "keyfence" / "gnupg").string();
+}
+
+std::string resolve_homedir(const std::string& homedir) {
+    return homedir.empty() ? default_homedir() : homedir;
+}
+
+base::Result<std::string> setup_home(const HomeSetup& setup) {
+    if (setup.backend == Backend::Pkcs11 && setup.pkcs11_modules.empty()) {
+        return base::Error(ErrorCode::Usage, "no PKCS#11 module for gnupg-pkcs11-scd",
+                           "name the module with --module PATH");
+    }
+    const fs::path home = fs::absolute(resolve_homedir(setup.homedir));
+    std::error_code ec;
+    fs::create_directories(home, ec);
+    if (ec)
+        return base::Error(ErrorCode::Io,
+                           "could not create " + home.string() + ": " + ec.message());
+    fs::permissions(home, fs::perms::owner_all, ec);
+    if (ec) return base::Error(ErrorCode::Io, "could not restrict " + home.string());
+    KEYFENCE_TRY(write_text(home / "gpg-agent.conf", agent_conf(setup)));
+    KEYFENCE_TRY(write_text(home / "gpg.conf", k_gpg_conf));
+    if (setup.backend == Backend::Pkcs11) {
+        KEYFENCE_TRY(write_text(home / "gnupg-pkcs11-scd.conf", pkcs11_scd_conf(setup)));
+    } else {
+        KEYFENCE_TRY(write_text(home / "scdaemon.conf", scdaemon_conf(setup)));
+    }
+    return home.string();
+}
+
+base::Status stop_daemons(const std::string& homedir) {
+    KEYFENCE_TRY(run_tool({"gpgconf", "--homedir", homedir, "--kill", "all"}));
+    return {};
+}
+
+base::Status record_binding(const std::string& homedir, const std::string& keygrip,
+                            const std::string& uri) {
+    const fs::path file = fs::path(homedir) / k_bindings_file;
+    std::string kept;
+    {
+        std::ifstream in(file);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind(keygrip + " ", 0) != 0) kept += line + "\n";
+        }
+    }
+    return write_text(file, kept + keygrip + " " + uri + "\n");
+}
+
+std::optional<std::string> binding_for(const std::string& homedir, const std::string& keygrip) {
+    std::ifstream in(fs::path(homedir) / k_bindings_file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!keygrip.empty() && line.rfind(keygrip + " ", 0) == 0) {
+            return line.substr(keygrip.size() + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace keyfence::mail::pgp

@@ -1,0 +1,204 @@
+// PGP/MIME with an RSA key on a PKCS#11 token (SoftHSM) behind gnupg-pkcs11-scd: Keyfence
+// binds, signs, encrypts and decrypts; gpg in another home is the judge and the peer.
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/gnupg/pgp_fixture.hpp"
+
+namespace keyfence::test {
+namespace {
+
+// The signed part and the signature of an RFC 3156 multipart/signed message, cut by hand
+// from the bytes (the judge must not depend on Keyfence's own MIME code).
+std::pair<std::string, std::string> split_signed(const std::string& message) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(message, m, std::regex("boundary=\"([^\"]+)\"")));
+    const std::string delimiter = "--" + m[1].str();
+    const auto first = message.find(delimiter + "\r\n");
+    const auto second = message.find("\r\n" + delimiter + "\r\n", first + 1);
+    EXPECT_NE(first, std::string::npos);
+    EXPECT_NE(second, std::string::npos);
+    const auto start = first + delimiter.size() + 2;
+    const std::string content = message.substr(start, second - start);
+    const auto sb = message.find("-----BEGIN PGP SIGNATURE-----", second);
+    const auto se = message.find("-----END PGP SIGNATURE-----", sb);
+    return {content, message.substr(sb, se + 27 - sb) + "\n"};
+}
+
+int count(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+TEST_F(PgpTest, BindMakesACertificateWhoseSecretStaysOnTheToken) {
+    auto listing = home_gpg({"--with-colons", "-K", m_fingerprint});
+    ASSERT_EQ(listing.exit_code, 0) << listing.err;
+    // "sec" field 15 is the card serial: the secret key is a stub pointing at the token.
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(listing.out, m, std::regex("(^|\n)sec:[^\n]*:(D2760001[0-9A-F]+):")));
+    EXPECT_NE(listing.out.find("Token Tester <rsa2048@example.org>"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(path("gnupg") / "keyfence-bindings"));
+}
+
+TEST_F(PgpTest, SignProducesRfc3156MessageThatGpgVerifies) {
+    auto signed_run = kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
+                          message("msg.eml").string(), "--out", path("signed.eml").string()});
+    ASSERT_EQ(signed_run.exit_code, 0) << signed_run.err;
+    const std::string out = read_file(path("signed.eml"));
+    EXPECT_NE(out.find("multipart/signed"), std::string::npos);
+    EXPECT_NE(out.find("protocol=\"application/pgp-signature\""), std::string::npos);
+    EXPECT_NE(out.find("micalg=pgp-sha256"), std::string::npos);
+    EXPECT_NE(out.find("Subject: test\r\n"), std::string::npos);  // outer headers kept, CRLF
+    auto [content, signature] = split_signed(out);
+    EXPECT_NE(content.find("Meet at noon.\r\n"), std::string::npos);
+    write_file(path("content"), content);
+    write_file(path("content.asc"), signature);
+    auto judge = peer_gpg(
+        {"--status-fd", "1", "--verify", path("content.asc").string(), path("content").string()});
+    EXPECT_EQ(judge.exit_code, 0) << judge.err;
+    EXPECT_NE(judge.out.find("[GNUPG:] GOODSIG"), std::string::npos);
+    EXPECT_NE(judge.out.find(m_fingerprint), std::string::npos);
+
+    // Keyfence verifies its own output too, and binds the signer to From:.
+    auto verify = kf({"pgp", "verify", "--homedir", home(), "--in", path("signed.eml").string()});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    EXPECT_NE(verify.out.find("Result: VERIFIED"), std::string::npos);
+}
+
+TEST_F(PgpTest, DecryptsWhatGpgEncryptedInAnotherHome) {
+    const std::string entity =
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nThe secret plan.\r\n";
+    write_file(path("entity"), entity);
+    ASSERT_EQ(peer_gpg({"--trust-model", "always", "--armor", "-r", k_me, "-e", "-o",
+                        path("entity.asc").string(), path("entity").string()})
+                  .exit_code,
+              0);
+    write_file(path("enc.eml"),
+               "From: Bob <bob@example.org>\r\nTo: <rsa2048@example.org>\r\nSubject: plan\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: multipart/encrypted; "
+               "protocol=\"application/pgp-encrypted\"; boundary=\"XX\"\r\n\r\n--XX\r\n"
+               "Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--XX\r\n"
+               "Content-Type: application/octet-stream\r\n\r\n" +
+                   read_file(path("entity.asc")) + "\r\n--XX--\r\n");
+    auto r = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("enc.eml").string(), "--out",
+                 path("dec.eml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string dec = read_file(path("dec.eml"));
+    EXPECT_NE(dec.find("The secret plan."), std::string::npos);
+    EXPECT_NE(dec.find("Subject: plan"), std::string::npos);
+    EXPECT_NE(r.out.find("Signature: none"), std::string::npos);
+}
+
+TEST_F(PgpTest, EncryptsSoThatGpgDecryptsAndTheSenderCanReadItBack) {
+    auto r = kf({"pgp", "encrypt", "--homedir", home(), "--to", k_bob, "--in",
+                 message("msg.eml").string(), "--out", path("enc.eml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string out = read_file(path("enc.eml"));
+    EXPECT_NE(out.find("multipart/encrypted"), std::string::npos);
+    EXPECT_NE(out.find("protocol=\"application/pgp-encrypted\""), std::string::npos);
+    EXPECT_NE(out.find("Content-Type: application/pgp-encrypted"), std::string::npos);
+    EXPECT_NE(out.find("Content-Type: application/octet-stream"), std::string::npos);
+    EXPECT_EQ(out.find("Meet at noon"), std::string::npos);
+    auto judge = peer_gpg({"-d", armor_block(path("enc.eml"), "enc.asc", "MESSAGE").string()});
+    ASSERT_EQ(judge.exit_code, 0) << judge.err;
+    EXPECT_NE(judge.out.find("Meet at noon."), std::string::npos);
+    // Encrypted to the sender's own key too: Keyfence decrypts its sent copy on the token.
+    auto own = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("enc.eml").string(), "--out",
+                   path("dec.eml").string()});
+    ASSERT_EQ(own.exit_code, 0) << own.err;
+    EXPECT_NE(read_file(path("dec.eml")).find("Meet at noon."), std::string::npos);
+}
+
+TEST_F(PgpTest, SignAndEncryptInOneCallIsReadAndVerifiedByGpg) {
+    auto r = kf({"pgp", "encrypt", "--sign", "--homedir", home(), "--to", k_bob, "--in",
+                 message("msg.eml").string(), "--out", path("se.eml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto judge = peer_gpg(
+        {"--status-fd", "2", "-d", armor_block(path("se.eml"), "se.asc", "MESSAGE").string()});
+    ASSERT_EQ(judge.exit_code, 0) << judge.err;
+    EXPECT_NE(judge.out.find("Meet at noon."), std::string::npos);
+    EXPECT_NE(judge.err.find("[GNUPG:] GOODSIG"), std::string::npos);
+    EXPECT_NE(judge.err.find(m_fingerprint), std::string::npos);
+}
+
+TEST_F(PgpTest, DecryptsAndVerifiesWhatGpgSignedAndEncrypted) {
+    write_file(path("entity"), "Content-Type: text/plain\r\n\r\nFrom Bob, signed.\r\n");
+    ASSERT_EQ(peer_gpg({"--trust-model", "always", "--armor", "-u", k_bob, "-r", k_me, "--sign",
+                        "--encrypt", "-o", path("entity.asc").string(), path("entity").string()})
+                  .exit_code,
+              0);
+    const std::string body = read_file(path("entity.asc"));
+    auto make = [&](const std::string& from) {
+        return "From: <" + from +
+               ">\r\nTo: <rsa2048@example.org>\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+               "boundary=\"B\"\r\n\r\n--B\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+               "Version: 1\r\n\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\n" +
+               body + "\r\n--B--\r\n";
+    };
+    write_file(path("se.eml"), make(k_bob));
+    auto r = kf({"--json", "pgp", "decrypt", "--homedir", home(), "--in", path("se.eml").string(),
+                 "--out", path("dec.eml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(read_file(path("dec.eml")).find("From Bob, signed."), std::string::npos);
+    EXPECT_NE(r.out.find("\"verified\": true"), std::string::npos);
+    EXPECT_NE(r.out.find("\"from_matches\": true"), std::string::npos);
+
+    // The same ciphertext claiming to come from someone else: decrypted, but exit 1.
+    write_file(path("forged.eml"), make("mallory@example.org"));
+    auto forged = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("forged.eml").string(),
+                      "--out", path("dec2.eml").string()});
+    EXPECT_EQ(forged.exit_code, 1) << forged.out << forged.err;
+    EXPECT_NE(forged.out.find("does NOT match the signer"), std::string::npos);
+}
+
+TEST_F(PgpTest, WrongPinCostsOneLoginAndIsReportedAsWrongPin) {
+    // gnupg-pkcs11-scd through OpenSC's pkcs11-spy, which logs every PKCS#11 call.
+    const auto spy_log = path("spy.log");
+    m_extra_env = {{"PKCS11SPY", k_softhsm_module}, {"PKCS11SPY_OUTPUT", spy_log.string()}};
+    setup_home({"/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"});
+    auto r = kf({"pgp", "sign", "--homedir", home(), "--key", m_fingerprint, "--in",
+                 message("msg.eml").string(), "--out", path("signed.eml").string()},
+                "999999");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("signed.eml")));
+    const std::string log = read_file(spy_log);
+    EXPECT_EQ(count(log, "C_Login"), 1) << log.substr(0, 2000);
+    EXPECT_NE(log.find("CKR_PIN_INCORRECT"), std::string::npos);
+}
+
+TEST_F(PgpTest, NoPrivateKeyOperationSucceedsWithoutAPinAfterOne) {
+    ASSERT_EQ(kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
+                  message("msg.eml").string(), "--out", path("one.eml").string()})
+                  .exit_code,
+              0);
+    // Straight after, with a wrong PIN: a cached login in gpg-agent or gnupg-pkcs11-scd would
+    // let this succeed.
+    auto again = kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
+                     message("msg.eml").string(), "--out", path("two.eml").string()},
+                    "000000");
+    EXPECT_EQ(again.exit_code, 3) << again.err;
+    EXPECT_FALSE(std::filesystem::exists(path("two.eml")));
+    // And gpg itself, without Keyfence's callback, gets no signature out of the home either.
+    write_file(path("data"), "x");
+    auto gpg = home_gpg({"--pinentry-mode", "loopback", "--passphrase", "000000", "-u", k_me,
+                         "--detach-sign", "-o", path("data.sig").string(), path("data").string()});
+    EXPECT_NE(gpg.exit_code, 0);
+}
+
+TEST_F(PgpTest, OperationsAreAuditedAsOpenPgp) {
+    ASSERT_EQ(kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
+                  message("msg.eml").string(), "--out", path("signed.eml").string()})
+                  .exit_code,
+              0);
+    const std::string log = read_file(m_world.audit_log());
+    EXPECT_NE(log.find("\"protocol\":\"openpgp\""), std::string::npos) << log;
+    EXPECT_NE(log.find("rsa2048"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyfence::test

@@ -1,0 +1,210 @@
+// mail/pgp without daemons: the once-only passphrase answerer, the GnuPG home Keyfence writes,
+// parsing the agent's key list and user IDs, and finding what to verify or decrypt in a
+// message.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "mail/pgp/bind.hpp"
+#include "mail/pgp/decrypt.hpp"
+#include "mail/pgp/homedir.hpp"
+#include "mail/pgp/passphrase.hpp"
+#include "mail/pgp/sign.hpp"
+#include "mail/pgp/verify.hpp"
+#include "tests/support/test_world.hpp"
+
+namespace keyfence::test {
+namespace {
+namespace pgp = mail::pgp;
+
+base::Pin pin_of(const std::string& text) {
+    base::Pin pin;
+    for (char c : text) pin.push_back(static_cast<std::uint8_t>(c));
+    return pin;
+}
+
+struct Callback {
+    gpgme_passphrase_cb_t fn = nullptr;
+    void* hook = nullptr;
+    gpgme_error_t call(int fd, int prev_was_bad = 0) {
+        return fn(hook, "KEYID Token Tester", "info", prev_was_bad, fd);
+    }
+};
+
+Callback installed(pgp::PassphraseAnswerer& answerer, gpgme_ctx_t ctx) {
+    answerer.install(ctx);
+    Callback cb;
+    gpgme_get_passphrase_cb(ctx, &cb.fn, &cb.hook);
+    EXPECT_EQ(gpgme_get_pinentry_mode(ctx), GPGME_PINENTRY_MODE_LOOPBACK);
+    return cb;
+}
+
+std::string drain(int fd) {
+    char buf[64];
+    const ssize_t n = read(fd, buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+class PassphraseTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        gpgme_check_version(nullptr);
+        ASSERT_EQ(gpgme_new(&m_ctx), 0);
+        ASSERT_EQ(pipe(m_fds), 0);
+    }
+    void TearDown() override {
+        gpgme_release(m_ctx);
+        close(m_fds[0]);
+        close(m_fds[1]);
+    }
+    gpgme_ctx_t m_ctx = nullptr;
+    int m_fds[2] = {-1, -1};
+};
+
+TEST_F(PassphraseTest, AnswersOnceAndCancelsARepeatedRequest) {
+    int asked = 0;
+    pgp::PassphraseAnswerer answerer([&](const pgp::PassphraseQuestion&) {
+        ++asked;
+        return base::Result<base::Pin>(pin_of("123456"));
+    });
+    auto cb = installed(answerer, m_ctx);
+    EXPECT_EQ(cb.call(m_fds[1]), 0);
+    EXPECT_EQ(drain(m_fds[0]), "123456\n");
+    // gnupg-pkcs11-scd asks again after a wrong PIN without setting prev_was_bad.
+    EXPECT_EQ(gpg_err_code(cb.call(m_fds[1])), GPG_ERR_CANCELED);
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(answerer.requests(), 2);
+    EXPECT_TRUE(answerer.repeated());
+}
+
+TEST_F(PassphraseTest, PreviousBadIsNeverAnswered) {
+    int asked = 0;
+    pgp::PassphraseAnswerer answerer([&](const pgp::PassphraseQuestion&) {
+        ++asked;
+        return base::Result<base::Pin>(pin_of("123456"));
+    });
+    auto cb = installed(answerer, m_ctx);
+    EXPECT_EQ(gpg_err_code(cb.call(m_fds[1], 1)), GPG_ERR_CANCELED);
+    EXPECT_EQ(asked, 0);
+}
+
+TEST_F(PassphraseTest, CancelledPinSourceCancelsGpgAndKeepsTheError) {
+    pgp::PassphraseAnswerer answerer([](const pgp::PassphraseQuestion&) {
+        return base::Result<base::Pin>(
+            base::Error(base::ErrorCode::LastTryRefused, "one try left"));
+    });
+    auto cb = installed(answerer, m_ctx);
+    EXPECT_EQ(gpg_err_code(cb.call(m_fds[1])), GPG_ERR_CANCELED);
+    ASSERT_TRUE(answerer.source_error().has_value());
+    EXPECT_EQ(answerer.source_error()->code, base::ErrorCode::LastTryRefused);
+}
+
+TEST(PgpHome, SetupWritesNoCachingLoopbackAndTheModules) {
+    TempDir dir;
+    const auto home = (dir.path() / "home").string();
+    auto made = pgp::setup_home({.homedir = home,
+                                 .backend = pgp::Backend::Pkcs11,
+                                 .pkcs11_modules = {"/usr/lib/softhsm/libsofthsm2.so"}});
+    ASSERT_TRUE(made) << made.error().message();
+    const std::string agent = read_file(std::filesystem::path(home) / "gpg-agent.conf");
+    for (const char* line : {"allow-loopback-pinentry\n", "default-cache-ttl 0\n",
+                             "max-cache-ttl 0\n", "scdaemon-program /usr/bin/gnupg-pkcs11-scd\n"}) {
+        EXPECT_NE(agent.find(line), std::string::npos) << line;
+    }
+    const std::string scd = read_file(std::filesystem::path(home) / "gnupg-pkcs11-scd.conf");
+    EXPECT_NE(scd.find("provider-p1-library /usr/lib/softhsm/libsofthsm2.so\n"), std::string::npos);
+    struct stat st {};
+    ASSERT_EQ(stat(home.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+    auto card = pgp::setup_home({.homedir = home, .backend = pgp::Backend::Card});
+    ASSERT_TRUE(card);
+    const std::string scdaemon = read_file(std::filesystem::path(home) / "scdaemon.conf");
+    EXPECT_NE(scdaemon.find("pcsc-shared\n"), std::string::npos);
+    EXPECT_EQ(read_file(std::filesystem::path(home) / "gpg-agent.conf").find("scdaemon-program"),
+              std::string::npos);
+    // Without a module, gnupg-pkcs11-scd would load nothing.
+    EXPECT_FALSE(pgp::setup_home({.homedir = home, .backend = pgp::Backend::Pkcs11}));
+}
+
+TEST(PgpHome, DefaultIsKeyfencesOwnNeverGnupgsHome) {
+    const char* saved = std::getenv("XDG_DATA_HOME");
+    const std::string saved_value = saved != nullptr ? saved : "";
+    setenv("XDG_DATA_HOME", "/data/x", 1);
+    EXPECT_EQ(pgp::default_homedir(), "/data/x/keyfence/gnupg");
+    unsetenv("XDG_DATA_HOME");
+    EXPECT_EQ(pgp::default_homedir(),
+              std::string(std::getenv("HOME")) + "/.local/share/keyfence/gnupg");
+    if (saved != nullptr) setenv("XDG_DATA_HOME", saved_value.c_str(), 1);
+}
+
+TEST(PgpBind, ParsesTheAgentsKeyListAndUserIds) {
+    pgp::LearnedKey key;
+    ASSERT_TRUE(pgp::parse_keypairinfo(
+        "S KEYPAIRINFO 2616079D70C1533C8647A3E8C6A126B5E4299083 "
+        "SoftHSM\\x20project/SoftHSM\\x20v2/c502899dbb96e456/test\\x2Dtoken/01",
+        key));
+    EXPECT_EQ(key.keygrip, "2616079D70C1533C8647A3E8C6A126B5E4299083");
+    const std::vector<std::string> parts = {"SoftHSM project", "SoftHSM v2", "c502899dbb96e456",
+                                            "test-token", "01"};
+    EXPECT_EQ(key.id_parts, parts);
+    EXPECT_FALSE(pgp::parse_keypairinfo("S SERIALNO D2760001", key));
+
+    auto uid = pgp::split_uid("Alex Rivera <alex@example.org>");
+    ASSERT_TRUE(uid);
+    EXPECT_EQ(uid->first, "Alex Rivera");
+    EXPECT_EQ(uid->second, "alex@example.org");
+    EXPECT_FALSE(pgp::split_uid("alex@example.org"));
+    EXPECT_FALSE(pgp::split_uid("Evil\nKey-Type: x <a@b>"));
+}
+
+constexpr const char* k_encrypted =
+    "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+    "boundary=\"B\"\r\n\r\n--B\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: "
+    "1\r\n\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP "
+    "MESSAGE-----\r\n\r\nhQEMA\r\n-----END PGP MESSAGE-----\r\n\r\n--B--\r\n";
+
+TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
+    const std::string head = "From: <bob@example.org>\r\nSubject: s\r\n";
+    auto whole = pgp::prepare_decryption(head + k_encrypted);
+    ASSERT_TRUE(whole) << whole.error().message();
+    EXPECT_EQ(whole->format, "multipart/encrypted");
+    EXPECT_FALSE(whole->mixed);
+    EXPECT_NE(whole->ciphertext.find("hQEMA"), std::string::npos);
+
+    auto mixed = pgp::prepare_decryption(
+        head + "Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n" + k_encrypted +
+        "\r\n--M\r\nContent-Type: text/html\r\n\r\n<img src=\"http://x/?\r\n--M--\r\n");
+    ASSERT_TRUE(mixed) << mixed.error().message();
+    EXPECT_TRUE(mixed->mixed);
+
+    auto inline_block = pgp::prepare_decryption(
+        head +
+        "Content-Type: text/plain\r\n\r\nhi\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA\r\n"
+        "-----END PGP MESSAGE-----\r\n");
+    ASSERT_TRUE(inline_block);
+    EXPECT_EQ(inline_block->format, "inline");
+    EXPECT_TRUE(inline_block->mixed);  // "hi" before the block is not encrypted
+
+    auto none = pgp::prepare_decryption(head + "Content-Type: text/plain\r\n\r\nplain\r\n");
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code, base::ErrorCode::BadInput);
+}
+
+TEST(PgpMessages, ASignedPartInsideAnUnsignedMessageIsNotASignedMessage) {
+    auto body = pgp::parse_signed(
+        "From: <a@example.org>\r\nContent-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n"
+        "Content-Type: text/plain\r\n\r\nadded by anyone\r\n--M\r\nContent-Type: "
+        "multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"S\"\r\n\r\n--S\r\n"
+        "Content-Type: text/plain\r\n\r\nsigned\r\n--S\r\nContent-Type: "
+        "application/pgp-signature\r\n\r\nsig\r\n--S--\r\n\r\n--M--\r\n");
+    ASSERT_TRUE(body) << body.error().message();
+    EXPECT_NE(body->unsigned_reason.find("only a part"), std::string::npos);
+    EXPECT_EQ(pgp::micalg_for(GPGME_MD_SHA256), "pgp-sha256");
+}
+
+}  // namespace
+}  // namespace keyfence::test
