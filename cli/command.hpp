@@ -34,6 +34,7 @@ void add_policy_commands(CommandContext& context);  ///< policy show, policy che
 void add_audit_commands(CommandContext& context);   ///< audit verify, audit show
 void add_smime_commands(CommandContext& context);   ///< smime sign|verify|encrypt|decrypt|...
 void add_certs_commands(CommandContext& context);   ///< certs add|list|export
+void add_mail_commands(CommandContext& context);    ///< mail protect|open
 void add_lock_command(CommandContext& context);     ///< lock
 
 }  // namespace keyfence::cli

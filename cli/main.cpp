@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     add_certs_commands(context);
     add_lock_command(context);
     add_pgp_commands(context);
+    add_mail_commands(context);
 
     try {
         app.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mail_commands.hpp"
 #include "cli/pgp_report.hpp"
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
@@ -16,15 +17,6 @@ namespace keyfence::cli {
 namespace pgp = mail::pgp;
 
 namespace {
-struct PgpEncryptOptions {
-    std::string homedir;
-    std::vector<std::string> to;
-    std::string key;  ///< the sender's key; empty: by the From: address
-    bool sign = false;
-    std::string in = "-";
-    std::string out = "-";
-};
-
 // The recipients' keys, and the sender's own so that sent mail stays readable.
 base::Result<std::vector<mail::GpgmeKeyPtr>> recipient_keys(pgp::Context& ctx,
                                                             const PgpEncryptOptions& options,
@@ -90,13 +82,6 @@ base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& 
     return out.commit();
 }
 
-struct PgpDecryptOptions {
-    std::string homedir;
-    std::string key;  ///< empty: the token key the message is encrypted to
-    std::string in = "-";
-    std::string out = "-";
-};
-
 base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
                                              const PgpDecryptOptions& options,
                                              base::AtomicOutput& out) {
@@ -134,7 +119,8 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
     return std::move(*result);
 }
 
-int run_pgp_decrypt(const GlobalOptions& globals, const PgpDecryptOptions& options) {
+int pgp_decrypt_command(const GlobalOptions& globals, const PgpDecryptOptions& options,
+                        DecryptOutcome* outcome = nullptr) {
     auto out = base::AtomicOutput::open(options.out);
     if (!out) return finish(out.error());
     auto result = pgp_decrypt(globals, options, *out);
@@ -144,6 +130,7 @@ int run_pgp_decrypt(const GlobalOptions& globals, const PgpDecryptOptions& optio
     const std::string text =
         globals.json ? pgp_decrypt_json(*result).dump(2) + "\n" : pgp_decrypt_text(*result);
     std::fputs(text.c_str(), report);
+    if (outcome != nullptr) outcome->signature_inside = result->signature.has_value();
     if (result->signature && !result->signature->verified()) return k_exit_not_verified;
     return k_exit_ok;
 }
@@ -174,7 +161,17 @@ void add_pgp_encrypt_decrypt(CommandContext& context, CLI::App* pgp_app) {
                   "The token key: fingerprint or address (default: the one the message is for)");
     d->add_option("--in", decrypt->in, "The message (default: standard input)");
     d->add_option("--out", decrypt->out, "Where to write the decrypted message (default: stdout)");
-    context.on_chosen(d, decrypt, run_pgp_decrypt);
+    context.on_chosen(d, decrypt, [](const GlobalOptions& g, const PgpDecryptOptions& o) {
+        return pgp_decrypt_command(g, o);
+    });
+}
+
+base::Status run_pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& options) {
+    return pgp_encrypt(globals, options);
+}
+int run_pgp_decrypt(const GlobalOptions& globals, const PgpDecryptOptions& options,
+                    DecryptOutcome* outcome) {
+    return pgp_decrypt_command(globals, options, outcome);
 }
 
 }  // namespace keyfence::cli

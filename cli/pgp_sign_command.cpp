@@ -5,6 +5,7 @@
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mail_commands.hpp"
 #include "cli/pgp_report.hpp"
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
@@ -14,13 +15,6 @@
 namespace keyfence::cli {
 
 namespace {
-struct PgpSignOptions {
-    std::string homedir;
-    std::string key;
-    std::string in = "-";
-    std::string out = "-";
-};
-
 base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& options) {
     auto engine = make_engine(globals);
     // Everything that can fail without the token fails before the PIN is asked.
@@ -47,12 +41,6 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     KEYFENCE_TRY(out.write(message));
     return out.commit();
 }
-
-struct PgpVerifyOptions {
-    std::string homedir;
-    std::string in = "-";
-    std::string out;
-};
 
 int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
     auto ctx = open_home(options.homedir);
@@ -97,6 +85,13 @@ void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp) {
     v->add_option("--out", verify->out,
                   "Write the signed content (only it) here when it verified ('-': stdout)");
     context.on_chosen(v, verify, pgp_verify);
+}
+
+base::Status run_pgp_sign(const GlobalOptions& globals, const PgpSignOptions& options) {
+    return pgp_sign(globals, options);
+}
+int run_pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
+    return pgp_verify(globals, options);
 }
 
 }  // namespace keyfence::cli

@@ -7,8 +7,10 @@
 #include "base/hex.hpp"
 #include "base/progress.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mail_commands.hpp"
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
+#include "engine/policy/rules.hpp"
 #include "mail/smime/cert_store.hpp"
 #include "mail/smime/certificate.hpp"
 #include "mail/smime/decrypt.hpp"
@@ -20,22 +22,6 @@ namespace keyfence::cli {
 namespace p11 = token::pkcs11;
 
 namespace {
-struct SmimeEncryptOptions {
-    std::vector<std::string> to;
-    std::string key_uri;
-    bool legacy_cbc = false;
-    bool oaep = false;
-    std::string in = "-";
-    std::string out = "-";
-};
-
-struct SmimeDecryptOptions {
-    std::string key_uri;
-    std::vector<std::string> ca_files;
-    std::string in = "-";
-    std::string out = "-";
-};
-
 // A --to value: a certificate file, else an address looked up in the certificate store.
 base::Status add_recipient(const std::string& to, std::vector<base::X509Ptr>& recipients) {
     std::error_code ec;
@@ -55,6 +41,16 @@ base::Status add_recipient(const std::string& to, std::vector<base::X509Ptr>& re
 }
 
 base::Status smime_encrypt(const GlobalOptions& globals, const SmimeEncryptOptions& options) {
+    {
+        // The policy's content ciphers judge new mail before anything is read
+        // (algorithms.smime_content_ciphers; a GCM-only policy refuses --legacy-cbc).
+        auto engine = make_engine(globals);
+        KEYFENCE_TRY_ASSIGN(policy, engine->policy());
+        if (auto refusal = engine::policy::check_smime_cipher(
+                *policy, options.legacy_cbc ? "aes-256-cbc" : "aes-256-gcm")) {
+            return refusal->error;
+        }
+    }
     std::vector<base::X509Ptr> recipients;
     for (const auto& to : options.to) KEYFENCE_TRY(add_recipient(to, recipients));
     if (!options.key_uri.empty()) {
@@ -99,7 +95,8 @@ void print_decrypt_report(const GlobalOptions& globals, const SmimeDecryptOption
     std::fputs(text.c_str(), report);
 }
 
-int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& options) {
+int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& options,
+                  DecryptOutcome* outcome = nullptr) {
     auto out = base::AtomicOutput::open(options.out);
     if (!out) return finish(out.error());
     // From file to file in constant memory (docs/smime.md, "Large messages"); the output is
@@ -141,6 +138,7 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
     auto result = run();
     if (!result) return finish(result.error());
     print_decrypt_report(globals, options, *result);
+    if (outcome != nullptr) outcome->signature_inside = result->signature.has_value();
     // A signature inside that does not verify withholds the plaintext, as verify would.
     if (result->signature && !result->signature->verified()) return k_exit_not_verified;
     return finish(out->commit());
@@ -173,7 +171,17 @@ void add_smime_encrypt_decrypt(CommandContext& context, CLI::App* smime) {
                   "Trust these CA certificates for a signature inside (PEM; repeatable)");
     d->add_option("--in", decrypt->in, "The message (default: standard input)");
     d->add_option("--out", decrypt->out, "Where to write the decrypted message (default: stdout)");
-    context.on_chosen(d, decrypt, smime_decrypt);
+    context.on_chosen(d, decrypt, [](const GlobalOptions& g, const SmimeDecryptOptions& o) {
+        return smime_decrypt(g, o);
+    });
+}
+
+base::Status run_smime_encrypt(const GlobalOptions& globals, const SmimeEncryptOptions& options) {
+    return smime_encrypt(globals, options);
+}
+int run_smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& options,
+                      DecryptOutcome* outcome) {
+    return smime_decrypt(globals, options, outcome);
 }
 
 }  // namespace keyfence::cli

@@ -7,6 +7,7 @@
 #include "base/hex.hpp"
 #include "base/progress.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mail_commands.hpp"
 #include "cli/smime_report.hpp"  // add_smime_verify
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
@@ -20,16 +21,6 @@ namespace keyfence::cli {
 namespace p11 = token::pkcs11;
 
 namespace {
-struct SmimeSignOptions {
-    std::string key_uri;
-    bool opaque = false;
-    bool pss = false;
-    std::string hash;  ///< empty: by key (RFC 5480 §4 for EC)
-    std::string chain;
-    std::string in = "-";
-    std::string out = "-";
-};
-
 mail::smime::ProgressFn progress_of(base::Progress& progress) {
     return [&progress](std::uint64_t done, std::uint64_t) { progress.update(done); };
 }
@@ -161,6 +152,10 @@ void add_smime_sign_verify(CommandContext& context, CLI::App* smime) {
     });
 
     add_smime_verify(context, smime);
+}
+
+base::Status run_smime_sign(const GlobalOptions& globals, const SmimeSignOptions& options) {
+    return smime_sign(globals, options);
 }
 
 }  // namespace keyfence::cli

@@ -6,6 +6,7 @@
 
 #include "base/atomic_output.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mail_commands.hpp"
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
@@ -14,14 +15,6 @@
 
 namespace keyfence::cli {
 namespace {
-
-struct SmimeVerifyOptions {
-    std::vector<std::string> ca_files;
-    std::vector<std::string> chain_files;
-    std::string at;
-    std::string in = "-";
-    std::string out;
-};
 
 // --at: "@EPOCH", "YYYY-MM-DD" (00:00 UTC), or "YYYY-MM-DDTHH:MM[:SS]" with "Z", "+HH:MM" or
 // "-HH:MM" (none: UTC); a space may stand for the "T" (ISO 8601 / RFC 3339).
@@ -139,6 +132,10 @@ void add_smime_verify(CommandContext& context, CLI::App* smime) {
     v->add_option("--out", verify->out,
                   "Write the signed content (only it) here when it verified ('-': stdout)");
     context.on_chosen(v, verify, smime_verify);
+}
+
+int run_smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options) {
+    return smime_verify(globals, options);
 }
 
 }  // namespace keyfence::cli
