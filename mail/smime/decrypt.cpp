@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "base/openssl_error.hpp"
+#include "mail/mime/sender.hpp"
 #include "mail/smime/certificate.hpp"
 #include "mail/smime/cms_io.hpp"
+#include "mail/smime/cms_limits.hpp"
 
 namespace keyfence::mail::smime {
 using base::ErrorCode;
@@ -96,6 +98,7 @@ base::Result<PreparedDecryption> prepare_decryption(std::string_view message, X5
     KEYFENCE_TRY(check_encrypted_body(body));
     KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(body));
     KEYFENCE_TRY_ASSIGN(cms, cms_from_der(der));
+    KEYFENCE_TRY(check_cms_limits(cms.get()));  // docs/limits.md: RecipientInfos, certificates
     KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(cms.get(), recipient));
     return PreparedDecryption{
         std::move(parsed), std::move(cms),
@@ -125,7 +128,7 @@ base::Result<DecryptResult> finish_decryption(PreparedDecryption& prepared, EVP_
     result.structure = prepared.structure;
     if (is_signed_entity(entity)) {
         KEYFENCE_TRY_ASSIGN(
-            signature, verify_entity(entity, prepared.message.headers().from_addresses, verify));
+            signature, verify_entity(entity, mime::sender_headers(prepared.message.get()), verify));
         result.signature = std::move(signature);
     }
     KEYFENCE_TRY_ASSIGN(parsed, mime::parse_entity(entity));

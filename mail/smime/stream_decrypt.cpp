@@ -1,10 +1,15 @@
 #include "mail/smime/stream_decrypt.hpp"
 
+#include "mail/mime/sender.hpp"
+#include "mail/smime/cms_limits.hpp"
+
 #include <sys/stat.h>
 
 #include "base/openssl_error.hpp"
 #include "base/secure_buffer.hpp"
+#include "mail/mime/sender.hpp"
 #include "mail/smime/cms_io.hpp"
+#include "mail/smime/cms_limits.hpp"
 #include "mail/smime/decrypt.hpp"
 
 namespace keyfence::mail::smime {
@@ -68,6 +73,7 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
     KEYFENCE_TRY(file.flush());
     KEYFENCE_TRY_ASSIGN(skeleton, read_enveloped_skeleton(der.path()));
     KEYFENCE_TRY_ASSIGN(cms, cms_from_der(skeleton.der));
+    KEYFENCE_TRY(check_cms_limits(cms.get()));  // docs/limits.md: RecipientInfos, certificates
     KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(cms.get(), recipient));
     if (!skeleton.has_content) {
         return base::Error(ErrorCode::BadInput, "the S/MIME part carries no encrypted content");
@@ -105,7 +111,9 @@ base::Result<FileDecryptResult> finish_file_decryption(
         KEYFENCE_TRY_ASSIGN(bytes, read_file(plain.path()));
         if (is_signed_entity(bytes)) {
             KEYFENCE_TRY_ASSIGN(
-                signature, verify_entity(bytes, prepared.message.headers().from_addresses, verify));
+                // The outer From: and Sender: fields, judged as for a whole message.
+                signature,
+                verify_entity(bytes, mime::sender_headers(prepared.message.get()), verify));
             result.signature = std::move(signature);
         }
         OPENSSL_cleanse(bytes.data(), bytes.size());
