@@ -95,8 +95,8 @@ base::Result<mime::GPtr<GMimeObject>> plaintext_entity(const std::string& format
 
 // A multipart/signed entity inside the plaintext (RFC 3156 §6.1, signed then encrypted).
 std::optional<VerifyResult> verify_inner(Context& ctx, const std::string& plaintext,
-                                         GMimeObject* entity,
-                                         const std::vector<std::string>& from) {
+                                         GMimeObject* entity, const std::vector<std::string>& from,
+                                         const mime::SenderHeaders& sender) {
     if (mime::mime_type(entity) != "multipart/signed" ||
         lower_param(entity, "protocol") != "application/pgp-signature") {
         return std::nullopt;
@@ -120,7 +120,7 @@ std::optional<VerifyResult> verify_inner(Context& ctx, const std::string& plaint
     (void)gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
     r.signers = collect_signatures(ctx);
     r.content = std::move(*content);
-    judge(r);
+    judge(r, sender);
     return r;
 }
 }  // namespace
@@ -189,10 +189,11 @@ base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& 
         v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
         v.from_addresses = from;
         v.signers = std::move(signers);
-        judge(v);
+        judge(v, mime::sender_headers(prepared.message.get()));
         r.signature = std::move(v);
     } else {
-        r.signature = verify_inner(ctx, plaintext, entity.get(), from);
+        r.signature = verify_inner(ctx, plaintext, entity.get(), from,
+                                   mime::sender_headers(prepared.message.get()));
     }
     r.message = prepared.message.with_body(entity.get());
     return r;

@@ -41,6 +41,28 @@ std::string utc_time(unsigned long seconds) {
     return buf;
 }
 
+enum class InlineBlock { None, Whole, Partial };
+
+bool blank(std::string_view text) {
+    return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Whether `text` is one cleartext-signed block with nothing but white space around it.
+InlineBlock whole_cleartext_block(std::string_view text) {
+    static constexpr std::string_view k_begin = "-----BEGIN PGP SIGNED MESSAGE-----";
+    static constexpr std::string_view k_end = "-----END PGP SIGNATURE-----";
+    const auto begin = text.find(k_begin);
+    if (begin == std::string_view::npos || (begin != 0 && text[begin - 1] != '\n')) {
+        return InlineBlock::None;
+    }
+    const auto end = text.find(k_end, begin);
+    if (end == std::string_view::npos) return InlineBlock::Partial;
+    const bool only_block = blank(text.substr(0, begin)) && blank(text.substr(end + k_end.size()));
+    // A second block would be a second, separately signed text.
+    const bool one_block = text.find(k_begin, begin + 1) == std::string_view::npos;
+    return only_block && one_block ? InlineBlock::Whole : InlineBlock::Partial;
+}
+
 bool has_signed_part(GMimeObject* entity) {
     if (!GMIME_IS_MULTIPART(entity)) return false;
     auto* multipart = GMIME_MULTIPART(entity);
@@ -166,11 +188,49 @@ void judge(VerifyResult& r) {
     }
 }
 
+void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
+    judge(r);
+    if (!r.verified() || r.signers.empty()) return;
+    // The shared sender rules: display names, Sender:, several From: fields or mailboxes.
+    std::vector<mime::SignerIdentity> identities;
+    for (const auto& s : r.signers) {
+        mime::SignerIdentity id{s.addresses, {}};
+        for (const auto& uid : s.uids) {
+            const auto open = uid.find(" <");
+            if (open != std::string::npos && open > 0) id.names.push_back(uid.substr(0, open));
+        }
+        identities.push_back(std::move(id));
+    }
+    const auto check = mime::check_sender(sender, identities);
+    if (!check.ok()) {
+        r.from_matches = false;
+        r.failure = check.reason;
+    }
+}
+
 base::Result<SignedBody> parse_signed(std::string_view message) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
     SignedBody body;
     body.from_addresses = parsed.headers().from_addresses;
+    body.sender = mime::sender_headers(parsed.get());
     GMimeObject* entity = parsed.body();
+    if (mime::mime_type(entity) == "text/plain") {
+        // Inline cleartext signing (RFC 4880 §7): verified with the same strictness, so the
+        // block must be the whole body; text before or after it is unsigned.
+        KEYFENCE_TRY_ASSIGN(text, mime::decoded_content(entity));
+        const auto block = whole_cleartext_block(text);
+        if (block == InlineBlock::Whole) {
+            body.inline_signed = true;
+            body.signature = std::move(text);
+            return body;
+        }
+        if (block == InlineBlock::Partial) {
+            body.unsigned_reason =
+                "only a part of this message is signed: the inline signed block has text before "
+                "or after it that could have been added by anyone";
+            return body;
+        }
+    }
     if (mime::mime_type(entity) != "multipart/signed" ||
         lower_param(entity, "protocol") != "application/pgp-signature") {
         body.unsigned_reason =
@@ -194,6 +254,21 @@ base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message
         r.failure = std::move(body.unsigned_reason);
         return r;
     }
+    if (body.inline_signed) {
+        // The cleartext block is signature and text at once; gpg hands back the signed text.
+        r.format = "inline";
+        auto block = gpgme_data_from(body.signature);
+        GpgmeDataPtr plain = gpgme_memory_data();
+        const gpgme_error_t err = gpgme_op_verify(ctx.get(), block.get(), nullptr, plain.get());
+        if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
+            return gpg_error(err, "the inline signed block cannot be read", ErrorCode::BadInput);
+        }
+        r.signers = collect_signatures(ctx);
+        r.content = gpgme_data_bytes(plain.get());
+        judge(r, body.sender);
+        if (!r.verified()) r.content.clear();
+        return r;
+    }
     r.format = "multipart/signed";
     auto sig = gpgme_data_from(body.signature);
     auto text = gpgme_data_from(body.content);
@@ -203,7 +278,7 @@ base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message
     }
     r.signers = collect_signatures(ctx);
     r.content = std::move(body.content);
-    judge(r);
+    judge(r, body.sender);
     return r;
 }
 

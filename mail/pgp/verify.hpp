@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "mail/mime/sender.hpp"
 #include "mail/pgp/context.hpp"
 
 namespace keyfence::mail::pgp {
@@ -39,8 +40,10 @@ struct VerifyResult {
 /// A message's RFC 3156 signed body, cut from the bytes received; no gpg involved.
 struct SignedBody {
     std::vector<std::string> from_addresses;
+    mime::SenderHeaders sender;   ///< From: and Sender: fields, for the shared sender rules
+    bool inline_signed = false;   ///< a text/plain body that is one cleartext-signed block
     std::string content;          ///< the first part exactly as received (CRLF)
-    std::string signature;        ///< the armored signature
+    std::string signature;        ///< the armored signature (inline: the whole signed block)
     std::string unsigned_reason;  ///< set when the body is not signed as a whole
 };
 
@@ -59,5 +62,10 @@ std::vector<SignatureInfo> collect_signatures(Context& ctx);
 /// missing, revoked or expired key, not exactly one From: address, or a From: address that is
 /// none of the signer's user IDs.
 void judge(VerifyResult& result);
+
+/// As above, with the message's From: and Sender: fields judged by the rules S/MIME uses
+/// (mail/mime/sender.hpp): one From: mailbox, no other Sender:, a display name the signer's
+/// user IDs carry.
+void judge(VerifyResult& result, const mime::SenderHeaders& sender);
 
 }  // namespace keyfence::mail::pgp
