@@ -43,6 +43,8 @@ install(FILES completions/keyfence.bash RENAME keyfence
 install(FILES man/keyfence.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES man/keyfence-policy.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES README.md docs/threat-model.md docs/troubleshooting.md docs/policy.md
+              docs/user-guide.md docs/admin-guide.md docs/smime.md docs/pgp.md docs/mail.md
+              docs/limits.md docs/agent-protocol.md docs/audit.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # cpack -G DEB: the dependencies come from dpkg-shlibdeps (the libraries keyfence links) plus
@@ -57,7 +59,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "p11-kit, p11-kit-modules")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pcscd, opensc-pkcs11, pinentry-curses | pinentry")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gnupg, scdaemon, softhsm2, vsmartcard-vpcd")
+# PGP/MIME runs gpg and gpg-agent, with scdaemon for OpenPGP cards and gnupg-pkcs11-scd for
+# PKCS#11 tokens (keyfence pgp setup --card | --pkcs11).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
+    "pcscd, opensc-pkcs11, pinentry-curses | pinentry, gnupg, gpg-agent, scdaemon")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gnupg-pkcs11-scd, gpgsm, softhsm2, vsmartcard-vpcd")
 set(CPACK_GENERATOR DEB)
 include(CPack)

@@ -54,7 +54,14 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libssl3 libp11-3 libpcsclite1 libgpgme11 libassuan0 p11-kit; do
     grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
-ok "cpack -G DEB: Depends: $depends"
+recommends=$(dpkg-deb -f "$deb" Recommends)
+for tool in pcscd gnupg scdaemon; do
+    grep -q "$tool" <<<"$recommends" || fail "Recommends lacks $tool: $recommends"
+done
+dpkg-deb -c "$deb" | grep -q "usr/bin/keyfenced$" || fail "keyfenced not in the package"
+dpkg-deb -c "$deb" | grep -q "systemd/user/keyfenced.socket$" || fail "keyfenced.socket not in the package"
+dpkg-deb -c "$deb" | grep -q "doc/keyfence/user-guide.md$" || fail "the user guide is not in the package"
+ok "cpack -G DEB: Depends: $depends; Recommends: $recommends"
 apt-get install -y -qq "$deb" >"$work/apt.log" 2>&1 || fail "apt-get install: $(tail "$work/apt.log")"
 installed=1
 [ "$(command -v keyfence)" = /usr/bin/keyfence ] || fail "keyfence not on PATH after install"
