@@ -89,5 +89,24 @@ TEST_F(SmimeLimitsTest, CmsBeyondTheLimitsIsRefusedWithExitSeven) {
     EXPECT_NE(v.err.find("limit on SignerInfos (17, at most 16)"), std::string::npos) << v.err;
 }
 
+TEST_F(SmimeLimitsTest, AnEnvelopeWithTooManyRecipientsIsRefused) {
+    write_file(path("entity"), "Content-Type: text/plain\r\n\r\nfor many\r\n");
+    std::vector<std::string> argv = {"openssl",  "cms",
+                                     "-encrypt", "-aes-256-cbc",
+                                     "-in",      path("entity").string(),
+                                     "-out",     path("e.smime").string()};
+    // The token key's own certificate, one more time than the limit allows.
+    for (int i = 0; i <= mail::smime::k_cms_limits.max_recipients; ++i) {
+        argv.push_back(m_world.cert_pem("rsa2048"));
+    }
+    ASSERT_EQ(run(argv).exit_code, 0);
+    write_file(path("e.eml"), headers() + read_file(path("e.smime")));
+    auto d = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in", path("e.eml").string(),
+                 "--out", path("d.eml").string()});
+    EXPECT_EQ(d.exit_code, 7) << d.err;
+    EXPECT_NE(d.err.find("exceeds Keyfence's limit on"), std::string::npos) << d.err;
+    EXPECT_FALSE(std::filesystem::exists(path("d.eml")));
+}
+
 }  // namespace
 }  // namespace keyfence::test
