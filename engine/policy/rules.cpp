@@ -189,4 +189,12 @@ std::optional<Refusal> check_smime_cipher(const EffectivePolicy& policy,
                    "the content cipher " + cipher + " is not allowed for new mail", "a cipher");
 }
 
+std::optional<Refusal> check_openpgp_integrity(const EffectivePolicy& policy) {
+    if (policy.values().algorithms.openpgp_integrity != OpenPgpIntegrity::Aead) return std::nullopt;
+    return refusal(policy, "algorithms.openpgp_integrity",
+                   "the policy requires AEAD-protected OpenPGP messages, which the GnuPG 2.2 "
+                   "Keyfence runs with can neither write nor read",
+                   "an integrity setting");
+}
+
 }  // namespace keyfence::engine::policy

@@ -37,6 +37,13 @@ std::optional<Refusal> check_rules(const EffectivePolicy& policy,
 /// reported (a CBC message as unauthenticated).
 std::optional<Refusal> check_smime_cipher(const EffectivePolicy& policy, const std::string& cipher);
 
+/// The OpenPGP integrity rule (algorithms.openpgp_integrity) for a message about to be
+/// encrypted or decrypted. "mdc" is what GnuPG 2.2 gives (a message without MDC is always
+/// refused by the PGP/MIME code); "aead" cannot be met by the GnuPG 2.2 of Debian 12, which
+/// neither writes nor reads AEAD (OCB) packets, so it refuses every OpenPGP encryption and
+/// decryption, before any PIN.
+std::optional<Refusal> check_openpgp_integrity(const EffectivePolicy& policy);
+
 /// Whether `text` matches any glob pattern (fnmatch(3); '*' also matches '/').
 bool matches_any(const std::vector<std::string>& patterns, const std::string& text);
 

@@ -159,6 +159,15 @@ TEST(PolicyRules, SmimeContentCiphersJudgeNewMail) {
     EXPECT_NE(refusal->error.context.find("aes-256-cbc"), std::string::npos);
 }
 
+TEST(PolicyRules, OpenPgpAeadCannotBeMetByGnuPg22) {
+    EXPECT_FALSE(check_openpgp_integrity(policy_of("")));  // mdc, the default
+    const auto refusal =
+        check_openpgp_integrity(policy_of("[algorithms]\nopenpgp_integrity = \"aead\"\n"));
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->rule, "algorithms.openpgp_integrity");
+    EXPECT_EQ(refusal->error.code, base::ErrorCode::PolicyDenied);
+}
+
 TEST(PolicyRules, RsaSigningPadding) {
     const std::string pss_only = "[algorithms]\nrsa_signing_padding = [\"pss\"]\n";
     EXPECT_EQ(verdict(pss_only, hardware_rsa(), sign("sha256", p11::SignPadding::Pkcs1v15)),
