@@ -58,9 +58,10 @@ recommends=$(dpkg-deb -f "$deb" Recommends)
 for tool in pcscd gnupg scdaemon; do
     grep -q "$tool" <<<"$recommends" || fail "Recommends lacks $tool: $recommends"
 done
-dpkg-deb -c "$deb" | grep -q "usr/bin/keyfenced$" || fail "keyfenced not in the package"
-dpkg-deb -c "$deb" | grep -q "systemd/user/keyfenced.socket$" || fail "keyfenced.socket not in the package"
-dpkg-deb -c "$deb" | grep -q "doc/keyfence/user-guide.md$" || fail "the user guide is not in the package"
+contents=$(dpkg-deb -c "$deb")  # whole, so that grep -q cannot cut the pipe (pipefail)
+grep -q "usr/bin/keyfenced$" <<<"$contents" || fail "keyfenced not in the package"
+grep -q "systemd/user/keyfenced.socket$" <<<"$contents" || fail "keyfenced.socket not in the package"
+grep -q "doc/keyfence/user-guide.md$" <<<"$contents" || fail "the user guide is not in the package"
 ok "cpack -G DEB: Depends: $depends; Recommends: $recommends"
 apt-get install -y -qq "$deb" >"$work/apt.log" 2>&1 || fail "apt-get install: $(tail "$work/apt.log")"
 installed=1
