@@ -6,6 +6,7 @@
 
 namespace keyfence::engine {
 
+using token::openpgp::CardEntry;
 using token::pkcs11::KeyAlgorithm;
 using token::pkcs11::KeyMatch;
 
@@ -303,6 +304,38 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
                            "Keyfence signs with an OpenPGP card's sig key natively; decryption "
                            "with a card goes through GnuPG or the card's PKCS#11 slot");
     }
+    const auto& pin = m_policy->values().pin;
+    const bool session_mode = pin.mode == policy::PinMode::Session;
+    const SessionLimits limits{std::chrono::seconds(pin.session_ttl), pin.session_max_operations};
+    // A PIN session on this card: its held lease signs without a PIN. The card was checked
+    // (same card, still verified) by card(); a session that cannot go on has ended there.
+    if (session_mode) {
+        if (token::openpgp::CardLease* held = m_sessions.card(ref)) {
+            CardEntry held_entry;
+            held_entry.reader = held->reader();
+            held_entry.card = held->card();
+            KeyMatch key = card_as_key(held_entry, ref.slot);
+            if (auto refusal = check_policy(key, request)) {
+                return refuse(key, request, std::move(*refusal));
+            }
+            if (m_policy->values().pin.confirm_each_operation) {
+                token::PinRequest prompt;
+                prompt.operation = std::string(operation_name(request.operation));
+                prompt.summary = request.summary;
+                token::openpgp::describe_card(*held_entry.card, ref.slot, prompt);
+                KEYFENCE_TRY(confirm(key, request, prompt));
+            }
+            auto signature = sign_card(*held, key, request, hash, digest);
+            if (signature) {
+                m_sessions.count_card_operation(ref);
+            } else {
+                m_sessions.end_card(ref, signature.error().code == base::ErrorCode::TokenRemoved
+                                             ? SessionEnd::TokenRemoved
+                                             : SessionEnd::Failed);
+            }
+            return signature;
+        }
+    }
     // One enumeration of the readers: the policy judges the card the lease then uses.
     const token::openpgp::CardListing listing = token::openpgp::list_cards();
     KEYFENCE_TRY_ASSIGN(entry, token::openpgp::find_card(listing, ref));
@@ -319,18 +352,43 @@ base::Result<std::vector<std::uint8_t>> Engine::sign_digest_card(
         prompt.key_label = key.key.label;
         KEYFENCE_TRY(confirm(key, request, prompt));
     }
+    const bool hold = session_mode && entry->card &&
+                      token::openpgp::CardLease::can_hold(*entry->card) &&
+                      pin.session_max_operations > 1;
+    if (session_mode) {
+        const std::string limits_text = std::to_string(pin.session_ttl) + " s or " +
+                                        std::to_string(pin.session_max_operations) + " signatures";
+        prompt.summary.emplace_back(
+            "PIN session",
+            !hold ? std::string("none: this card asks for its PIN for each signature (its PW1 "
+                                "status byte allows one signature per PIN)")
+            : m_options.long_lived
+                ? "this PIN opens a session for " + limits_text +
+                      "; the card stays verified and reserved to Keyfence until it ends"
+                : "this PIN serves this program only, up to " + limits_text +
+                      " (keyfenced keeps sessions across commands)");
+    }
     auto lease = token::openpgp::CardLease::acquire(*entry, ref.slot, *m_pin_source,
-                                                    std::move(prompt), m_options.lockout);
+                                                    std::move(prompt), m_options.lockout, hold);
     if (!lease) {
         if (auto r = record(key, request, audit::Outcome::from_error(lease.error())); !r) {
             base::log_warn(r.error().message());
         }
         return std::move(lease).error();
     }
+    auto signature = sign_card(*lease, key, request, hash, digest);
+    if (signature && lease->holds_verified()) m_sessions.open_card(std::move(*lease), limits);
+    return signature;
+}
+
+base::Result<std::vector<std::uint8_t>> Engine::sign_card(token::openpgp::CardLease& lease,
+                                                          KeyMatch key, OperationRequest request,
+                                                          token::pkcs11::Hash hash,
+                                                          std::span<const std::uint8_t> digest) {
     key.key.public_key_sha256 =
-        token::pkcs11::sha256_hex(token::pkcs11::spki_der(lease->public_key()));
-    auto signature = lease->sign_digest(hash, digest);
-    request.signature_counter = lease->signature_counter();
+        token::pkcs11::sha256_hex(token::pkcs11::spki_der(lease.public_key()));
+    auto signature = lease.sign_digest(hash, digest);
+    request.signature_counter = lease.signature_counter();
     const audit::Outcome outcome =
         signature ? audit::Outcome{} : audit::Outcome::from_error(signature.error());
     auto written = record(key, request, outcome);

@@ -101,6 +101,9 @@ class Engine {
     /// Signs `digest` with an OpenPGP card key: the policy (the card seen as a token whose
     /// module is its reader, software when it is a test card), the card lease, and the audit
     /// record with the card's signature counter, written before the signature is returned.
+    /// With pin.mode = "session", a card whose PW1 status byte allows several signatures per
+    /// VERIFY stays verified on an exclusive connection after the first signature, and the
+    /// next ones need no PIN until the session ends (engine/session.hpp).
     base::Result<std::vector<std::uint8_t>> sign_digest_card(OperationRequest request,
                                                              std::span<const std::uint8_t> digest);
     /// The public key of a card slot, without a PIN.
@@ -155,6 +158,12 @@ class Engine {
                        policy::Refusal refusal);
     /// Opens the audit log the policy names, once. Errors (Io) only with audit.required.
     base::Status open_audit_log();
+    /// A card signature on `lease` and its audit record (with the card's counter).
+    base::Result<std::vector<std::uint8_t>> sign_card(token::openpgp::CardLease& lease,
+                                                      token::pkcs11::KeyMatch key,
+                                                      OperationRequest request,
+                                                      token::pkcs11::Hash hash,
+                                                      std::span<const std::uint8_t> digest);
     /// pin.confirm_each_operation: asks the PIN source to confirm; a refusal is recorded.
     base::Status confirm(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
                          token::PinRequest prompt);

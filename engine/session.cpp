@@ -16,6 +16,8 @@ std::string_view session_end_name(SessionEnd why) {
             return "locked";
         case SessionEnd::Shutdown:
             return "shutdown";
+        case SessionEnd::Failed:
+            return "an operation in it failed";
     }
     return "ended";
 }
@@ -82,8 +84,69 @@ void PinSessions::count_operation(token::pkcs11::KeyLease& lease, const SessionL
     lease.keep_login();
 }
 
+std::map<PinSessions::CardKey, PinSessions::CardOpen>::iterator PinSessions::find_card(
+    const token::openpgp::CardReference& ref) {
+    for (auto it = m_cards.begin(); it != m_cards.end(); ++it) {
+        if (it->first.second == ref.serial &&
+            (!ref.manufacturer || *ref.manufacturer == it->first.first)) {
+            return it;
+        }
+    }
+    return m_cards.end();
+}
+
+std::optional<SessionEnd> PinSessions::stale_card(CardOpen& open) const {
+    if (m_clock() >= open.expires) return SessionEnd::Expired;
+    if (!open.lease.check_still_verified()) return SessionEnd::TokenRemoved;
+    return std::nullopt;
+}
+
+void PinSessions::end_card(std::map<CardKey, CardOpen>::iterator it, SessionEnd why) {
+    base::log_debug("PIN session on OpenPGP card ", it->second.lease.card().serial_text(),
+                    " ended: ", session_end_name(why));
+    // The lease resets the card's PW1 state (VERIFY P1=FF) and closes its connection.
+    it->second.lease.forget();
+    m_cards.erase(it);
+}
+
+token::openpgp::CardLease* PinSessions::card(const token::openpgp::CardReference& ref) {
+    auto it = find_card(ref);
+    if (it == m_cards.end()) return nullptr;
+    if (auto why = stale_card(it->second)) {
+        end_card(it, *why);
+        return nullptr;
+    }
+    return &it->second.lease;
+}
+
+void PinSessions::open_card(token::openpgp::CardLease lease, const SessionLimits& limits) {
+    if (!lease.holds_verified() || limits.max_operations <= 1) return;  // ends (and resets)
+    const CardKey key{lease.card().manufacturer, lease.card().serial};
+    if (auto old = m_cards.find(key); old != m_cards.end()) end_card(old, SessionEnd::Shutdown);
+    m_cards.emplace(key,
+                    CardOpen{std::move(lease), m_clock() + limits.ttl, 1, limits.max_operations});
+}
+
+void PinSessions::count_card_operation(const token::openpgp::CardReference& ref) {
+    auto it = find_card(ref);
+    if (it == m_cards.end()) return;
+    if (++it->second.operations >= it->second.max_operations) end_card(it, SessionEnd::Exhausted);
+}
+
+void PinSessions::end_card(const token::openpgp::CardReference& ref, SessionEnd why) {
+    if (auto it = find_card(ref); it != m_cards.end()) end_card(it, why);
+}
+
 std::size_t PinSessions::sweep() {
     std::size_t ended = 0;
+    for (auto it = m_cards.begin(); it != m_cards.end();) {
+        auto next = std::next(it);
+        if (auto why = stale_card(it->second)) {
+            end_card(it, *why);
+            ++ended;
+        }
+        it = next;
+    }
     for (auto it = m_sessions.begin(); it != m_sessions.end();) {
         auto next = std::next(it);
         if (auto why = stale(it->second)) {
@@ -97,6 +160,10 @@ std::size_t PinSessions::sweep() {
 
 std::size_t PinSessions::end_all(SessionEnd why) {
     std::size_t ended = 0;
+    while (!m_cards.empty()) {
+        end_card(m_cards.begin(), why);
+        ++ended;
+    }
     while (!m_sessions.empty()) {
         end(m_sessions.begin(), why);
         ++ended;
@@ -111,6 +178,13 @@ std::vector<SessionInfo> PinSessions::list() const {
         const auto left = std::chrono::duration_cast<std::chrono::seconds>(open.expires - now);
         out.push_back({open.token_label, open.token_serial, key.first, open.operations,
                        open.max_operations, left.count() > 0 ? left.count() : 0});
+    }
+    for (const auto& [key, open] : m_cards) {
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(open.expires - now);
+        const auto& card = open.lease.card();
+        out.push_back({"OpenPGP card " + card.serial_text(), card.serial_text(),
+                       "pcsc:" + open.lease.reader(), open.operations, open.max_operations,
+                       left.count() > 0 ? left.count() : 0});
     }
     return out;
 }

@@ -7,6 +7,13 @@
 // C_Logout — at its TTL, at its cap, when the token is removed or replaced (the holder session
 // fails, the serial changes, or the token reports no login any more), on lock(), and when the
 // owner (the agent, or the in-process engine) is destroyed.
+//
+// OpenPGP cards (no PKCS#11 login to hold): the session holds the card lease — an exclusive
+// PC/SC connection on which the card stays verified for PSO:CDS — for cards whose PW1 status
+// byte allows several signatures per VERIFY. No PIN is kept. Before each signature the card is
+// checked (same serial, no reset or removal, VERIFY 81 status 9000); at every end the card's
+// PW1 state is reset (VERIFY P1=FF) and the connection closed. A card that allows one
+// signature per VERIFY gets no session: it asks the PIN every time.
 
 #include <chrono>
 #include <functional>
@@ -15,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "token/openpgp/card_lease.hpp"
 #include "token/pkcs11/key_lease.hpp"
 
 namespace keyfence::engine {
@@ -36,7 +44,7 @@ struct SessionInfo {
 };
 
 /// Why a session ended, for the log.
-enum class SessionEnd { Expired, Exhausted, TokenRemoved, Locked, Shutdown };
+enum class SessionEnd { Expired, Exhausted, TokenRemoved, Locked, Shutdown, Failed };
 std::string_view session_end_name(SessionEnd why);
 
 /// The PIN sessions of one engine. Not thread-safe: the engine's owner serializes calls (the
@@ -63,8 +71,19 @@ class PinSessions {
     /// Ends every session now (keyfence lock, shutdown). Returns how many ended.
     std::size_t end_all(SessionEnd why);
 
+    /// The held lease of an open card session for `ref`, or nullptr. Ends (and returns
+    /// nullptr for) a session that expired or whose card is gone, replaced or reset.
+    token::openpgp::CardLease* card(const token::openpgp::CardReference& ref);
+    /// After the first signature of a held lease (holds_verified()): opens a session with it,
+    /// counting that signature. At a cap of one the lease ends (and resets the card) at once.
+    void open_card(token::openpgp::CardLease lease, const SessionLimits& limits);
+    /// Counts one more signature in the card session for `ref`; ends it at its cap.
+    void count_card_operation(const token::openpgp::CardReference& ref);
+    /// Ends the card session for `ref` (a failed signature, a removed card).
+    void end_card(const token::openpgp::CardReference& ref, SessionEnd why);
+
     std::vector<SessionInfo> list() const;
-    std::size_t size() const noexcept { return m_sessions.size(); }
+    std::size_t size() const noexcept { return m_sessions.size() + m_cards.size(); }
 
   private:
     struct Open {
@@ -83,8 +102,21 @@ class PinSessions {
     std::optional<SessionEnd> stale(const Open& open) const;
     void end(std::map<Key, Open>::iterator it, SessionEnd why);
 
+    struct CardOpen {
+        token::openpgp::CardLease lease;
+        std::chrono::steady_clock::time_point expires;
+        std::int64_t operations = 0;
+        std::int64_t max_operations = 0;
+    };
+    using CardKey = std::pair<std::uint16_t, std::uint32_t>;  // manufacturer, serial
+    std::map<CardKey, CardOpen>::iterator find_card(const token::openpgp::CardReference& ref);
+    void end_card(std::map<CardKey, CardOpen>::iterator it, SessionEnd why);
+    /// Why the card session can no longer be used (asks the card), or nothing.
+    std::optional<SessionEnd> stale_card(CardOpen& open) const;
+
     Clock m_clock;
     std::map<Key, Open> m_sessions;
+    std::map<CardKey, CardOpen> m_cards;
 };
 
 }  // namespace keyfence::engine

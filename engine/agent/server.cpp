@@ -15,6 +15,7 @@
 #include "base/hex.hpp"
 #include "base/logger.hpp"
 #include "engine/audit/audit_log.hpp"
+#include "token/openpgp/card_directory.hpp"
 
 namespace keyfence::engine::agent {
 namespace p11 = token::pkcs11;
@@ -333,6 +334,20 @@ json Server::run_job(Job& job) {
 
 json Server::sign(Job& job) {
     const Request& r = job.request;
+    if (token::openpgp::is_card_reference(r.key_uri)) {
+        // An OpenPGP card over PC/SC: its PIN session lives in this agent's engine.
+        if (r.pss) {
+            return error_reply(r.id, base::Error(base::ErrorCode::Usage,
+                                                 "OpenPGP cards sign RSA with PKCS#1 v1.5 only"));
+        }
+        OperationRequest request = operation_request(r, job.connection->peer());
+        request.operation = Operation::Sign;
+        request.hash = r.hash;
+        request.content_digest = base::to_hex(r.digest);
+        auto signature = m_engine->sign_digest_card(std::move(request), r.digest);
+        if (!signature) return error_reply(r.id, signature.error());
+        return ok_reply(r.id, {{"signature", base::to_hex(*signature)}});
+    }
     auto match = m_engine->find_key(r.key_uri);
     if (!match) return error_reply(r.id, match.error());
     if (r.pss && match->key.algorithm != p11::KeyAlgorithm::Rsa) {

@@ -68,10 +68,11 @@ base::Result<std::vector<ReaderState>> reader_states(const Context& context) {
 }
 
 base::Result<CardConnection> CardConnection::connect(const Context& context,
-                                                     const std::string& reader) {
+                                                     const std::string& reader, bool exclusive) {
     SCARDHANDLE card = 0;
     DWORD protocol = 0;
-    LONG rv = SCardConnect(context.handle(), reader.c_str(), SCARD_SHARE_SHARED,
+    LONG rv = SCardConnect(context.handle(), reader.c_str(),
+                           exclusive ? SCARD_SHARE_EXCLUSIVE : SCARD_SHARE_SHARED,
                            SCARD_PROTOCOL_T1 | SCARD_PROTOCOL_T0, &card, &protocol);
     if (rv != SCARD_S_SUCCESS) return pcsc_error(rv, "could not connect to the card in " + reader);
     return CardConnection(card, protocol, reader);

@@ -47,7 +47,11 @@ base::Result<std::vector<ReaderState>> reader_states(const Context& context);
 /// destruction (SCARD_LEAVE_CARD: other programs keep their state). Move-only.
 class CardConnection {
   public:
-    static base::Result<CardConnection> connect(const Context& context, const std::string& reader);
+    /// `exclusive`: SCARD_SHARE_EXCLUSIVE, no other program may connect while this one is
+    /// open (a PIN session holds the card verified); SCARD_E_SHARING_VIOLATION when another
+    /// program is connected now.
+    static base::Result<CardConnection> connect(const Context& context, const std::string& reader,
+                                                bool exclusive = false);
     CardConnection(CardConnection&& other) noexcept;
     CardConnection& operator=(CardConnection&&) = delete;
     CardConnection(const CardConnection&) = delete;  // one disconnect per connection
