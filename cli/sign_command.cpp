@@ -84,14 +84,17 @@ std::optional<base::Status> sign_with_agent(engine::agent::AgentClient& agent,
 
 base::Status sign(const GlobalOptions& globals, const SignOptions& options) {
     KEYFENCE_TRY(p11::parse_hash(options.hash));
-    if (!token::openpgp::is_card_reference(options.key_uri)) {
-        if (auto agent = connect_agent(globals)) {
-            if (auto done = sign_with_agent(*agent, globals, options)) return std::move(*done);
-            base::log_debug("the agent has other modules; signing in-process");
-        }
+    const bool card = token::openpgp::is_card_reference(options.key_uri);
+    if (card && options.pss) {
+        return base::Error(base::ErrorCode::Usage, "OpenPGP cards sign RSA with PKCS#1 v1.5 only");
+    }
+    // Through the agent when it runs, card keys too: its PIN sessions outlast this command.
+    if (auto agent = connect_agent(globals)) {
+        if (auto done = sign_with_agent(*agent, globals, options)) return std::move(*done);
+        base::log_debug("the agent has other modules; signing in-process");
     }
     auto engine = make_engine(globals);
-    if (token::openpgp::is_card_reference(options.key_uri)) return sign_with_card(*engine, options);
+    if (card) return sign_with_card(*engine, options);
     warn_module_failures(engine->module_failures());
     // Resolve the key and open the output before hashing or asking for a PIN, so a typo in
     // --key or --out costs no time and no PIN entry.
