@@ -46,7 +46,8 @@ TEST_F(PgpTest, BindMakesACertificateWhoseSecretStaysOnTheToken) {
 
 TEST_F(PgpTest, SignProducesRfc3156MessageThatGpgVerifies) {
     auto signed_run = kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
-                          message("msg.eml").string(), "--out", path("signed.eml").string()});
+                          message("msg.eml", k_me, "Meet at noon.\n", k_my_name).string(), "--out",
+                          path("signed.eml").string()});
     ASSERT_EQ(signed_run.exit_code, 0) << signed_run.err;
     const std::string out = read_file(path("signed.eml"));
     EXPECT_NE(out.find("multipart/signed"), std::string::npos);
@@ -208,7 +209,8 @@ TEST_F(PgpTest, LargeMessageStreamsThroughSignEncryptAndDecrypt) {
         body += "Line " + std::to_string(i) + " of a large message, streamed in blocks.\n";
     }
     body += "The last line.\n";
-    const auto msg = message("big.eml", k_me, body);
+    // The bound user ID's display name, so that the signature inside verifies.
+    const auto msg = message("big.eml", k_me, body, k_my_name);
 
     auto s = kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in", msg.string(), "--out",
                  path("big-signed.eml").string()});
@@ -252,8 +254,9 @@ TEST_F(PgpTest, LargeMessageStreamsThroughSignEncryptAndDecrypt) {
     // The signed and encrypted copy decrypts too, and its signature verifies.
     auto d2 = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("big-enc.eml").string(),
                   "--out", path("big-dec2.eml").string()});
-    ASSERT_EQ(d2.exit_code, 0) << d2.err;
+    ASSERT_EQ(d2.exit_code, 0) << d2.out << d2.err;
     EXPECT_NE(read_file(path("big-dec2.eml")).find("The last line."), std::string::npos);
+    EXPECT_NE(d2.out.find("VERIFIED"), std::string::npos);
 }
 
 }  // namespace
