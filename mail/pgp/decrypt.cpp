@@ -85,6 +85,17 @@ void find_encrypted(GMimeObject* object, std::optional<Found>& found, bool& mixe
     mixed = true;
 }
 
+// The encrypted entity of a message; `mixed` tells whether anything else is beside it.
+base::Result<Found> encrypted_content(mime::Message& message, bool& mixed) {
+    std::optional<Found> found;
+    find_encrypted(message.body(), found, mixed);
+    if (!found) {
+        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
+                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
+    }
+    return std::move(*found);
+}
+
 // The decrypted entity as a MIME entity: PGP/MIME plaintext is one; inline plaintext is text.
 base::Result<mime::GPtr<GMimeObject>> plaintext_entity(const std::string& format,
                                                        const std::string& plaintext) {
@@ -133,23 +144,18 @@ std::optional<VerifyResult> verify_inner(Context& ctx, const std::string& plaint
 
 base::Result<PreparedDecryption> prepare_decryption(std::string_view message) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    std::optional<Found> found;
     bool mixed = false;
-    find_encrypted(parsed.body(), found, mixed);
-    if (!found) {
-        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
-                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
+    KEYFENCE_TRY_ASSIGN(found, encrypted_content(parsed, mixed));
+    if (found.format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(payload, encrypted_payload(found.entity));
+        found.ciphertext = std::move(payload);
     }
-    if (found->format == "multipart/encrypted") {
-        KEYFENCE_TRY_ASSIGN(payload, encrypted_payload(found->entity));
-        found->ciphertext = std::move(payload);
-    }
-    if (found->ciphertext.find(k_begin) == std::string::npos) {
+    if (found.ciphertext.find(k_begin) == std::string::npos) {
         return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
     }
-    auto sha256 = sha256_of(found->ciphertext);
-    return PreparedDecryption{std::move(parsed), std::move(found->ciphertext),
-                              std::move(found->format), mixed, std::move(sha256)};
+    auto sha256 = sha256_of(found.ciphertext);
+    return PreparedDecryption{std::move(parsed), std::move(found.ciphertext),
+                              std::move(found.format), mixed, std::move(sha256)};
 }
 
 namespace {
@@ -224,13 +230,8 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
                                                              const std::string& homedir,
                                                              const smime::ProgressFn& progress) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
-    std::optional<Found> found;
     bool mixed = false;
-    find_encrypted(parsed.body(), found, mixed);
-    if (!found) {
-        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
-                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
-    }
+    KEYFENCE_TRY_ASSIGN(found, encrypted_content(parsed, mixed));
     auto file = std::make_unique<HomeTempFile>(homedir);
     if (!file->ok()) {
         return base::Error(ErrorCode::Io, "could not create a temporary file in " + homedir);
@@ -247,8 +248,8 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
         if (progress) progress(writer.written(), 0);
         return writer.write(bytes);
     };
-    if (found->format == "multipart/encrypted") {
-        KEYFENCE_TRY_ASSIGN(part, payload_part(found->entity));
+    if (found.format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(part, payload_part(found.entity));
         GMimeDataWrapper* wrapper =
             GMIME_IS_PART(part) ? g_mime_part_get_content(GMIME_PART(part)) : nullptr;
         auto sink = mime::sink_stream(take);
@@ -257,15 +258,15 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
             return base::Error(ErrorCode::BadInput, "the encrypted part cannot be decoded");
         }
     } else {
-        take(found->ciphertext);
+        take(found.ciphertext);
     }
     KEYFENCE_TRY(writer.flush());
     if (lead.find(k_begin) == std::string::npos) {
         return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
     }
     const std::uint64_t size = writer.written();
-    return PreparedFileDecryption{std::move(parsed),        std::move(file), size,
-                                  std::move(found->format), mixed,           sha256.final()};
+    return PreparedFileDecryption{std::move(parsed),       std::move(file), size,
+                                  std::move(found.format), mixed,           sha256.final()};
 }
 
 base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDecryption& prepared,

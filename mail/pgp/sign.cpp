@@ -76,19 +76,25 @@ base::Result<std::pair<std::string, std::string>> signed_frame(mime::Message& me
     return std::make_pair(whole.substr(0, a + first.size()), whole.substr(b));
 }
 
+// An empty RFC 3156 §5 multipart/signed with a fresh random boundary.
+mime::GPtr<GMimeObject> multipart_signed() {
+    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(g_mime_multipart_signed_new()));
+    g_mime_multipart_set_boundary(GMIME_MULTIPART(multipart.get()), nullptr);
+    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
+                                             "application/pgp-signature");
+    return multipart;
+}
+
 // RFC 3156 §5: multipart/signed; the first part is the exact bytes signed.
 base::Result<std::string> signed_message(PreparedContent& p, const std::string& signature,
                                          const std::string& micalg) {
-    GMimeMultipartSigned* raw = g_mime_multipart_signed_new();
-    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(raw));
-    g_mime_multipart_set_boundary(GMIME_MULTIPART(raw), nullptr);  // a fresh random boundary
-    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
-                                             "application/pgp-signature");
+    auto multipart = multipart_signed();
+    auto* raw = GMIME_MULTIPART(multipart.get());
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     KEYFENCE_TRY_ASSIGN(entity, mime::parse_entity(p.content));
-    g_mime_multipart_add(GMIME_MULTIPART(raw), entity.get());
-    g_mime_multipart_add(GMIME_MULTIPART(raw), signature_part(signature).get());
-    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(raw));
+    g_mime_multipart_add(raw, entity.get());
+    g_mime_multipart_add(raw, signature_part(signature).get());
+    const std::string boundary = g_mime_multipart_get_boundary(raw);
     std::string out = p.message.with_body(multipart.get());
     // GMime must write the signed part byte for byte as it was signed; check rather than trust.
     KEYFENCE_TRY_ASSIGN(written, mime::first_body_part(out, boundary));
@@ -162,14 +168,11 @@ base::Result<PreparedFile> prepare_file_content(const std::string& path,
 base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prepared,
                                                 gpgme_key_t signer, const OutputFn& out,
                                                 const smime::ProgressFn& progress) {
-    GMimeMultipartSigned* raw = g_mime_multipart_signed_new();
-    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(raw));
-    g_mime_multipart_set_boundary(GMIME_MULTIPART(raw), nullptr);  // a fresh random boundary
-    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
-                                             "application/pgp-signature");
+    auto multipart = multipart_signed();
+    auto* raw = GMIME_MULTIPART(multipart.get());
     auto placeholder = armored_part("octet-stream", "");
-    g_mime_multipart_add(GMIME_MULTIPART(raw), placeholder.get());
-    g_mime_multipart_add(GMIME_MULTIPART(raw), signature_part("").get());
+    g_mime_multipart_add(raw, placeholder.get());
+    g_mime_multipart_add(raw, signature_part("").get());
 
     // gpg reads the content to sign it, then again to check the signature; then the content
     // is copied to the output between the frame's head and tail: the signed part is, by
@@ -185,8 +188,8 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     if (!text) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
     KEYFENCE_TRY(check_signature(ctx, text.get(), signature));
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
-    g_mime_multipart_remove_at(GMIME_MULTIPART(raw), 1);
-    g_mime_multipart_add(GMIME_MULTIPART(raw), signature_part(signature).get());
+    g_mime_multipart_remove_at(raw, 1);
+    g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
     smime::BufferedWriter writer(out);
     writer.write(frame.first);
