@@ -272,7 +272,7 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
 base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDecryption& prepared,
                                                    const OutputFn& out,
                                                    const smime::ProgressFn& progress) {
-    FileSource source{prepared.ciphertext->fd(), prepared.ciphertext_size, progress};
+    FileSource source{prepared.ciphertext->fd(), prepared.ciphertext_size, progress, {}};
     // Never to the output: the plaintext is used only once gpg has finished and every check
     // passed; the unlinked file vanishes on every path.
     KEYFENCE_TRY_ASSIGN(plain, smime::TempFile::create());

@@ -84,7 +84,7 @@ base::Status finish_file_encryption(Context& ctx, PreparedFile& prepared,
     }
     smime::BufferedWriter writer(out);
     writer.write(std::string_view(whole).substr(0, at));
-    FileSource source{prepared.content.fd(), prepared.content_size, progress};
+    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
     ArmorSink sink{[&](std::string_view bytes) { return writer.write(bytes); }};
     auto in = source_data(source);
     auto armored = sink_data(sink);

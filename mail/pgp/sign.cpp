@@ -174,27 +174,33 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     g_mime_multipart_add(raw, placeholder.get());
     g_mime_multipart_add(raw, signature_part("").get());
 
-    // gpg reads the content to sign it, then again to check the signature; then the content
-    // is copied to the output between the frame's head and tail: the signed part is, by
-    // construction, exactly the bytes signed.
-    FileSource source{prepared.content.fd(), prepared.content_size, progress};
+    // gpg reads the content to sign it, then again to check the signature; what it reads the
+    // second time is copied to the output between the frame's head and tail, so the signed
+    // part is, by construction, exactly the bytes signed. If the check fails, the output (an
+    // AtomicOutput) is dropped.
+    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
     auto in = source_data(source);
     if (!in) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
     std::string micalg;
     KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg));
     if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
-    FileSource again{prepared.content.fd(), prepared.content_size, {}};
-    auto text = source_data(again);
-    if (!text) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
-    KEYFENCE_TRY(check_signature(ctx, text.get(), signature));
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     g_mime_multipart_remove_at(raw, 1);
     g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
     smime::BufferedWriter writer(out);
     writer.write(frame.first);
-    KEYFENCE_TRY(smime::read_chunks(prepared.content.path(),
-                                    [&](std::string_view chunk) { writer.write(chunk); }));
+    FileSource again{prepared.content.fd(), prepared.content_size, {}, [&](std::string_view bytes) {
+                         return writer.write(bytes);
+                     }};
+    auto text = source_data(again);
+    if (!text) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
+    auto checked = check_signature(ctx, text.get(), signature);
+    KEYFENCE_TRY(writer.status());
+    KEYFENCE_TRY(checked);
+    if (again.failed || again.teed != prepared.content_size) {
+        return base::Error(ErrorCode::Io, "could not copy the signed content");
+    }
     writer.write(frame.second);
     KEYFENCE_TRY(writer.status());
     KEYFENCE_TRY(writer.flush());

@@ -19,6 +19,21 @@ ssize_t source_read(void* handle, void* buffer, std::size_t size) {
         return -1;
     }
     const std::uint64_t end = s->offset + static_cast<std::uint64_t>(n);
+    if (s->tee && end > s->teed) {
+        if (s->offset > s->teed) {  // gpg skipped ahead: the copy would have a hole
+            s->failed = true;
+            errno = EIO;
+            return -1;
+        }
+        const std::string_view fresh(static_cast<const char*>(buffer) + (s->teed - s->offset),
+                                     end - s->teed);
+        if (!s->tee(fresh)) {
+            s->failed = true;
+            errno = EIO;
+            return -1;
+        }
+        s->teed = end;
+    }
     s->offset = end;
     if (s->progress) s->progress(s->offset, s->total);
     return n;

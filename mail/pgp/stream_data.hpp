@@ -1,8 +1,8 @@
 #pragma once
 // GPGME data objects for messages of any size (docs/pgp.md, "Large messages"): gpg reads a
-// file through callbacks (reporting progress), and writes its ASCII-armored output through
-// callbacks that turn its LF line ends into the CRLF of a MIME message. Nothing is held but one
-// read buffer.
+// file through callbacks (reporting progress, copying what it reads), and writes its ASCII-armored
+// output through callbacks that turn its LF line ends into the CRLF of a MIME message. Nothing is
+// held but one read buffer.
 
 #include <cstdint>
 #include <functional>
@@ -18,13 +18,16 @@ namespace keyfence::mail::pgp {
 using ByteFn = std::function<bool(std::string_view)>;
 
 /// A data object reading the open file `fd` from its start (pread: the descriptor's offset is
-/// left alone); `progress` is told how far gpg has read.
+/// left alone); `progress` is told how far gpg has read. With `tee`, every byte gpg reads for
+/// the first time is handed to it as well, in file order (so a copy costs no second read).
 struct FileSource {
     int fd = -1;
     std::uint64_t total = 0;  ///< for progress; 0: unknown
     smime::ProgressFn progress;
+    ByteFn tee;
     std::uint64_t offset = 0;
-    bool failed = false;  ///< a read failed
+    std::uint64_t teed = 0;  ///< how much `tee` has had
+    bool failed = false;     ///< a read or `tee` failed
 };
 /// Null when GPGME is out of memory. `source` must outlive the data object.
 GpgmeDataPtr source_data(FileSource& source);
