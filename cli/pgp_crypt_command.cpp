@@ -1,6 +1,7 @@
 // keyfence pgp encrypt | decrypt.
 
 #include <cstdio>
+#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
@@ -43,9 +44,15 @@ base::Result<std::vector<mail::GpgmeKeyPtr>> recipient_keys(pgp::Context& ctx,
 base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& options) {
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
-    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(prepared, pgp::prepare_content(input));
-    const auto& from = prepared.message.headers().from_addresses;
+    // Constant memory whatever the size (docs/pgp.md, "Large messages").
+    KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
+    std::optional<pgp::PreparedFile> prepared;
+    {
+        base::Progress preparing("Preparing", input.size);
+        KEYFENCE_TRY_ASSIGN(p, pgp::prepare_file_content(input.path, progress_of(preparing)));
+        prepared.emplace(std::move(p));
+    }
+    const auto& from = prepared->message.headers().from_addresses;
     const std::string sender = !options.key.empty() ? options.key
                                : from.size() == 1   ? from.front()
                                                     : std::string();
@@ -56,29 +63,29 @@ base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& 
     KEYFENCE_TRY_ASSIGN(keys, recipient_keys(ctx, options, sender));
     std::vector<gpgme_key_t> raw;
     for (const auto& k : keys) raw.push_back(k.get());
-    std::string message;
+    auto write = [&](std::string_view bytes) { return out.write(bytes); };
+    auto encrypt = [&](gpgme_key_t signer) {
+        base::Progress encrypting("Encrypting", prepared->content_size);
+        return pgp::finish_file_encryption(ctx, *prepared, raw, signer, write,
+                                           progress_of(encrypting));
+    };
     if (!options.sign) {
-        KEYFENCE_TRY_ASSIGN(encrypted, pgp::finish_encryption(ctx, prepared, raw, nullptr));
-        message = std::move(encrypted);
+        KEYFENCE_TRY(encrypt(nullptr));
     } else {
         auto engine = make_engine(globals);
         KEYFENCE_TRY_ASSIGN(signer, pgp::find_key(ctx, sender, pgp::KeyUse::Sign, true));
         const auto info = pgp::describe(signer.get(), pgp::KeyUse::Sign);
         KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
         auto request = pgp_request(engine::Operation::Sign, token_key.match,
-                                   &prepared.message.headers(), prepared.sha256);
+                                   &prepared->message.headers(), prepared->sha256);
         request.summary.emplace_back("OpenPGP key", info.fingerprint);
         request.summary.emplace_back("Signed and encrypted content",
-                                     std::to_string(prepared.content.size()) + " bytes");
-        request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+                                     std::to_string(prepared->content_size) + " bytes");
+        request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
         KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-            KEYFENCE_TRY_ASSIGN(encrypted,
-                                pgp::finish_encryption(ctx, prepared, raw, signer.get()));
-            message = std::move(encrypted);
-            return {};
+            return encrypt(signer.get());
         }));
     }
-    KEYFENCE_TRY(out.write(message));
     return out.commit();
 }
 
@@ -87,11 +94,18 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
                                              base::AtomicOutput& out) {
     auto engine = make_engine(globals);
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
-    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(prepared, pgp::prepare_decryption(input));
+    KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
+    std::optional<pgp::PreparedFileDecryption> prepared;
+    {
+        base::Progress preparing("Preparing", input.size);
+        KEYFENCE_TRY_ASSIGN(
+            p, pgp::prepare_file_decryption(input.path, ctx.homedir(), progress_of(preparing)));
+        prepared.emplace(std::move(p));
+    }
     // The token key gpg will use, known before any PIN: the message's recipients (never a
     // hidden one, for which gpg would try every secret key) matched to the home's keys.
-    KEYFENCE_TRY_ASSIGN(recipients, pgp::message_recipients(ctx.homedir(), prepared.ciphertext));
+    KEYFENCE_TRY_ASSIGN(recipients,
+                        pgp::message_recipients_file(ctx.homedir(), prepared->ciphertext->path()));
     for (const auto& id : recipients) {
         if (pgp::is_hidden_recipient(id)) {
             return base::Error(base::ErrorCode::Unsupported,
@@ -104,18 +118,20 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
     const auto info = pgp::describe(found.first.get(), pgp::KeyUse::Encrypt, found.second);
     KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
     auto request = pgp_request(engine::Operation::Decrypt, token_key.match,
-                               &prepared.message.headers(), prepared.sha256);
+                               &prepared->message.headers(), prepared->sha256);
     request.summary.emplace_back("OpenPGP key", info.fingerprint);
-    request.summary.emplace_back("Encrypted content", std::to_string(prepared.ciphertext.size()) +
-                                                          " bytes, " + prepared.format);
-    request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
+    request.summary.emplace_back("Encrypted content", std::to_string(prepared->ciphertext_size) +
+                                                          " bytes, " + prepared->format);
+    request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
     std::optional<pgp::DecryptResult> result;
     KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-        KEYFENCE_TRY_ASSIGN(decrypted, pgp::finish_decryption(ctx, prepared));
+        base::Progress decrypting("Decrypting", prepared->ciphertext_size);
+        auto write = [&](std::string_view bytes) { return out.write(bytes); };
+        KEYFENCE_TRY_ASSIGN(
+            decrypted, pgp::finish_file_decryption(ctx, *prepared, write, progress_of(decrypting)));
         result = std::move(decrypted);
         return {};
     }));
-    KEYFENCE_TRY(out.write(result->message));
     return std::move(*result);
 }
 

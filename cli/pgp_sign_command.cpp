@@ -1,9 +1,11 @@
 // keyfence pgp sign | verify.
 
 #include <cstdio>
+#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/progress.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/mail_commands.hpp"
 #include "cli/pgp_report.hpp"
@@ -23,22 +25,29 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     const auto info = mail::pgp::describe(key.get(), mail::pgp::KeyUse::Sign);
     KEYFENCE_TRY_ASSIGN(token_key, token_key_for(*engine, ctx.homedir(), info));
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
-    KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-    KEYFENCE_TRY_ASSIGN(prepared, mail::pgp::prepare_content(input));
+    // Constant memory whatever the size (docs/pgp.md, "Large messages").
+    KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
+    std::optional<mail::pgp::PreparedFile> prepared;
+    {
+        base::Progress preparing("Preparing", input.size);
+        KEYFENCE_TRY_ASSIGN(p, mail::pgp::prepare_file_content(input.path, progress_of(preparing)));
+        prepared.emplace(std::move(p));
+    }
 
     auto request = pgp_request(engine::Operation::Sign, token_key.match,
-                               &prepared.message.headers(), prepared.sha256);
+                               &prepared->message.headers(), prepared->sha256);
     request.summary.emplace_back("OpenPGP key", info.fingerprint);
-    request.summary.emplace_back("Signed content", std::to_string(prepared.content.size()) +
+    request.summary.emplace_back("Signed content", std::to_string(prepared->content_size) +
                                                        " bytes, PGP/MIME multipart/signed");
-    request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
-    std::string message;
+    request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
     KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-        KEYFENCE_TRY_ASSIGN(signed_message, mail::pgp::finish_signature(ctx, prepared, key.get()));
-        message = std::move(signed_message.message);
+        base::Progress signing("Signing", prepared->content_size);
+        auto write = [&](std::string_view bytes) { return out.write(bytes); };
+        auto done = mail::pgp::finish_file_signature(ctx, *prepared, key.get(), write,
+                                                     progress_of(signing));
+        if (!done) return std::move(done).error();
         return {};
     }));
-    KEYFENCE_TRY(out.write(message));
     return out.commit();
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/progress.hpp"
 #include "base/result.hpp"
 #include "cli/command.hpp"
 #include "engine/engine.hpp"
@@ -16,6 +17,7 @@
 #include "mail/pgp/context.hpp"
 #include "mail/pgp/keys.hpp"
 #include "mail/pgp/passphrase.hpp"
+#include "mail/smime/stream_io.hpp"
 #include "token/openpgp/application_data.hpp"
 
 namespace keyfence::cli {
@@ -78,6 +80,11 @@ base::Status forget_card_pins(const std::string& reader);
 void forget_card_pins_after(const TokenKey& key);
 
 /// Registration of the subcommands of `pgp` (cli/pgp_*_command.cpp).
+/// A progress line's update for the streaming phases (mail/smime/stream_io.hpp ProgressFn).
+inline mail::smime::ProgressFn progress_of(base::Progress& progress) {
+    return [&progress](std::uint64_t done, std::uint64_t) { progress.update(done); };
+}
+
 void add_pgp_setup_commands(CommandContext& context, CLI::App* pgp);
 void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp);
 void add_pgp_encrypt_decrypt(CommandContext& context, CLI::App* pgp);

@@ -4,6 +4,7 @@
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
 #include "mail/pgp/sign.hpp"
+#include "mail/pgp/stream_data.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
@@ -24,7 +25,7 @@ bool is_pgp_encrypted(GMimeObject* object) {
 }
 
 // RFC 3156 §4: exactly two parts, application/pgp-encrypted then application/octet-stream.
-base::Result<std::string> encrypted_payload(GMimeObject* entity) {
+base::Result<GMimeObject*> payload_part(GMimeObject* entity) {
     auto* multipart = GMIME_MULTIPART(entity);
     if (g_mime_multipart_get_count(multipart) != 2 ||
         mime::mime_type(g_mime_multipart_get_part(multipart, 0)) != "application/pgp-encrypted" ||
@@ -33,7 +34,12 @@ base::Result<std::string> encrypted_payload(GMimeObject* entity) {
                            "a PGP/MIME encrypted body must be application/pgp-encrypted and "
                            "application/octet-stream (RFC 3156 §4)");
     }
-    return mime::decoded_content(g_mime_multipart_get_part(multipart, 1));
+    return g_mime_multipart_get_part(multipart, 1);
+}
+
+base::Result<std::string> encrypted_payload(GMimeObject* entity) {
+    KEYFENCE_TRY_ASSIGN(part, payload_part(entity));
+    return mime::decoded_content(part);
 }
 
 // The inline block of a text part, and whether text surrounds it.
@@ -77,6 +83,17 @@ void find_encrypted(GMimeObject* object, std::optional<Found>& found, bool& mixe
     }
     // Any other leaf beside the encrypted entity is unprotected content.
     mixed = true;
+}
+
+// The encrypted entity of a message; `mixed` tells whether anything else is beside it.
+base::Result<Found> encrypted_content(mime::Message& message, bool& mixed) {
+    std::optional<Found> found;
+    find_encrypted(message.body(), found, mixed);
+    if (!found) {
+        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
+                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
+    }
+    return std::move(*found);
 }
 
 // The decrypted entity as a MIME entity: PGP/MIME plaintext is one; inline plaintext is text.
@@ -127,30 +144,23 @@ std::optional<VerifyResult> verify_inner(Context& ctx, const std::string& plaint
 
 base::Result<PreparedDecryption> prepare_decryption(std::string_view message) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    std::optional<Found> found;
     bool mixed = false;
-    find_encrypted(parsed.body(), found, mixed);
-    if (!found) {
-        return base::Error(ErrorCode::BadInput, "the message holds no OpenPGP encrypted content",
-                           "give a PGP/MIME (multipart/encrypted) or inline PGP message");
+    KEYFENCE_TRY_ASSIGN(found, encrypted_content(parsed, mixed));
+    if (found.format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(payload, encrypted_payload(found.entity));
+        found.ciphertext = std::move(payload);
     }
-    if (found->format == "multipart/encrypted") {
-        KEYFENCE_TRY_ASSIGN(payload, encrypted_payload(found->entity));
-        found->ciphertext = std::move(payload);
-    }
-    if (found->ciphertext.find(k_begin) == std::string::npos) {
+    if (found.ciphertext.find(k_begin) == std::string::npos) {
         return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
     }
-    auto sha256 = sha256_of(found->ciphertext);
-    return PreparedDecryption{std::move(parsed), std::move(found->ciphertext),
-                              std::move(found->format), mixed, std::move(sha256)};
+    auto sha256 = sha256_of(found.ciphertext);
+    return PreparedDecryption{std::move(parsed), std::move(found.ciphertext),
+                              std::move(found.format), mixed, std::move(sha256)};
 }
 
-base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& prepared) {
-    auto in = gpgme_data_from(prepared.ciphertext);
-    // The plaintext stays in memory until gpg has finished and every check passed.
-    auto out = gpgme_memory_data();
-    const gpgme_error_t err = gpgme_op_decrypt_verify(ctx.get(), in.get(), out.get());
+namespace {
+// gpg's verdict on a decryption: EFAIL first, then every failure mapped to one error.
+base::Status decrypt_status(Context& ctx, gpgme_error_t err) {
     gpgme_decrypt_result_t result = gpgme_op_decrypt_result(ctx.get());
     if (result != nullptr && result->legacy_cipher_nomdc) {
         return base::Error(ErrorCode::BadInput,
@@ -171,31 +181,139 @@ base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& 
         return gpg_error(err, "decryption failed: no plaintext was released", ErrorCode::BadInput)
             .with_hint("the message is damaged, forged, or not for this key");
     }
+    return {};
+}
+
+// The report of a successful decryption; the signature made in the same pass, if any.
+DecryptResult decrypt_report(Context& ctx, const std::string& format, bool mixed,
+                             mime::Message& message) {
     DecryptResult r;
-    r.format = prepared.format;
-    r.mixed = prepared.mixed;
-    if (result != nullptr) {
+    r.format = format;
+    r.mixed = mixed;
+    if (gpgme_decrypt_result_t result = gpgme_op_decrypt_result(ctx.get()); result != nullptr) {
         if (result->symkey_algo != nullptr) r.cipher = result->symkey_algo;
         for (gpgme_recipient_t rc = result->recipients; rc != nullptr; rc = rc->next) {
             if (rc->keyid != nullptr) r.recipients.push_back(rc->keyid);
         }
     }
-    const std::string plaintext = gpgme_data_bytes(out.get());
-    const auto& from = prepared.message.headers().from_addresses;
     auto signers = collect_signatures(ctx);
-    KEYFENCE_TRY_ASSIGN(entity, plaintext_entity(prepared.format, plaintext));
     if (!signers.empty()) {
         VerifyResult v;
         v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
-        v.from_addresses = from;
+        v.from_addresses = message.headers().from_addresses;
         v.signers = std::move(signers);
-        judge(v, mime::sender_headers(prepared.message.get()));
+        judge(v, mime::sender_headers(message.get()));
         r.signature = std::move(v);
-    } else {
-        r.signature = verify_inner(ctx, plaintext, entity.get(), from,
-                                   mime::sender_headers(prepared.message.get()));
+    }
+    return r;
+}
+}  // namespace
+
+base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& prepared) {
+    auto in = gpgme_data_from(prepared.ciphertext);
+    // The plaintext stays in memory until gpg has finished and every check passed.
+    auto out = gpgme_memory_data();
+    KEYFENCE_TRY(decrypt_status(ctx, gpgme_op_decrypt_verify(ctx.get(), in.get(), out.get())));
+    DecryptResult r = decrypt_report(ctx, prepared.format, prepared.mixed, prepared.message);
+    const std::string plaintext = gpgme_data_bytes(out.get());
+    KEYFENCE_TRY_ASSIGN(entity, plaintext_entity(prepared.format, plaintext));
+    if (!r.signature) {
+        r.signature =
+            verify_inner(ctx, plaintext, entity.get(), prepared.message.headers().from_addresses,
+                         mime::sender_headers(prepared.message.get()));
     }
     r.message = prepared.message.with_body(entity.get());
+    return r;
+}
+
+base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& path,
+                                                             const std::string& homedir,
+                                                             const smime::ProgressFn& progress) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    bool mixed = false;
+    KEYFENCE_TRY_ASSIGN(found, encrypted_content(parsed, mixed));
+    auto file = std::make_unique<HomeTempFile>(homedir);
+    if (!file->ok()) {
+        return base::Error(ErrorCode::Io, "could not create a temporary file in " + homedir);
+    }
+    smime::Hasher sha256(EVP_sha256());
+    std::string lead;  // the first bytes, where the armor begins
+    smime::BufferedWriter writer([&](std::string_view block) {
+        return file->write(block) ? base::Status()
+                                  : base::Error(ErrorCode::Io, "could not write in " + homedir);
+    });
+    auto take = [&](std::string_view bytes) {
+        sha256.update(bytes);
+        if (lead.size() < 4096) lead.append(bytes.substr(0, 4096 - lead.size()));
+        if (progress) progress(writer.written(), 0);
+        return writer.write(bytes);
+    };
+    if (found.format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(part, payload_part(found.entity));
+        GMimeDataWrapper* wrapper =
+            GMIME_IS_PART(part) ? g_mime_part_get_content(GMIME_PART(part)) : nullptr;
+        auto sink = mime::sink_stream(take);
+        if (wrapper == nullptr || g_mime_data_wrapper_write_to_stream(wrapper, sink.get()) < 0) {
+            KEYFENCE_TRY(writer.status());
+            return base::Error(ErrorCode::BadInput, "the encrypted part cannot be decoded");
+        }
+    } else {
+        take(found.ciphertext);
+    }
+    KEYFENCE_TRY(writer.flush());
+    if (lead.find(k_begin) == std::string::npos) {
+        return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
+    }
+    const std::uint64_t size = writer.written();
+    return PreparedFileDecryption{std::move(parsed),       std::move(file), size,
+                                  std::move(found.format), mixed,           sha256.final()};
+}
+
+base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDecryption& prepared,
+                                                   const OutputFn& out,
+                                                   const smime::ProgressFn& progress) {
+    FileSource source{prepared.ciphertext->fd(), prepared.ciphertext_size, progress, {}};
+    // Never to the output: the plaintext is used only once gpg has finished and every check
+    // passed; the unlinked file vanishes on every path.
+    KEYFENCE_TRY_ASSIGN(plain, smime::TempFile::create());
+    auto in = source_data(source);
+    auto plain_data = fd_data(plain.fd());
+    if (!in || !plain_data) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
+    const gpgme_error_t err = gpgme_op_decrypt_verify(ctx.get(), in.get(), plain_data.get());
+    if (source.failed) return base::Error(ErrorCode::Io, "could not read the ciphertext");
+    KEYFENCE_TRY(decrypt_status(ctx, err));
+    DecryptResult r = decrypt_report(ctx, prepared.format, prepared.mixed, prepared.message);
+
+    auto read_plaintext = [&]() -> base::Result<std::string> {
+        std::string bytes;
+        KEYFENCE_TRY(
+            smime::read_chunks(plain.path(), [&](std::string_view chunk) { bytes.append(chunk); }));
+        return bytes;
+    };
+    mime::GPtr<GMimeObject> entity;
+    if (prepared.format == "multipart/encrypted") {
+        KEYFENCE_TRY_ASSIGN(parsed, mime::parse_entity_file(plain.path()));
+        entity = std::move(parsed);
+    } else {
+        KEYFENCE_TRY_ASSIGN(text, read_plaintext());
+        KEYFENCE_TRY_ASSIGN(made, plaintext_entity(prepared.format, text));
+        entity = std::move(made);
+    }
+    if (!r.signature && mime::mime_type(entity.get()) == "multipart/signed") {
+        // verify_inner() takes the plaintext in memory: a signed-then-encrypted message is held
+        // once (docs/pgp.md, "Large messages").
+        KEYFENCE_TRY_ASSIGN(text, read_plaintext());
+        r.signature =
+            verify_inner(ctx, text, entity.get(), prepared.message.headers().from_addresses,
+                         mime::sender_headers(prepared.message.get()));
+    }
+    smime::BufferedWriter writer(out);
+    auto sink = mime::sink_stream([&](std::string_view bytes) { return writer.write(bytes); });
+    if (!prepared.message.write_with_body(entity.get(), sink.get())) {
+        KEYFENCE_TRY(writer.status());
+        return base::Error(ErrorCode::Internal, "GMime could not write the decrypted message");
+    }
+    KEYFENCE_TRY(writer.flush());
     return r;
 }
 

@@ -2,6 +2,7 @@
 
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/stream_data.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
@@ -9,7 +10,7 @@ using base::ErrorCode;
 
 // RFC 3156 §4: multipart/encrypted; protocol="application/pgp-encrypted", a control part
 // "Version: 1", then the armored OpenPGP message as application/octet-stream.
-std::string encrypted_message(PreparedContent& p, const std::string& armored) {
+std::string encrypted_message(mime::Message& message, const std::string& armored) {
     GMimeMultipartEncrypted* raw = g_mime_multipart_encrypted_new();
     mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(raw));
     g_mime_multipart_set_boundary(GMIME_MULTIPART(raw), nullptr);  // a fresh random boundary
@@ -20,18 +21,15 @@ std::string encrypted_message(PreparedContent& p, const std::string& armored) {
     g_mime_object_set_content_type_parameter(data.get(), "name", "encrypted.asc");
     g_mime_multipart_add(GMIME_MULTIPART(raw), control.get());
     g_mime_multipart_add(GMIME_MULTIPART(raw), data.get());
-    return p.message.with_body(multipart.get());
+    return message.with_body(multipart.get());
 }
-}  // namespace
 
-base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepared,
-                                            const std::vector<gpgme_key_t>& recipients,
-                                            gpgme_key_t signer) {
+// One gpg call: encrypt (and sign) `in` to `out`, then the checks of its result.
+base::Status encrypt_data(Context& ctx, gpgme_data_t in, gpgme_data_t out,
+                          const std::vector<gpgme_key_t>& recipients, gpgme_key_t signer) {
     gpgme_ctx_t c = ctx.get();
     std::vector<gpgme_key_t> keys = recipients;
     keys.push_back(nullptr);  // GPGME wants a NULL-terminated array
-    auto in = gpgme_data_from(prepared.content);
-    auto out = gpgme_memory_data();
     const auto flags = static_cast<gpgme_encrypt_flags_t>(GPGME_ENCRYPT_ALWAYS_TRUST);
     gpgme_signers_clear(c);
     gpgme_error_t err = 0;
@@ -39,9 +37,9 @@ base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepa
         if (err = gpgme_signers_add(c, signer); err != 0) {
             return gpg_error(err, "gpg cannot sign with this key");
         }
-        err = gpgme_op_encrypt_sign(c, keys.data(), flags, in.get(), out.get());
+        err = gpgme_op_encrypt_sign(c, keys.data(), flags, in, out);
     } else {
-        err = gpgme_op_encrypt(c, keys.data(), flags, in.get(), out.get());
+        err = gpgme_op_encrypt(c, keys.data(), flags, in, out);
     }
     gpgme_signers_clear(c);
     if (gpgme_encrypt_result_t result = gpgme_op_encrypt_result(c);
@@ -59,7 +57,45 @@ base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepa
             return base::Error(ErrorCode::ModuleFailure, "gpg encrypted but made no signature");
         }
     }
-    return encrypted_message(prepared, gpgme_data_bytes(out.get()));
+    return {};
+}
+}  // namespace
+
+base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepared,
+                                            const std::vector<gpgme_key_t>& recipients,
+                                            gpgme_key_t signer) {
+    auto in = gpgme_data_from(prepared.content);
+    auto out = gpgme_memory_data();
+    KEYFENCE_TRY(encrypt_data(ctx, in.get(), out.get(), recipients, signer));
+    return encrypted_message(prepared.message, gpgme_data_bytes(out.get()));
+}
+
+base::Status finish_file_encryption(Context& ctx, PreparedFile& prepared,
+                                    const std::vector<gpgme_key_t>& recipients, gpgme_key_t signer,
+                                    const OutputFn& out, const smime::ProgressFn& progress) {
+    // The frame around gpg's output: the message with a marker where the armored text goes.
+    const std::string marker = "KEYFENCE-ARMORED-OPENPGP-MESSAGE";
+    const std::string whole = encrypted_message(prepared.message, marker + "\r\n");
+    const std::size_t at = whole.find(marker + "\r\n");
+    if (at == std::string::npos || whole.find(marker) != at ||
+        whole.find(marker, at + 1) != std::string::npos) {
+        return base::Error(ErrorCode::Internal,
+                           "GMime did not write the multipart/encrypted frame");
+    }
+    smime::BufferedWriter writer(out);
+    writer.write(std::string_view(whole).substr(0, at));
+    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
+    ArmorSink sink{[&](std::string_view bytes) { return writer.write(bytes); }};
+    auto in = source_data(source);
+    auto armored = sink_data(sink);
+    if (!in || !armored) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
+    auto encrypted = encrypt_data(ctx, in.get(), armored.get(), recipients, signer);
+    KEYFENCE_TRY(writer.status());
+    if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
+    KEYFENCE_TRY(encrypted);
+    writer.write(std::string_view(whole).substr(at + marker.size() + 2));
+    KEYFENCE_TRY(writer.status());
+    return writer.flush();
 }
 
 }  // namespace keyfence::mail::pgp

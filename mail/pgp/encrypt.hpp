@@ -22,4 +22,13 @@ base::Result<std::string> finish_encryption(Context& ctx, PreparedContent& prepa
                                             const std::vector<gpgme_key_t>& recipients,
                                             gpgme_key_t signer);
 
+/// finish_encryption() for a PreparedFile, streaming: `out` gets the output's head (outer
+/// headers, multipart/encrypted, the control part, the octet-stream part's header), then gpg's
+/// armored output as it comes (CRLF), then the close delimiter. gpg reads the content once.
+/// On failure `out` has had part of the message: its owner must drop it (AtomicOutput).
+/// Errors: as finish_encryption(), Io, and `out`'s.
+base::Status finish_file_encryption(Context& ctx, PreparedFile& prepared,
+                                    const std::vector<gpgme_key_t>& recipients, gpgme_key_t signer,
+                                    const OutputFn& out, const smime::ProgressFn& progress = {});
+
 }  // namespace keyfence::mail::pgp

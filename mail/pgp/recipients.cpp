@@ -12,51 +12,47 @@
 namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
-
-// The ciphertext in a private temporary file inside the home, removed on destruction.
-class TempCopy {
-  public:
-    explicit TempCopy(const std::string& dir) : m_path(dir + "/keyfence-in.XXXXXX") {
-        m_fd = mkstemp(m_path.data());
-    }
-    ~TempCopy() {
-        if (m_fd >= 0) {
-            close(m_fd);
-            unlink(m_path.c_str());
-        }
-    }
-    TempCopy(const TempCopy&) = delete;
-    TempCopy& operator=(const TempCopy&) = delete;
-    bool write(std::string_view bytes) {
-        if (m_fd < 0) return false;
-        while (!bytes.empty()) {
-            const ssize_t n = ::write(m_fd, bytes.data(), bytes.size());
-            if (n <= 0) return false;
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    const std::string& path() const { return m_path; }
-
-  private:
-    std::string m_path;
-    int m_fd = -1;
-};
 }  // namespace
 
 bool is_hidden_recipient(const std::string& keyid) {
     return keyid.find_first_not_of('0') == std::string::npos;
 }
 
+HomeTempFile::HomeTempFile(const std::string& dir) : m_path(dir + "/keyfence-in.XXXXXX") {
+    m_fd = mkstemp(m_path.data());
+}
+
+HomeTempFile::~HomeTempFile() {
+    if (m_fd >= 0) {
+        close(m_fd);
+        unlink(m_path.c_str());
+    }
+}
+
+bool HomeTempFile::write(std::string_view bytes) {
+    if (m_fd < 0) return false;
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(m_fd, bytes.data(), bytes.size());
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
 base::Result<std::vector<std::string>> message_recipients(const std::string& homedir,
                                                           std::string_view ciphertext) {
-    TempCopy copy(homedir);
+    HomeTempFile copy(homedir);
     if (!copy.write(ciphertext)) {
         return base::Error(ErrorCode::Io, "could not write a temporary file in " + homedir);
     }
+    return message_recipients_file(homedir, copy.path());
+}
+
+base::Result<std::vector<std::string>> message_recipients_file(const std::string& homedir,
+                                                               const std::string& path) {
     // Only the packet list: gpg decrypts nothing with --list-only.
     auto listing = run_tool({"gpg", "--homedir", homedir, "--batch", "--no-tty", "--list-only",
-                             "--list-packets", copy.path()});
+                             "--list-packets", path});
     std::vector<std::string> keyids;
     std::istringstream lines(listing ? *listing : std::string());
     std::string line;

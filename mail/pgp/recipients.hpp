@@ -16,6 +16,28 @@ namespace keyfence::mail::pgp {
 base::Result<std::vector<std::string>> message_recipients(const std::string& homedir,
                                                           std::string_view ciphertext);
 
+/// As message_recipients(), for the armored or binary OpenPGP message in the file at `path`.
+base::Result<std::vector<std::string>> message_recipients_file(const std::string& homedir,
+                                                               const std::string& path);
+
+/// A private (0600) temporary file in `dir` that gpg can open by name, removed on destruction.
+class HomeTempFile {
+  public:
+    explicit HomeTempFile(const std::string& dir);
+    ~HomeTempFile();
+    HomeTempFile(const HomeTempFile&) = delete;
+    HomeTempFile& operator=(const HomeTempFile&) = delete;
+    /// False when the file could not be created or written.
+    bool write(std::string_view bytes);
+    bool ok() const noexcept { return m_fd >= 0; }
+    int fd() const noexcept { return m_fd; }
+    const std::string& path() const noexcept { return m_path; }
+
+  private:
+    std::string m_path;
+    int m_fd = -1;
+};
+
 /// True for the key id of a hidden recipient (gpg --throw-keyids: all zeros).
 bool is_hidden_recipient(const std::string& keyid);
 

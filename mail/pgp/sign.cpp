@@ -8,17 +8,16 @@
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/stream_data.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
 
 // Fault defence: a signature gpg cannot verify over the content never leaves.
-base::Status check_signature(Context& ctx, const std::string& content,
-                             const std::string& signature) {
+base::Status check_signature(Context& ctx, gpgme_data_t text, const std::string& signature) {
     auto sig = gpgme_data_from(signature);
-    auto text = gpgme_data_from(content);
-    const gpgme_error_t err = gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
+    const gpgme_error_t err = gpgme_op_verify(ctx.get(), sig.get(), text, nullptr);
     gpgme_verify_result_t result = gpgme_op_verify_result(ctx.get());
     if (err != 0 || result == nullptr || result->signatures == nullptr ||
         gpg_err_code(result->signatures->status) != GPG_ERR_NO_ERROR) {
@@ -29,21 +28,73 @@ base::Status check_signature(Context& ctx, const std::string& content,
     return {};
 }
 
+base::Status check_signature(Context& ctx, const std::string& content,
+                             const std::string& signature) {
+    auto text = gpgme_data_from(content);
+    return check_signature(ctx, text.get(), signature);
+}
+
+// One detached signature by `signer` over `in`; its micalg in `micalg`.
+base::Result<std::string> detached_signature(Context& ctx, gpgme_data_t in, gpgme_key_t signer,
+                                             std::string& micalg) {
+    gpgme_ctx_t c = ctx.get();
+    gpgme_signers_clear(c);
+    if (auto err = gpgme_signers_add(c, signer); err != 0) {
+        return gpg_error(err, "gpg cannot sign with this key");
+    }
+    auto out = gpgme_memory_data();
+    const gpgme_error_t err = gpgme_op_sign(c, in, out.get(), GPGME_SIG_MODE_DETACH);
+    gpgme_sign_result_t result = err == 0 ? gpgme_op_sign_result(c) : nullptr;
+    gpgme_signers_clear(c);
+    if (err != 0) return gpg_error(err, "the token did not sign", ErrorCode::ModuleFailure);
+    if (result == nullptr || result->signatures == nullptr || result->invalid_signers != nullptr) {
+        return base::Error(ErrorCode::ModuleFailure, "gpg made no signature");
+    }
+    micalg = micalg_for(result->signatures->hash_algo);
+    return gpgme_data_bytes(out.get());
+}
+
+mime::GPtr<GMimeObject> signature_part(const std::string& signature) {
+    auto part = armored_part("pgp-signature", signature);
+    g_mime_object_set_content_type_parameter(part.get(), "name", "signature.asc");
+    return part;
+}
+
+// The output message around the signed part, as GMime writes it with a placeholder first
+// part (the boundary is fixed once generated): up to and including the first delimiter line,
+// and from the line end before the second delimiter on.
+base::Result<std::pair<std::string, std::string>> signed_frame(mime::Message& message,
+                                                               GMimeObject* multipart) {
+    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(multipart));
+    const std::string whole = message.with_body(multipart);
+    const std::string first = "--" + boundary + "\r\n";
+    const std::size_t a = whole.find(first);
+    const std::size_t b = a == std::string::npos ? a : whole.find("\r\n" + first, a + first.size());
+    if (b == std::string::npos) {
+        return base::Error(ErrorCode::Internal, "GMime did not write the multipart/signed frame");
+    }
+    return std::make_pair(whole.substr(0, a + first.size()), whole.substr(b));
+}
+
+// An empty RFC 3156 §5 multipart/signed with a fresh random boundary.
+mime::GPtr<GMimeObject> multipart_signed() {
+    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(g_mime_multipart_signed_new()));
+    g_mime_multipart_set_boundary(GMIME_MULTIPART(multipart.get()), nullptr);
+    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
+                                             "application/pgp-signature");
+    return multipart;
+}
+
 // RFC 3156 §5: multipart/signed; the first part is the exact bytes signed.
 base::Result<std::string> signed_message(PreparedContent& p, const std::string& signature,
                                          const std::string& micalg) {
-    GMimeMultipartSigned* raw = g_mime_multipart_signed_new();
-    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(raw));
-    g_mime_multipart_set_boundary(GMIME_MULTIPART(raw), nullptr);  // a fresh random boundary
-    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
-                                             "application/pgp-signature");
+    auto multipart = multipart_signed();
+    auto* raw = GMIME_MULTIPART(multipart.get());
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     KEYFENCE_TRY_ASSIGN(entity, mime::parse_entity(p.content));
-    auto signature_part = armored_part("pgp-signature", signature);
-    g_mime_object_set_content_type_parameter(signature_part.get(), "name", "signature.asc");
-    g_mime_multipart_add(GMIME_MULTIPART(raw), entity.get());
-    g_mime_multipart_add(GMIME_MULTIPART(raw), signature_part.get());
-    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(raw));
+    g_mime_multipart_add(raw, entity.get());
+    g_mime_multipart_add(raw, signature_part(signature).get());
+    const std::string boundary = g_mime_multipart_get_boundary(raw);
     std::string out = p.message.with_body(multipart.get());
     // GMime must write the signed part byte for byte as it was signed; check rather than trust.
     KEYFENCE_TRY_ASSIGN(written, mime::first_body_part(out, boundary));
@@ -83,26 +134,77 @@ base::Result<PreparedContent> prepare_content(std::string_view message) {
 
 base::Result<SignedMessage> finish_signature(Context& ctx, PreparedContent& prepared,
                                              gpgme_key_t signer) {
-    gpgme_ctx_t c = ctx.get();
-    gpgme_signers_clear(c);
-    if (auto err = gpgme_signers_add(c, signer); err != 0) {
-        return gpg_error(err, "gpg cannot sign with this key");
-    }
     auto in = gpgme_data_from(prepared.content);
-    auto out = gpgme_memory_data();
-    if (auto err = gpgme_op_sign(c, in.get(), out.get(), GPGME_SIG_MODE_DETACH); err != 0) {
-        return gpg_error(err, "the token did not sign", ErrorCode::ModuleFailure);
-    }
-    gpgme_sign_result_t result = gpgme_op_sign_result(c);
-    if (result == nullptr || result->signatures == nullptr || result->invalid_signers != nullptr) {
-        return base::Error(ErrorCode::ModuleFailure, "gpg made no signature");
-    }
-    const std::string micalg = micalg_for(result->signatures->hash_algo);
-    const std::string signature = gpgme_data_bytes(out.get());
-    gpgme_signers_clear(c);
+    std::string micalg;
+    KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg));
     KEYFENCE_TRY(check_signature(ctx, prepared.content, signature));
     KEYFENCE_TRY_ASSIGN(message, signed_message(prepared, signature, micalg));
     return SignedMessage{std::move(message), micalg};
+}
+
+base::Result<PreparedFile> prepare_file_content(const std::string& path,
+                                                const smime::ProgressFn& progress) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    // RFC 3156 §3: signed data must be 7bit so that no transport hop changes a byte.
+    g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
+    KEYFENCE_TRY_ASSIGN(content, smime::TempFile::create());
+    smime::Hasher sha256(EVP_sha256());
+    smime::BufferedWriter file(
+        [&](std::string_view block) { return smime::write_fd(content.fd(), block); });
+    auto sink = mime::sink_stream([&](std::string_view bytes) {
+        sha256.update(bytes);
+        if (progress) progress(file.written(), 0);
+        return file.write(bytes);
+    });
+    if (!mime::write_canonical(parsed.body(), sink.get())) {
+        KEYFENCE_TRY(file.status());
+        return base::Error(ErrorCode::Internal, "GMime could not write the message body");
+    }
+    KEYFENCE_TRY(file.flush());
+    const std::uint64_t size = file.written();
+    return PreparedFile{std::move(parsed), std::move(content), size, sha256.final()};
+}
+
+base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prepared,
+                                                gpgme_key_t signer, const OutputFn& out,
+                                                const smime::ProgressFn& progress) {
+    auto multipart = multipart_signed();
+    auto* raw = GMIME_MULTIPART(multipart.get());
+    auto placeholder = armored_part("octet-stream", "");
+    g_mime_multipart_add(raw, placeholder.get());
+    g_mime_multipart_add(raw, signature_part("").get());
+
+    // gpg reads the content to sign it, then again to check the signature; what it reads the
+    // second time is copied to the output between the frame's head and tail, so the signed
+    // part is, by construction, exactly the bytes signed. If the check fails, the output (an
+    // AtomicOutput) is dropped.
+    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
+    auto in = source_data(source);
+    if (!in) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
+    std::string micalg;
+    KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg));
+    if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
+    g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
+    g_mime_multipart_remove_at(raw, 1);
+    g_mime_multipart_add(raw, signature_part(signature).get());
+    KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
+    smime::BufferedWriter writer(out);
+    writer.write(frame.first);
+    FileSource again{prepared.content.fd(), prepared.content_size, {}, [&](std::string_view bytes) {
+                         return writer.write(bytes);
+                     }};
+    auto text = source_data(again);
+    if (!text) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
+    auto checked = check_signature(ctx, text.get(), signature);
+    KEYFENCE_TRY(writer.status());
+    KEYFENCE_TRY(checked);
+    if (again.failed || again.teed != prepared.content_size) {
+        return base::Error(ErrorCode::Io, "could not copy the signed content");
+    }
+    writer.write(frame.second);
+    KEYFENCE_TRY(writer.status());
+    KEYFENCE_TRY(writer.flush());
+    return micalg;
 }
 
 }  // namespace keyfence::mail::pgp

@@ -5,6 +5,7 @@
 // operation) and builds the multipart/signed message around them.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "base/result.hpp"
 #include "mail/mime/message.hpp"
 #include "mail/pgp/context.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::pgp {
 
@@ -35,6 +37,34 @@ struct SignedMessage {
 /// gpg used. Errors: those of gpg_error (PinIncorrect, Cancelled, ...), Internal.
 base::Result<SignedMessage> finish_signature(Context& ctx, PreparedContent& prepared,
                                              gpgme_key_t signer);
+
+/// Receives the output message in pieces (an AtomicOutput); it must show nothing of it until
+/// the command succeeded.
+using OutputFn = std::function<base::Status(std::string_view)>;
+
+/// Phase 1 for a message of any size in the file at `path` (docs/pgp.md, "Large messages"):
+/// parsed file-backed, the body entity made 7bit and written canonically (CRLF) to an unlinked
+/// temporary file, hashed (SHA-256) on the way. Memory stays constant.
+struct PreparedFile {
+    mime::Message message;
+    smime::TempFile content;  ///< the body entity, 7bit and CRLF; what is protected
+    std::uint64_t content_size = 0;
+    std::vector<std::uint8_t> sha256;  ///< of `content`
+};
+/// Errors: BadInput (not a message), Io, Internal.
+base::Result<PreparedFile> prepare_file_content(const std::string& path,
+                                                const smime::ProgressFn& progress = {});
+
+/// Phase 2 of finish_signature() for a PreparedFile, streaming: gpg reads the content to sign
+/// it; then `out` gets the frame's head (outer headers, multipart/signed header, first
+/// delimiter), then the content as gpg reads it again to check the signature (the signed part
+/// is, by construction, exactly the bytes signed), the signature part and the close delimiter,
+/// in 1 MiB blocks. On failure `out` has had part of the message: its owner must drop it
+/// (AtomicOutput). Returns the micalg.
+/// Errors: as finish_signature(), Io, and `out`'s.
+base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prepared,
+                                                gpgme_key_t signer, const OutputFn& out,
+                                                const smime::ProgressFn& progress = {});
 
 /// SHA-256 of `bytes`: what prompts and the audit log show of the content.
 std::vector<std::uint8_t> sha256_of(std::string_view bytes);

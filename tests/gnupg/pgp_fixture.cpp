@@ -61,8 +61,8 @@ ProcessResult PgpTest::home_gpg(std::vector<std::string> args) {
 }
 
 std::filesystem::path PgpTest::message(const std::string& name, const std::string& from,
-                                       const std::string& body) {
-    write_file(path(name), "From: Sender <" + from +
+                                       const std::string& body, const std::string& display) {
+    write_file(path(name), "From: " + display + " <" + from +
                                ">\nTo: Bob <bob@example.org>\nSubject: test\n"
                                "Date: Mon, 1 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
                                "Content-Type: text/plain; charset=utf-8\n\n" +

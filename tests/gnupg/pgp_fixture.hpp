@@ -34,9 +34,12 @@ class PgpTest : public ::testing::Test {
     /// gpg in Keyfence's home (to look, never to use the token).
     ProcessResult home_gpg(std::vector<std::string> args);
 
-    /// A message from `from` to Bob, written to `name`.
+    /// A message from `display` <`from`> to Bob, written to `name`.
     std::filesystem::path message(const std::string& name, const std::string& from = k_me,
-                                  const std::string& body = "Meet at noon.\n");
+                                  const std::string& body = "Meet at noon.\n",
+                                  const std::string& display = "Sender");
+    /// The display name of the bound key's user ID: a From: with it verifies.
+    static constexpr const char* k_my_name = "Token Tester";
     /// The OpenPGP block (BEGIN ... END) of a file, written to `name`.
     std::filesystem::path armor_block(const std::filesystem::path& from, const std::string& name,
                                       const std::string& kind);

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""PGP/MIME on a large message: Keyfence against plain gpg, same GnuPG home, same token key.
+
+Generates one message (default 1 GiB; --size or KEYFENCE_BENCH_SIZE, e.g. 256M) in a temporary
+directory, sets up a Keyfence GnuPG home on a copy of the SoftHSM test template
+(`keyfence pgp setup --pkcs11`, gnupg-pkcs11-scd) and binds the RSA-2048 key (`pgp bind`), then
+signs, encrypts, signs and encrypts, and decrypts it once with Keyfence and once with gpg in the
+same home with the same key (gpg's PIN by loopback pinentry). Prints wall time, the throughput
+ratio gpg time / Keyfence time (goal >= 0.8) and the peak RSS of each command (goal <= 64 MiB
+for Keyfence; wait4's ru_maxrss through GNU time, of the command itself: gpg-agent and the
+smartcard daemon are shared and not counted for either side). Everything is measured in this
+run; the directory is removed and the home's daemons stopped at the end.
+
+    tests/bench/pgp_bench.py --keyfence build/bench/cli/keyfence \\
+        --template build/bench/softhsm-template [--size 1G]
+(./scripts/bench runs it.)
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smime_bench import KEY, PIN, SOFTHSM, make_message, parse_size, run  # noqa: E402
+
+ME = "rsa2048@example.org"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keyfence", required=True)
+    ap.add_argument("--template", required=True, help="make-softhsm-template.sh output")
+    ap.add_argument("--size", default=os.environ.get("KEYFENCE_BENCH_SIZE", "1G"))
+    args = ap.parse_args()
+    size = parse_size(args.size)
+    keyfence = os.path.abspath(args.keyfence)
+    work = tempfile.mkdtemp(prefix="pgp-bench-")
+    home = os.path.join(work, "gnupg")
+    env = None
+    try:
+        shutil.copytree(os.path.join(args.template, "tokens"), os.path.join(work, "tokens"))
+        conf = os.path.join(work, "softhsm2.conf")
+        with open(conf, "w") as f:
+            f.write("directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+                    "log.level = ERROR\nslots.removable = false\n" % work)
+        env = dict(os.environ, SOFTHSM2_CONF=conf, XDG_STATE_HOME=work + "/state",
+                   XDG_CONFIG_HOME=work + "/config", XDG_DATA_HOME=work + "/data",
+                   TMPDIR=work)
+        kf = [keyfence, "--no-p11-kit", "--module", SOFTHSM]
+        run(kf + ["pgp", "setup", "--pkcs11", "--homedir", home], env)
+        run(kf + ["pgp", "bind", "--homedir", home, "--key", KEY, "--uid",
+                  "Test rsa2048 <%s>" % ME], env, pin=True)
+        msg = os.path.join(work, "msg.eml")
+        make_message(msg, size)
+        p = lambda name: os.path.join(work, name)
+        gpg = ["gpg", "--homedir", home, "--batch", "--yes", "--no-tty", "--trust-model",
+               "always", "--pinentry-mode", "loopback", "--passphrase", PIN, "--armor"]
+        kfh = lambda op: kf + ["pgp", op, "--homedir", home]
+        rows = [
+            ("sign",
+             run(kfh("sign") + ["--key", ME, "--in", msg, "--out", p("kf.signed")], env,
+                 pin=True),
+             run(gpg + ["-u", ME, "--detach-sign", "-o", p("gpg.sig"), msg], env)),
+            ("encrypt",
+             run(kfh("encrypt") + ["--to", ME, "--in", msg, "--out", p("kf.enc")], env),
+             run(gpg + ["-r", ME, "-e", "-o", p("gpg.enc"), msg], env)),
+            ("enc+sign",
+             run(kfh("encrypt") + ["--sign", "--to", ME, "--in", msg, "--out", p("kf.se")], env,
+                 pin=True),
+             run(gpg + ["-u", ME, "-r", ME, "-s", "-e", "-o", p("gpg.se"), msg], env)),
+            ("decrypt",
+             run(kfh("decrypt") + ["--in", p("kf.enc"), "--out", p("kf.dec")], env, pin=True),
+             run(gpg + ["-d", "-o", p("gpg.dec"), p("gpg.enc")], env)),
+        ]
+        print("message: %.0f MiB; peer: %s, same home and token key" % (
+            size / 2**20, subprocess.run(["gpg", "--version"], capture_output=True,
+                                         text=True).stdout.splitlines()[0]))
+        print("%-9s %10s %10s %13s %12s %12s" % ("op", "keyfence", "gpg", "gpg/kf (>=0.8)",
+                                                 "kf RSS MiB", "gpg RSS MiB"))
+        for op, (kt, krss), (gt, grss) in rows:
+            print("%-9s %9.2fs %9.2fs %13.2f %12.1f %12.1f" % (op, kt, gt, gt / kt, krss, grss))
+        print("gpg signs detached over the raw file; Keyfence prepares the MIME entity, signs "
+              "it, checks the signature with gpg and writes the multipart message; gpg decrypts "
+              "its own ciphertext of the same message")
+    finally:
+        if env is not None and os.path.isdir(home):
+            subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
