@@ -10,6 +10,7 @@
 #include "cli/pgp_report.hpp"
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
+#include "engine/policy/rules.hpp"
 #include "mail/pgp/decrypt.hpp"
 #include "mail/pgp/encrypt.hpp"
 #include "mail/pgp/recipients.hpp"
@@ -41,7 +42,15 @@ base::Result<std::vector<mail::GpgmeKeyPtr>> recipient_keys(pgp::Context& ctx,
     return keys;
 }
 
+// algorithms.openpgp_integrity: "aead" cannot be met by the GnuPG 2.2 Keyfence runs with.
+base::Status check_integrity_policy(engine::Engine& engine) {
+    KEYFENCE_TRY_ASSIGN(policy, engine.policy());
+    if (auto refusal = engine::policy::check_openpgp_integrity(*policy)) return refusal->error;
+    return {};
+}
+
 base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& options) {
+    KEYFENCE_TRY(check_integrity_policy(*make_engine(globals)));
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     // Constant memory whatever the size (docs/pgp.md, "Large messages").
@@ -93,6 +102,7 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
                                              const PgpDecryptOptions& options,
                                              base::AtomicOutput& out) {
     auto engine = make_engine(globals);
+    KEYFENCE_TRY(check_integrity_policy(*engine));
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
     std::optional<pgp::PreparedFileDecryption> prepared;

@@ -160,5 +160,17 @@ TEST_F(MailTest, AGcmOnlyPolicyRefusesCbcForNewMail) {
               0);
 }
 
+TEST_F(MailTest, AnAeadPolicyRefusesOpenPgpWhichGnuPg22CannotMeet) {
+    user_policy("[algorithms]\nopenpgp_integrity = \"aead\"\n");
+    auto e = kf({"pgp", "encrypt", "--to", "ecp256@example.org", "--in", outgoing().string(),
+                 "--out", path("e.eml").string()});
+    EXPECT_EQ(e.exit_code, 6) << e.err;
+    EXPECT_NE(e.err.find("algorithms.openpgp_integrity"), std::string::npos) << e.err;
+    EXPECT_FALSE(fs::exists(path("e.eml")));
+    auto d = kf({"pgp", "decrypt", "--in", outgoing().string(), "--out", path("d.eml").string()});
+    EXPECT_EQ(d.exit_code, 6) << d.err;
+    EXPECT_FALSE(fs::exists(path("d.eml")));
+}
+
 }  // namespace
 }  // namespace keyfence::test
