@@ -138,16 +138,8 @@ engine::OperationRequest pgp_request(engine::Operation op, const p11::KeyMatch& 
 
 token::PinRequest pin_prompt(const TokenKey& key, const engine::OperationRequest& request) {
     const p11::KeyMatch& match = key.match;
-    token::PinRequest prompt;
-    prompt.token_label = match.token.label;
-    prompt.token_model = match.token.model;
-    prompt.token_manufacturer = match.token.manufacturer;
-    prompt.token_serial = match.token.serial;
-    prompt.token_is_software = match.token.software;
-    prompt.key_label = match.key.label;
-    prompt.key_fingerprint = match.key.public_key_sha256;
-    prompt.operation = std::string(engine::operation_name(request.operation)) + " (OpenPGP)";
-    prompt.summary = request.summary;
+    token::PinRequest prompt = engine::pin_request_for(match, request);
+    prompt.operation += " (OpenPGP)";
     prompt.count_low = match.token.pin.count_low;
     prompt.final_try = match.token.pin.final_try;
     prompt.tries_left = key.tries_left;

@@ -10,6 +10,21 @@ using token::openpgp::CardEntry;
 using token::pkcs11::KeyAlgorithm;
 using token::pkcs11::KeyMatch;
 
+token::PinRequest pin_request_for(const token::pkcs11::KeyMatch& match,
+                                  const OperationRequest& request) {
+    token::PinRequest prompt;
+    prompt.token_label = match.token.label;
+    prompt.token_model = match.token.model;
+    prompt.token_manufacturer = match.token.manufacturer;
+    prompt.token_serial = match.token.serial;
+    prompt.token_is_software = match.token.software;
+    prompt.key_label = match.key.label;
+    prompt.key_fingerprint = match.key.public_key_sha256;
+    prompt.operation = std::string(operation_name(request.operation));
+    prompt.summary = request.summary;
+    return prompt;
+}
+
 std::string_view operation_name(Operation op) {
     switch (op) {
         case Operation::Sign:
@@ -185,16 +200,7 @@ base::Result<token::pkcs11::KeyLease> Engine::authorize(KeyMatch match,
     KEYFENCE_TRY(open_audit_log());
     if (auto refusal = check_policy(match, request))
         return refuse(match, request, std::move(*refusal));
-    token::PinRequest prompt;
-    prompt.token_label = match.token.label;
-    prompt.token_model = match.token.model;
-    prompt.token_manufacturer = match.token.manufacturer;
-    prompt.token_serial = match.token.serial;
-    prompt.token_is_software = match.token.software;
-    prompt.key_label = match.key.label;
-    prompt.key_fingerprint = match.key.public_key_sha256;
-    prompt.operation = std::string(operation_name(request.operation));
-    prompt.summary = request.summary;
+    token::PinRequest prompt = pin_request_for(match, request);
     const auto& pin = m_policy->values().pin;
     const bool session_mode =
         pin.mode == policy::PinMode::Session && request.operation != Operation::StoreCertificate;

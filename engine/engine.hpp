@@ -65,6 +65,11 @@ struct OperationRequest {
     std::optional<audit::Caller> caller;
 };
 
+/// The PIN prompt for `request` with the key `match`: the token, the key, the operation and the
+/// summary of what is signed or decrypted (what you see is what you sign).
+token::PinRequest pin_request_for(const token::pkcs11::KeyMatch& match,
+                                  const OperationRequest& request);
+
 class Engine {
   public:
     /// Loads the modules. Modules that fail to load are kept in module_failures().

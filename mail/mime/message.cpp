@@ -1,6 +1,7 @@
 #include "mail/mime/message.hpp"
 
 #include "mail/mime/limits.hpp"
+#include "mail/mime/raw_entity.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -86,6 +87,19 @@ base::Result<Message> Message::parse_stream(GMimeStream* stream) {
 std::string Message::with_body(GMimeObject* entity) {
     g_mime_message_set_mime_part(m_message.get(), entity);
     return canonical_bytes(GMIME_OBJECT(m_message.get()));
+}
+
+base::Result<std::string> Message::with_signed_body(GMimeObject* multipart_signed,
+                                                    std::string_view signed_content) {
+    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(multipart_signed));
+    std::string out = with_body(multipart_signed);
+    KEYFENCE_TRY_ASSIGN(written, first_body_part(out, boundary));
+    if (written != signed_content) {
+        return base::Error(ErrorCode::Internal,
+                           "GMime did not write the signed part as it was signed; nothing was "
+                           "written");
+    }
+    return out;
 }
 
 bool Message::write_with_body(GMimeObject* entity, GMimeStream* out) {

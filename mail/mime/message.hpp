@@ -50,6 +50,12 @@ class Message {
     /// headers go with it.
     std::string with_body(GMimeObject* entity);
 
+    /// with_body() for a multipart/signed body whose first part was signed as `signed_content`:
+    /// checks that GMime wrote that part byte for byte as signed, rather than trusting it.
+    /// Errors: Internal (nothing is to be written), BadInput.
+    base::Result<std::string> with_signed_body(GMimeObject* multipart_signed,
+                                               std::string_view signed_content);
+
     /// As with_body(), but writes the message to `out` streaming (CRLF line ends). Returns
     /// false when a write failed.
     bool write_with_body(GMimeObject* entity, GMimeStream* out);

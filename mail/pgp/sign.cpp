@@ -94,16 +94,7 @@ base::Result<std::string> signed_message(PreparedContent& p, const std::string& 
     KEYFENCE_TRY_ASSIGN(entity, mime::parse_entity(p.content));
     g_mime_multipart_add(raw, entity.get());
     g_mime_multipart_add(raw, signature_part(signature).get());
-    const std::string boundary = g_mime_multipart_get_boundary(raw);
-    std::string out = p.message.with_body(multipart.get());
-    // GMime must write the signed part byte for byte as it was signed; check rather than trust.
-    KEYFENCE_TRY_ASSIGN(written, mime::first_body_part(out, boundary));
-    if (written != p.content) {
-        return base::Error(ErrorCode::Internal,
-                           "GMime did not write the signed part as it was signed; nothing was "
-                           "written");
-    }
-    return out;
+    return p.message.with_signed_body(multipart.get(), p.content);
 }
 }  // namespace
 

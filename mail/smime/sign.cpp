@@ -86,16 +86,7 @@ base::Result<std::string> detached_message(PreparedSignature& p, std::string_vie
     auto signature = mime::base64_part("application", "pkcs7-signature", der, "smime.p7s");
     g_mime_multipart_add(GMIME_MULTIPART(raw), entity.get());
     g_mime_multipart_add(GMIME_MULTIPART(raw), signature.get());
-    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(raw));
-    std::string out = p.message.with_body(multipart.get());
-    // GMime must write the signed part byte for byte as it was hashed; check rather than trust.
-    KEYFENCE_TRY_ASSIGN(written, mime::first_body_part(out, boundary));
-    if (written != p.content) {
-        return base::Error(ErrorCode::Internal,
-                           "GMime did not write the signed part as it was signed; nothing was "
-                           "written");
-    }
-    return out;
+    return p.message.with_signed_body(multipart.get(), p.content);
 }
 }  // namespace
 
