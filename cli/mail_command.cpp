@@ -367,6 +367,29 @@ std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOp
     return {k_exit_not_verified, ""};
 }
 
+// The entity at MIME `path` ("2", "1.3") of `message`, written to `file` as the body of a
+// message with the same outer headers. Errors: BadInput when the path names no part.
+base::Result<std::string> alone_in_message(mime::Message& message, const std::string& path,
+                                           const std::string& file) {
+    GMimeObject* entity = message.body();
+    std::size_t at = 0;
+    while (at < path.size()) {
+        const std::size_t dot = path.find('.', at);
+        const int index = std::stoi(path.substr(at, dot - at)) - 1;
+        if (entity == nullptr || !GMIME_IS_MULTIPART(entity) || index < 0 ||
+            index >= g_mime_multipart_get_count(GMIME_MULTIPART(entity))) {
+            return base::Error(base::ErrorCode::BadInput, "the message has no part " + path);
+        }
+        entity = g_mime_multipart_get_part(GMIME_MULTIPART(entity), index);
+        at = dot == std::string::npos ? path.size() : dot + 1;
+    }
+    auto alone = mime::add_ref(entity);
+    KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(file));
+    KEYFENCE_TRY(out.write(message.with_body(alone.get())));
+    KEYFENCE_TRY(out.commit());
+    return file;
+}
+
 int mail_open(const GlobalOptions& globals, const MailOpenOptions& options) {
     auto input = mail::smime::open_input(options.in);
     if (!input) return finish(input.error());
@@ -392,8 +415,16 @@ int mail_open(const GlobalOptions& globals, const MailOpenOptions& options) {
         mail["protection"] = mime::protection_name(part.protection);
         mail["path"] = part.path;
         DecryptOutcome outcome;
+        std::string in = input->path;
+        if (part.protection == mime::Protection::SmimeEncrypted && !part.path.empty()) {
+            // EFAIL direct exfiltration: the encrypted part alone, under the message's own
+            // headers, is what gets decrypted; the parts around it are never joined to it.
+            auto alone = alone_in_message(*message, part.path, scratch->file("part.eml"));
+            if (!alone) return finish(alone.error());
+            in = *alone;
+        }
         std::tie(code, report) =
-            open_part(globals, options, *message, part.protection, input->path, opened, outcome);
+            open_part(globals, options, *message, part.protection, in, opened, outcome);
         if (part.protection == mime::Protection::UnknownSigned ||
             part.protection == mime::Protection::UnknownEncrypted) {
             notes.push_back(std::string("the message is ") +
@@ -414,7 +445,7 @@ int mail_open(const GlobalOptions& globals, const MailOpenOptions& options) {
             if (code == k_exit_ok) code = k_exit_not_verified;
             notes.push_back("the message mixes protected and unprotected content: only part " +
                             part.path + " (" + mime::protection_name(part.protection) +
-                            ") was opened, and nothing outside it is vouched for or shown");
+                            ") was opened, alone, and nothing outside it is vouched for or shown");
         }
         if (found.parts.size() > 1) {
             notes.push_back("the message holds " + std::to_string(found.parts.size()) +
