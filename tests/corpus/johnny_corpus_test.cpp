@@ -237,11 +237,15 @@ class JohnnyCorpusPgp : public JohnnyCorpus {
         std::ofstream(home() / "gpg.conf", std::ios::app) << "faked-system-time 20200601T000000\n";
     }
     void TearDown() override {
-        if (fs::exists(home())) run({"gpgconf", "--homedir", home().string(), "--kill", "all"});
+        // Bounded, as in tests/gnupg: gpgconf can wait on an agent that is still starting.
+        if (fs::exists(home())) {
+            run({"timeout", "20", "gpgconf", "--homedir", home().string(), "--kill", "all"});
+        }
     }
     fs::path home() const { return m_home.path() / "gnupg"; }
     ProcessResult kf(const std::vector<std::string>& args) {
-        std::vector<std::string> argv = {KEYFENCE_BINARY};
+        // A bound on each call, so that a hung gpg shows as this test's failure, not a timeout.
+        std::vector<std::string> argv = {"timeout", "120", KEYFENCE_BINARY};
         argv.insert(argv.end(), args.begin(), args.end());
         return run(argv, {.env = {{"XDG_DATA_HOME", (m_home.path() / "xdg").string()},
                                   {"XDG_STATE_HOME", (m_home.path() / "state").string()}}});
