@@ -27,6 +27,7 @@
 #include "mail/mime/message.hpp"
 #include "mail/pgp/keys.hpp"
 #include "mail/smime/cert_store.hpp"
+#include "mail/smime/stream_decrypt.hpp"
 #include "mail/smime/stream_io.hpp"
 
 namespace keyfence::cli {
@@ -174,6 +175,48 @@ base::Result<std::string> smime_key_for(engine::Engine& engine, const std::strin
     return base::Error(base::ErrorCode::Ambiguous,
                        "several token keys have a certificate for " + address + ":" + list,
                        "name one with --key URI");
+}
+
+// The token key a received S/MIME message is encrypted to, by its RecipientInfos (issuer and
+// serial, or key identifier, against the certificate of every decryption key on the tokens):
+// several keys for one address, a renewed key, or a Bcc: copy need no --key. When several of
+// the user's keys are named, one whose certificate names a recipient address is preferred; any
+// of them opens the message with one operation.
+base::Result<std::string> smime_key_for_message(const GlobalOptions& globals,
+                                                const mime::Message& message,
+                                                const std::string& in) {
+    auto engine = make_engine(globals);
+    std::vector<token::pkcs11::ModuleFailure> failures;
+    KEYFENCE_TRY_ASSIGN(keys, engine->keys("", failures));
+    const std::vector<std::string> addressed = recipient_addresses(message.get());
+    std::vector<std::string> uris;
+    std::vector<bool> for_recipient;
+    std::vector<base::X509Ptr> certificates;
+    std::vector<X509*> candidates;
+    for (const auto& k : keys) {
+        if (!k.key.certificate || !k.key.supported) continue;
+        if (k.key.usages_known && !k.key.can_decrypt) continue;
+        auto certificate = key_certificate(k);
+        if (!certificate) continue;
+        const auto& emails = k.key.certificate->emails;
+        uris.push_back(k.key.uri);
+        for_recipient.push_back(std::any_of(addressed.begin(), addressed.end(), [&](auto& a) {
+            return std::find(emails.begin(), emails.end(), a) != emails.end();
+        }));
+        candidates.push_back(certificate->get());
+        certificates.push_back(std::move(*certificate));
+    }
+    KEYFENCE_TRY_ASSIGN(named, mail::smime::file_recipients_among(in, candidates));
+    if (named.empty()) {
+        return base::Error(base::ErrorCode::KeyNotFound,
+                           "the message is not encrypted to a key on the tokens (" +
+                               std::to_string(uris.size()) +
+                               " with a certificate for decryption looked at)",
+                           "name the key with --key URI ('keyfence keys' lists them)");
+    }
+    auto chosen =
+        std::find_if(named.begin(), named.end(), [&](std::size_t i) { return for_recipient[i]; });
+    return uris[chosen != named.end() ? *chosen : named.front()];
 }
 
 // --- mail protect ---------------------------------------------------------------------------
@@ -326,20 +369,9 @@ std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOp
             return capture_stdout([&] {
                 std::string key = options.key;
                 if (key.empty()) {
-                    // The token key with a certificate for one of the recipients.
-                    auto engine = make_engine(globals);
-                    for (const auto& to : recipient_addresses(message.get())) {
-                        if (auto found = smime_key_for(*engine, to, false)) {
-                            key = *found;
-                            break;
-                        }
-                    }
-                    if (key.empty()) {
-                        return finish(base::Error(
-                            base::ErrorCode::KeyNotFound,
-                            "no single token key has a certificate for a recipient of this message",
-                            "name the key with --key URI ('keyfence keys' lists them)"));
-                    }
+                    auto found = smime_key_for_message(globals, message, in);
+                    if (!found) return finish(found.error());
+                    key = *found;
                 }
                 return run_smime_decrypt(
                     globals,

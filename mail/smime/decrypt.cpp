@@ -35,7 +35,14 @@ bool contains_encrypted_part(GMimeObject* entity) {
     return false;
 }
 
-// True when a RecipientInfo of `cms` names `cert` (issuer and serial, or key identifier).
+std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
+    std::vector<std::uint8_t> out(32);
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
+    return out;
+}
+}  // namespace
+
 bool encrypted_to(CMS_ContentInfo* cms, X509* cert) {
     STACK_OF(CMS_RecipientInfo)* infos = CMS_get0_RecipientInfos(cms);
     for (int i = 0; i < sk_CMS_RecipientInfo_num(infos); ++i) {
@@ -57,21 +64,15 @@ bool encrypted_to(CMS_ContentInfo* cms, X509* cert) {
     return false;
 }
 
-std::vector<std::uint8_t> sha256_of(std::string_view bytes) {
-    std::vector<std::uint8_t> out(32);
-    unsigned int len = 0;
-    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
-    return out;
-}
-}  // namespace
-
 base::Status check_encrypted_body(GMimeObject* body) {
     if (is_pkcs7_mime(mime::mime_type(body))) return {};
     if (contains_encrypted_part(body)) {
         return base::Error(ErrorCode::BadInput,
                            "only a part of this message is encrypted; Keyfence decrypts "
                            "only a body encrypted as a whole, so that decrypted text is "
-                           "never shown beside text anyone could have added (EFAIL)");
+                           "never shown beside text anyone could have added (EFAIL)",
+                           "'keyfence mail open' decrypts that part alone, under the message's "
+                           "headers, and reports the message as mixed");
     }
     return base::Error(ErrorCode::BadInput, "the message is not S/MIME encrypted");
 }

@@ -53,6 +53,8 @@ base::Status check_encrypted_body(GMimeObject* body);
 /// BadInput unless `cms` is (Auth)EnvelopedData, KeyNotFound unless it names `recipient`;
 /// true for AuthEnvelopedData.
 base::Result<bool> check_enveloped(CMS_ContentInfo* cms, X509* recipient);
+/// True when a RecipientInfo of `cms` names `cert` (issuer and serial, or key identifier).
+bool encrypted_to(CMS_ContentInfo* cms, X509* cert);
 /// The one error for every failure of the data (Bleichenbacher, Marvin).
 base::Error decryption_failed();
 

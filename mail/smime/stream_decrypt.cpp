@@ -51,9 +51,19 @@ base::Result<std::string> read_file(const std::string& path) {
 }
 }  // namespace
 
-base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& path,
-                                                             X509* recipient,
-                                                             const ProgressFn& progress) {
+namespace {
+// The CMS structure of the message in the file at `path`, decoded to a temporary file and
+// hashed, with its envelope (everything but the encrypted content) parsed by OpenSSL.
+struct DecodedEnvelope {
+    mime::Message message;
+    TempFile der;
+    EnvelopedSkeleton skeleton;
+    CmsPtr cms;
+    std::uint64_t size = 0;
+    std::vector<std::uint8_t> sha256;
+};
+
+base::Result<DecodedEnvelope> decode_envelope(const std::string& path, const ProgressFn& progress) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
     KEYFENCE_TRY(check_encrypted_body(parsed.body()));
     GMimeDataWrapper* wrapper = g_mime_part_get_content(GMIME_PART(parsed.body()));
@@ -74,19 +84,38 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
     KEYFENCE_TRY_ASSIGN(skeleton, read_enveloped_skeleton(der.path()));
     KEYFENCE_TRY_ASSIGN(cms, cms_from_der(skeleton.der));
     KEYFENCE_TRY(check_cms_limits(cms.get()));  // docs/limits.md: RecipientInfos, certificates
-    KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(cms.get(), recipient));
-    if (!skeleton.has_content) {
+    const std::uint64_t size = file.written();
+    return DecodedEnvelope{std::move(parsed), std::move(der), std::move(skeleton),
+                           std::move(cms),    size,           sha256.final()};
+}
+}  // namespace
+
+base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& path,
+                                                             X509* recipient,
+                                                             const ProgressFn& progress) {
+    KEYFENCE_TRY_ASSIGN(decoded, decode_envelope(path, progress));
+    KEYFENCE_TRY_ASSIGN(authenticated, check_enveloped(decoded.cms.get(), recipient));
+    if (!decoded.skeleton.has_content) {
         return base::Error(ErrorCode::BadInput, "the S/MIME part carries no encrypted content");
     }
-    const std::uint64_t size = file.written();
-    return PreparedFileDecryption{std::move(parsed),
-                                  std::move(der),
-                                  std::move(skeleton),
-                                  std::move(cms),
+    return PreparedFileDecryption{std::move(decoded.message),
+                                  std::move(decoded.der),
+                                  std::move(decoded.skeleton),
+                                  std::move(decoded.cms),
                                   authenticated,
                                   authenticated ? "AuthEnvelopedData" : "EnvelopedData",
-                                  size,
-                                  sha256.final()};
+                                  decoded.size,
+                                  std::move(decoded.sha256)};
+}
+
+base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
+                                                             const std::vector<X509*>& candidates) {
+    KEYFENCE_TRY_ASSIGN(decoded, decode_envelope(path, {}));
+    std::vector<std::size_t> named;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (encrypted_to(decoded.cms.get(), candidates[i])) named.push_back(i);
+    }
+    return named;
 }
 
 base::Result<FileDecryptResult> finish_file_decryption(

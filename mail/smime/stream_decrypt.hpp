@@ -49,6 +49,13 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
                                                              X509* recipient,
                                                              const ProgressFn& progress = {});
 
+/// Which of `candidates` (certificates of the user's keys) a RecipientInfo of the encrypted
+/// message in the file at `path` names, as indexes in order: how `mail open` picks the key
+/// when several have a certificate for the same address. No key is used. Errors: as
+/// prepare_file_decryption(), but never KeyNotFound.
+base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
+                                                             const std::vector<X509*>& candidates);
+
 /// Phase 2: one private-key operation with `key`; writes the output message (outer headers
 /// around the decrypted entity, CRLF) to `out`. Errors: BadInput "decryption failed" for every
 /// failure of the data (nothing has been written to `out` then), Io, `out`'s.

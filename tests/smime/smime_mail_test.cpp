@@ -110,6 +110,33 @@ TEST_F(MailTest, EncryptedButUnsignedMailIsDecryptedAndNotAuthenticated) {
     EXPECT_NE(read_file(path("o.eml")).find("The figures are final"), std::string::npos);
 }
 
+TEST_F(MailTest, OpenFindsTheKeyByTheRecipientInfosNotByTheToAddress) {
+    // A Bcc: copy: To: names rsa2048, but the message is encrypted to ecp256 only. Without
+    // --key, mail open must pick the key the RecipientInfos name.
+    ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("ecp256"), "--in",
+                  outgoing("for the bcc\n").string(), "--out", path("e.eml").string()})
+                  .exit_code,
+              0);
+    auto o = kf({"mail", "open", "--ca", m_world.ca_pem(), "--in", path("e.eml").string(), "--out",
+                 path("o.eml").string()});
+    EXPECT_EQ(o.exit_code, 1) << o.out << o.err;  // decrypted, not signed
+    EXPECT_NE(o.out.find("decrypted, but it is not signed"), std::string::npos) << o.out << o.err;
+    EXPECT_NE(read_file(path("o.eml")).find("for the bcc"), std::string::npos);
+
+    // Encrypted to nobody on the tokens: the error says so, and nothing is written.
+    software_recipient("stranger", "rsa");
+    ASSERT_EQ(kf({"smime", "encrypt", "--to", path("stranger.pem").string(), "--in",
+                  outgoing().string(), "--out", path("s.eml").string()})
+                  .exit_code,
+              0);
+    auto s = kf({"mail", "open", "--ca", m_world.ca_pem(), "--in", path("s.eml").string(), "--out",
+                 path("none.eml").string()});
+    EXPECT_EQ(s.exit_code, 5) << s.err;  // no key
+    EXPECT_NE(s.err.find("not encrypted to a key on the tokens"), std::string::npos)
+        << s.out << s.err;
+    EXPECT_FALSE(fs::exists(path("none.eml")));
+}
+
 TEST_F(MailTest, AnEncryptedPartBetweenUnencryptedPartsIsNeverJoinedWithThem) {
     // EFAIL direct exfiltration: attacker-written HTML around a genuine encrypted part.
     ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in",
