@@ -178,7 +178,8 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
                                    const std::function<base::Status()>& operation,
                                    const mail::pgp::PinAsker& asker, int answers) {
     const p11::KeyMatch& match = key.match;
-    KEYFENCE_TRY(engine.admit(match, request));
+    // pin.confirm_each_operation: the confirmation names what gpg will sign or decrypt.
+    KEYFENCE_TRY(engine.admit(match, request, pin_prompt(key, request)));
     mail::pgp::PassphraseAnswerer answerer(asker, answers);
     answerer.install(ctx.get());
     // A fresh agent and smartcard daemon: no login left from before answers for this PIN.

@@ -137,9 +137,12 @@ class Engine {
     }
     /// For operations another program performs on the token (GnuPG for PGP/MIME): loads the
     /// policy, opens the audit log, checks the rules for `match` and the lockout guard on its
-    /// PIN state, all before any PIN is asked. A refusal is recorded and returned (PolicyDenied,
-    /// Unsupported, PinLocked, LastTryRefused); the caller records the outcome with record().
-    base::Status admit(const token::pkcs11::KeyMatch& match, const OperationRequest& request) {
+    /// PIN state, all before any PIN is asked; with pin.confirm_each_operation, the user
+    /// confirms `prompt` (what is signed or decrypted) through the PIN source first. A refusal
+    /// is recorded and returned (PolicyDenied, Unsupported, PinLocked, LastTryRefused, a
+    /// declined confirmation); the caller records the outcome with record().
+    base::Status admit(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
+                       const token::PinRequest& prompt) {
         KEYFENCE_TRY(policy());
         KEYFENCE_TRY(open_audit_log());
         if (auto refusal = check_policy(match, request)) {
@@ -148,6 +151,10 @@ class Engine {
         if (auto guard = token::check_lockout(match.token, m_options.lockout); !guard) {
             (void)record(match, request, audit::Outcome::from_error(guard.error()));
             return guard;
+        }
+        if (m_policy->values().pin.confirm_each_operation &&
+            request.operation != Operation::StoreCertificate) {
+            return confirm(match, request, prompt);
         }
         return {};
     }

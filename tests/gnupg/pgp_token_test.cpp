@@ -191,6 +191,29 @@ TEST_F(PgpTest, NoPrivateKeyOperationSucceedsWithoutAPinAfterOne) {
     EXPECT_NE(gpg.exit_code, 0);
 }
 
+TEST_F(PgpTest, ConfirmEachOperationAppliesToPgpMime) {
+    // pin.confirm_each_operation: gpg's signature needs the user's confirmation too. With
+    // --pin-fd there is no one to confirm, so it is refused unless --assume-confirmed.
+    std::filesystem::create_directories(m_world.user_config().parent_path());
+    write_file(m_world.user_config(), "[pin]\nconfirm_each_operation = true\n");
+    const std::vector<std::string> sign = {"pgp",       "sign",
+                                           "--homedir", home(),
+                                           "--key",     k_me,
+                                           "--in",      message("msg.eml").string(),
+                                           "--out",     path("signed.eml").string()};
+    auto refused = kf(sign);
+    EXPECT_EQ(refused.exit_code, 8) << refused.err;
+    EXPECT_NE(refused.err.find("not confirmed"), std::string::npos) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(path("signed.eml")));
+    EXPECT_NE(read_file(m_world.audit_log()).find("openpgp"), std::string::npos)
+        << "the declined confirmation is audited";
+    std::vector<std::string> confirmed = sign;
+    confirmed.insert(confirmed.begin(), "--assume-confirmed");
+    auto signed_run = kf(confirmed);
+    EXPECT_EQ(signed_run.exit_code, 0) << signed_run.err;
+    EXPECT_TRUE(std::filesystem::exists(path("signed.eml")));
+}
+
 TEST_F(PgpTest, OperationsAreAuditedAsOpenPgp) {
     ASSERT_EQ(kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
                   message("msg.eml").string(), "--out", path("signed.eml").string()})
