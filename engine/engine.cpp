@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include <sys/stat.h>
+
 #include "base/logger.hpp"
 #include "token/openpgp/pcsc_transport.hpp"
 #include "token/pkcs11/public_key.hpp"
@@ -74,12 +76,41 @@ std::string_view protocol_name(Protocol protocol) {
     return "raw";
 }
 
-base::Result<const policy::EffectivePolicy*> Engine::policy() {
-    if (!m_policy) {
-        KEYFENCE_TRY_ASSIGN(loaded, policy::EffectivePolicy::load(policy::default_policy_paths()));
-        for (const auto& warning : loaded.warnings()) base::log_warn(warning);
-        m_policy = std::move(loaded);
+namespace {
+// What changes when a policy file is edited, replaced, created or removed.
+std::string policy_stamp(const policy::PolicyPaths& paths) {
+    std::string stamp;
+    for (const std::string* path : {&paths.admin, &paths.user}) {
+        struct stat st {};
+        if (path->empty() || ::stat(path->c_str(), &st) != 0) {
+            stamp += "-;";
+            continue;
+        }
+        stamp += std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+                 std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                 std::to_string(st.st_mtim.tv_nsec) + ';';
     }
+    return stamp;
+}
+}  // namespace
+
+base::Result<const policy::EffectivePolicy*> Engine::policy() {
+    const policy::PolicyPaths paths = policy::default_policy_paths();
+    std::string stamp = policy_stamp(paths);
+    if (m_policy && stamp == m_policy_stamp) return &*m_policy;
+    if (m_policy) {
+        // Sessions were opened under rules that no longer hold; the audit log may have moved.
+        const std::size_t ended = m_sessions.end_all(SessionEnd::PolicyChanged);
+        base::log_info("the policy changed; it is loaded again", ended > 0 ? " and " : "",
+                       ended > 0 ? std::to_string(ended) + " PIN session(s) ended" : "");
+        m_policy.reset();
+        m_audit.reset();
+        m_audit_opened = false;
+    }
+    KEYFENCE_TRY_ASSIGN(loaded, policy::EffectivePolicy::load(paths));
+    for (const auto& warning : loaded.warnings()) base::log_warn(warning);
+    m_policy = std::move(loaded);
+    m_policy_stamp = std::move(stamp);
     return &*m_policy;
 }
 

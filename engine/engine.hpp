@@ -89,8 +89,11 @@ class Engine {
     /// The one key `key_uri` selects, without logging in.
     base::Result<token::pkcs11::KeyMatch> find_key(const std::string& key_uri) const;
 
-    /// The policy this engine enforces, loading it on first use. Errors: those of
-    /// policy::EffectivePolicy::load (BadInput with file:line:column, Io).
+    /// The policy this engine enforces, loaded on first use and again whenever one of its files
+    /// changed (a long-lived agent follows the administrator's edits at its next operation;
+    /// the PIN sessions of the old policy end then). Errors: those of
+    /// policy::EffectivePolicy::load (BadInput with file:line:column, Io): with a broken file
+    /// every operation is refused until it is fixed.
     base::Result<const policy::EffectivePolicy*> policy();
 
     /// Resolves the key, checks the rules (refusing before any PIN is asked), prompts through
@@ -184,6 +187,7 @@ class Engine {
     std::unique_ptr<token::PinSource> m_pin_source;
     token::pkcs11::ModuleSet m_modules;
     std::optional<policy::EffectivePolicy> m_policy;
+    std::string m_policy_stamp;  ///< identity and mtime of the files m_policy was loaded from
     std::optional<audit::AuditLog> m_audit;
     bool m_audit_opened = false;
     /// Declared after the modules: its sessions log out before a module is unloaded.

@@ -18,6 +18,8 @@ std::string_view session_end_name(SessionEnd why) {
             return "shutdown";
         case SessionEnd::Failed:
             return "an operation in it failed";
+        case SessionEnd::PolicyChanged:
+            return "the policy changed";
     }
     return "ended";
 }

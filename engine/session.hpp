@@ -44,7 +44,7 @@ struct SessionInfo {
 };
 
 /// Why a session ended, for the log.
-enum class SessionEnd { Expired, Exhausted, TokenRemoved, Locked, Shutdown, Failed };
+enum class SessionEnd { Expired, Exhausted, TokenRemoved, Locked, Shutdown, Failed, PolicyChanged };
 std::string_view session_end_name(SessionEnd why);
 
 /// The PIN sessions of one engine. Not thread-safe: the engine's owner serializes calls (the

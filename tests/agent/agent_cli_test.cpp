@@ -140,6 +140,36 @@ TEST_F(AgentCli, DoctorAndLockReportTheAgentAndItsSessions) {
     EXPECT_NE(after.out.find("0 PIN sessions open"), std::string::npos) << after.out;
 }
 
+TEST_F(AgentCli, APolicyEditAppliesAtTheAgentsNextOperationAndEndsItsSessions) {
+    m_world.set_policy("[pin]\nmode = \"session\"\n");
+    m_world.start();
+    ASSERT_EQ(sign("pkcs11:token=test-token;object=ecp256").exit_code, 0);
+    const auto doctor = run_keyfence(m_world.softhsm(), {"doctor"}, {.env = m_world.env()});
+    ASSERT_NE(doctor.out.find("1 PIN session open"), std::string::npos) << doctor.out;
+    fs::remove(sig());
+
+    // The running agent sees the edit: the new rule refuses, the old session is gone.
+    m_world.set_policy("[pin]\nmode = \"session\"\n[algorithms]\nallowed_curves = [\"P-384\"]\n");
+    const auto refused = sign("pkcs11:token=test-token;object=ecp256");
+    EXPECT_EQ(refused.exit_code, 6) << refused.err;
+    EXPECT_NE(refused.err.find("algorithms.allowed_curves"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("using the agent"), std::string::npos) << refused.err;
+    EXPECT_FALSE(fs::exists(sig()));
+    const auto after = run_keyfence(m_world.softhsm(), {"doctor"}, {.env = m_world.env()});
+    EXPECT_NE(after.out.find("0 PIN sessions open"), std::string::npos) << after.out;
+
+    // A broken file refuses every operation, with its line, until it is fixed.
+    m_world.set_policy("[pin]\nmode = \"forever\"\n");
+    const auto broken = sign("pkcs11:token=test-token;object=ecp256");
+    EXPECT_NE(broken.exit_code, 0);
+    EXPECT_NE(broken.err.find(":2:"), std::string::npos) << broken.err;
+    EXPECT_FALSE(fs::exists(sig()));
+    m_world.set_policy("");
+    const auto fixed = sign("pkcs11:token=test-token;object=ecp256");
+    EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
+    EXPECT_TRUE(openssl_verifies("ecp256"));
+}
+
 TEST_F(AgentCli, PinentryConfirmsEveryOperationInsideTheSessionAndADeclineSignsNothing) {
     m_world.set_policy("[pin]\nmode = \"session\"\nconfirm_each_operation = true\n");
     m_world.start();
