@@ -45,7 +45,8 @@ Engine::Engine(EngineOptions options, std::unique_ptr<token::PinSource> pin_sour
     : m_options(std::move(options)),
       m_pin_source(std::move(pin_source)),
       m_modules(token::pkcs11::load_modules(m_options.modules, m_options.use_registered_modules)),
-      m_policy(std::move(m_options.policy)) {}
+      m_policy(std::move(m_options.policy)),
+      m_policy_given(m_policy.has_value()) {}
 
 std::vector<token::pkcs11::TokenEntry> Engine::tokens(
     std::vector<token::pkcs11::ModuleFailure>& failures) const {
@@ -97,7 +98,8 @@ std::string policy_stamp(const policy::PolicyPaths& paths) {
 base::Result<const policy::EffectivePolicy*> Engine::policy() {
     const policy::PolicyPaths paths = policy::default_policy_paths();
     std::string stamp = policy_stamp(paths);
-    if (m_policy && stamp == m_policy_stamp) return &*m_policy;
+    // A policy passed in (EngineOptions::policy) has no files behind it to follow.
+    if (m_policy && (m_policy_given || stamp == m_policy_stamp)) return &*m_policy;
     if (m_policy) {
         // Sessions were opened under rules that no longer hold; the audit log may have moved.
         const std::size_t ended = m_sessions.end_all(SessionEnd::PolicyChanged);

@@ -187,7 +187,8 @@ class Engine {
     std::unique_ptr<token::PinSource> m_pin_source;
     token::pkcs11::ModuleSet m_modules;
     std::optional<policy::EffectivePolicy> m_policy;
-    std::string m_policy_stamp;  ///< identity and mtime of the files m_policy was loaded from
+    std::string m_policy_stamp;   ///< identity and mtime of the files m_policy was loaded from
+    bool m_policy_given = false;  ///< EngineOptions::policy: no files to follow
     std::optional<audit::AuditLog> m_audit;
     bool m_audit_opened = false;
     /// Declared after the modules: its sessions log out before a module is unloaded.
