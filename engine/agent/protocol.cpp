@@ -128,6 +128,7 @@ void read_operation(Reader& r, Request& request) {
         r.string("hash", request.hash);
         r.boolean("pss", request.pss);
         r.hex("digest", request.digest, 64, true);
+        r.hex("content_digest", request.content_digest, 64, false);
         if (r.ok() && !one_of(request.hash, {"sha256", "sha384", "sha512"}))
             r.fail("hash must be sha256, sha384 or sha512");
         if (r.ok() && request.digest.empty()) r.fail("digest is empty");
@@ -207,6 +208,8 @@ json request_json(const Request& request) {
         j["hash"] = request.hash;
         j["pss"] = request.pss;
         j["digest"] = base::to_hex(request.digest);
+        if (!request.content_digest.empty())
+            j["content_digest"] = base::to_hex(request.content_digest);
     } else if (request.op == RequestOp::Decrypt) {
         j["mechanism"] = request.mechanism;
         j["data"] = base::to_hex(request.data);

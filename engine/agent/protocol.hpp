@@ -60,6 +60,9 @@ struct Request {
     std::string hash = "sha256";
     bool pss = false;
     std::vector<std::uint8_t> digest;
+    /// The content's digest for the audit record when `digest` is not the content's own
+    /// (S/MIME signs the DER of its signed attributes, RFC 5652 §5.4); empty: `digest`.
+    std::vector<std::uint8_t> content_digest;
     // decrypt: "rsa-pkcs1", "rsa-oaep-sha1", "rsa-oaep-sha256" (ciphertext) or "ecdh" (peer)
     std::string mechanism;
     std::vector<std::uint8_t> data;

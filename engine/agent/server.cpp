@@ -359,7 +359,7 @@ json Server::sign(Job& job) {
     request.operation = Operation::Sign;
     request.hash = r.hash;
     request.padding = r.pss ? p11::SignPadding::Pss : p11::SignPadding::Pkcs1v15;
-    request.content_digest = base::to_hex(r.digest);
+    request.content_digest = base::to_hex(r.content_digest.empty() ? r.digest : r.content_digest);
     auto signature = m_engine->sign_digest(std::move(*match), request, r.digest);
     if (!signature) return error_reply(r.id, signature.error());
     return ok_reply(r.id, {{"signature", base::to_hex(*signature)}});
