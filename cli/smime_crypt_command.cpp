@@ -5,9 +5,12 @@
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/logger.hpp"
 #include "base/progress.hpp"
+#include "cli/agent_client.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/mail_commands.hpp"
+#include "cli/smime_delegates.hpp"
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
 #include "engine/policy/rules.hpp"
@@ -101,7 +104,8 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
     if (!out) return finish(out.error());
     // From file to file in constant memory (docs/smime.md, "Large messages"); the output is
     // written to the temporary file and appears only when everything checked.
-    auto run = [&]() -> base::Result<mail::smime::FileDecryptResult> {
+    using DecryptResult = base::Result<mail::smime::FileDecryptResult>;
+    auto run = [&]() -> DecryptResult {
         auto engine = make_engine(globals);
         warn_module_failures(engine->module_failures());
         KEYFENCE_TRY_ASSIGN(match, engine->find_key(options.key_uri));
@@ -121,15 +125,43 @@ int smime_decrypt(const GlobalOptions& globals, const SmimeDecryptOptions& optio
         request.summary.emplace_back("Encrypted content", std::to_string(prepared.encrypted_size) +
                                                               " bytes, " + prepared.structure);
         request.summary.emplace_back("SHA-256", base::to_hex(prepared.sha256));
-        const p11::KeyMatch recorded = match;
-        KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
         base::Progress writing("Writing", prepared.encrypted_size);
-        auto result = [&]() -> base::Result<mail::smime::FileDecryptResult> {
-            KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+        auto finish_with = [&](EVP_PKEY* key) {
             return mail::smime::finish_file_decryption(
                 prepared, key, cert.get(), {.ca_files = options.ca_files},
                 [&](std::string_view bytes) { return out->write(bytes); },
                 [&](std::uint64_t done, std::uint64_t) { writing.update(done); });
+        };
+        // A failure of the data stays the one "decryption failed" (Marvin); a refused PIN, a
+        // cancelled prompt or a removed token keep their own errors and exit codes.
+        auto finish_delegated = [&](mail::smime::KeyDelegate& delegate,
+                                    EVP_PKEY* public_key) -> DecryptResult {
+            KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_key(public_key, &delegate));
+            auto decrypted = finish_with(key.get());
+            if (decrypted) return decrypted;
+            return mail::smime::delegated_error(delegate, std::move(decrypted).error());
+        };
+        // Through the agent when one runs (its PIN session, queue and audit log): the agent
+        // unwraps the content key (or derives the ECDH secret), everything else happens here.
+        if (auto agent = connect_agent(globals)) {
+            bool fallback = false;
+            auto pins = make_pin_source(globals);
+            mail::smime::KeyDelegate delegate =
+                agent_delegate(*agent, globals, request, pins.get(), &fallback);
+            auto decrypted = finish_delegated(delegate, X509_get0_pubkey(cert.get()));
+            if (decrypted || !fallback) return decrypted;
+            base::log_debug("the agent has other modules; decrypting in-process");
+        }
+        const p11::KeyMatch recorded = match;
+        KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
+        auto result = [&]() -> DecryptResult {
+            if (lease.key().always_authenticate) {
+                // The lease logs in for the one operation with the PIN already given.
+                mail::smime::KeyDelegate delegate = lease_delegate(lease);
+                return finish_delegated(delegate, lease.public_key());
+            }
+            KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
+            return finish_with(key);
         }();
         KEYFENCE_TRY(record_operation(*engine, recorded, request,
                                       result ? base::Status{} : base::Status(result.error())));

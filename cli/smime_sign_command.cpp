@@ -5,9 +5,12 @@
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"
+#include "base/logger.hpp"
 #include "base/progress.hpp"
+#include "cli/agent_client.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/mail_commands.hpp"
+#include "cli/smime_delegates.hpp"
 #include "cli/smime_report.hpp"  // add_smime_verify
 #include "cli/smime_support.hpp"
 #include "mail/smime/cert_store.hpp"
@@ -55,14 +58,11 @@ auto sign_on_token(engine::Engine& engine, p11::KeyMatch match,
             // A key that wants its PIN again for every signature (CKA_ALWAYS_AUTHENTICATE)
             // signs through the lease, which logs in for the operation with the PIN already
             // given (one PIN entry); libp11's EVP_PKEY would ask its own UI.
-            mail::smime::DigestSigner signer = [&lease](std::span<const std::uint8_t> digest) {
-                const p11::Hash h = digest.size() == 64   ? p11::Hash::Sha512
-                                    : digest.size() == 48 ? p11::Hash::Sha384
-                                                          : p11::Hash::Sha256;
-                return lease.sign_digest(h, digest, p11::SignPadding::Pkcs1v15);
-            };
-            KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_ec_key(lease.public_key(), &signer));
-            return sign(key.get());
+            mail::smime::KeyDelegate delegate = lease_delegate(lease);
+            KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_key(lease.public_key(), &delegate));
+            auto signed_with = sign(key.get());
+            if (!signed_with && delegate.failure) return *delegate.failure;
+            return signed_with;
         }
         KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
         return sign(key);
@@ -70,6 +70,32 @@ auto sign_on_token(engine::Engine& engine, p11::KeyMatch match,
     KEYFENCE_TRY(record_operation(engine, recorded, request,
                                   result ? base::Status{} : base::Status(result.error())));
     return result;
+}
+
+// Through the agent when one runs: this process does all the CMS work and sends the agent the
+// digest of the signed attributes, with the message's summary for the prompt; the agent asks
+// for the PIN (or uses its PIN session), signs and writes the audit record. In-process when
+// there is no agent, with --no-agent, or when the agent sends the command back.
+template <class Sign>
+auto sign_smime(const GlobalOptions& globals, engine::Engine& engine, p11::KeyMatch match,
+                X509* certificate, const engine::OperationRequest& request, Sign sign)
+    -> decltype(sign(static_cast<EVP_PKEY*>(nullptr))) {
+    if (auto agent = connect_agent(globals)) {
+        bool fallback = false;
+        auto pins = make_pin_source(globals);
+        mail::smime::KeyDelegate delegate =
+            agent_delegate(*agent, globals, request, pins.get(), &fallback);
+        KEYFENCE_TRY_ASSIGN(key,
+                            mail::smime::delegated_key(X509_get0_pubkey(certificate), &delegate));
+        auto result = sign(key.get());
+        if (result) return result;
+        if (!fallback) {
+            if (delegate.failure) return *delegate.failure;
+            return result;
+        }
+        base::log_debug("the agent has other modules; signing in-process");
+    }
+    return sign_on_token(engine, std::move(match), request, std::move(sign));
 }
 
 base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& options) {
@@ -104,10 +130,11 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
         KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_signature(input, sign_options));
         auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
                                     prepared.sha256, prepared.content.size());
-        KEYFENCE_TRY_ASSIGN(
-            message, sign_on_token(*engine, std::move(match), request, [&](EVP_PKEY* key) {
-                return mail::smime::finish_signature(prepared, key, signer.get(), chain);
-            }));
+        KEYFENCE_TRY_ASSIGN(message, sign_smime(globals, *engine, std::move(match), signer.get(),
+                                                request, [&](EVP_PKEY* key) {
+                                                    return mail::smime::finish_signature(
+                                                        prepared, key, signer.get(), chain);
+                                                }));
         KEYFENCE_TRY(out.write(message));
         return out.commit();
     }
@@ -121,12 +148,12 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
                                                                       write, progress_of(hashing)));
     auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
                                 prepared.sha256, prepared.content_size);
-    KEYFENCE_TRY_ASSIGN(done, sign_on_token(*engine, std::move(match), request,
-                                            [&](EVP_PKEY* key) -> base::Result<bool> {
-                                                KEYFENCE_TRY(mail::smime::finish_file_signature(
-                                                    prepared, key, signer.get(), chain, write));
-                                                return true;
-                                            }));
+    KEYFENCE_TRY_ASSIGN(done, sign_smime(globals, *engine, std::move(match), signer.get(), request,
+                                         [&](EVP_PKEY* key) -> base::Result<bool> {
+                                             KEYFENCE_TRY(mail::smime::finish_file_signature(
+                                                 prepared, key, signer.get(), chain, write));
+                                             return true;
+                                         }));
     (void)done;
     return out.commit();
 }

@@ -23,9 +23,10 @@ std::vector<std::pair<std::string, std::string>> message_summary(
 /// to enroll (smime csr, smime import-cert).
 base::Result<base::X509Ptr> key_certificate(const token::pkcs11::KeyMatch& match);
 
-/// The lease's key for OpenSSL's CMS code. Keys that need a context-specific login for each
-/// operation (CKA_ALWAYS_AUTHENTICATE, PIV slot 9c style) are refused: libp11 0.4.12 asks its
-/// own UI for that PIN, which Keyfence does not feed yet. Errors: Unsupported, and evp_pkey's.
+/// The lease's key (libp11's) for OpenSSL's CMS code. Keys that need a context-specific login
+/// for each operation (CKA_ALWAYS_AUTHENTICATE, PIV slot 9c style) are refused: libp11 0.4.12
+/// asks its own UI for that PIN; callers give those a lease_delegate (cli/smime_delegates.hpp)
+/// instead. Errors: Unsupported, and evp_pkey's.
 base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease);
 
 /// Reports the error of a failed status and returns its exit code; 0 on success.

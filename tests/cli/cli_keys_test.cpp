@@ -73,7 +73,7 @@ TEST(CliKeys, JsonListsEveryKeyWithItsCertificate) {
     const json j = json::parse(r.out);
     std::map<std::string, json> by_label;
     for (const auto& k : j["keys"]) by_label[k["label"]] = k;
-    ASSERT_EQ(by_label.size(), 7u) << r.out;
+    ASSERT_EQ(by_label.size(), 8u) << r.out;
     EXPECT_EQ(by_label["rsa3072"]["bits"], 3072);
     EXPECT_EQ(by_label["ecp384"]["curve"], "P-384");
     EXPECT_EQ(by_label["ecp256"]["certificate"]["emails"][0], "ecp256@example.org");

@@ -41,6 +41,31 @@ TEST_F(SmimeTest, OpenSslDecryptsWhatKeyfenceEncrypts) {
     }
 }
 
+// Keys with CKA_ALWAYS_AUTHENTICATE (PIV 9c style) decrypt through the lease, which logs in for
+// the one operation with the PIN read once from fd 3 (a second prompt would find nothing there).
+TEST_F(SmimeTest, AlwaysAuthenticateKeysDecryptWithOnePinEntry) {
+    write_file(path("entity"), "Content-Type: text/plain\r\n\r\nfrom openssl\r\n");
+    const std::vector<std::vector<std::string>> cases = {
+        {"rsa2048-always"},
+        {"rsa2048-always", "-keyopt", "rsa_padding_mode:oaep"},  // OAEP SHA-1 (SoftHSM's only)
+        {"ecp256-always"}};
+    for (const auto& c : cases) {
+        std::vector<std::string> args = {"openssl",  "cms",
+                                         "-encrypt", "-aes-256-gcm",
+                                         "-in",      path("entity").string(),
+                                         "-out",     path("o.smime").string(),
+                                         "-recip",   m_world.cert_pem(c[0])};
+        args.insert(args.end(), c.begin() + 1, c.end());
+        auto e = run(args);
+        ASSERT_EQ(e.exit_code, 0) << e.err;
+        write_file(path("o.eml"), with_outer_headers(read_file(path("o.smime"))));
+        auto d = kf({"smime", "decrypt", "--key", key(c[0]), "--in", path("o.eml").string(),
+                     "--out", path("d.eml").string()});
+        ASSERT_EQ(d.exit_code, 0) << c.size() << " " << c[0] << d.err;
+        EXPECT_NE(read_file(path("d.eml")).find("from openssl"), std::string::npos);
+    }
+}
+
 TEST_F(SmimeTest, KeyfenceDecryptsWhatOpenSslEncryptsOnTheToken) {
     write_file(path("entity"), "Content-Type: text/plain\r\n\r\nfrom openssl\r\n");
     for (const char* cipher : {"-aes-256-cbc", "-aes-256-gcm"}) {

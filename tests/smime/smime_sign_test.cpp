@@ -214,5 +214,23 @@ TEST_F(SmimeTest, AnAlwaysAuthenticateKeySignsWithOnePinEntry) {
     }
 }
 
+TEST_F(SmimeTest, AnAlwaysAuthenticateRsaKeySignsWithOnePinEntry) {
+    // PKCS#1 v1.5 and PSS, detached and opaque: the delegated key gives the lease the digest
+    // and the padding; openssl judges.
+    auto in = message("m.eml", "rsa2048-always");
+    for (const char* mode : {"detached", "opaque"}) {
+        for (const bool pss : {false, true}) {
+            std::vector<std::string> args = {"smime", "sign",      "--key", key("rsa2048-always"),
+                                             "--in",  in.string(), "--out", path("s.eml").string()};
+            if (std::string(mode) == "opaque") args.push_back("--opaque");
+            if (pss) args.push_back("--pss");
+            auto r = kf(args);
+            ASSERT_EQ(r.exit_code, 0) << mode << pss << r.err;
+            auto o = openssl_verify(path("s.eml"));
+            EXPECT_EQ(o.exit_code, 0) << mode << pss << o.err;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace keyfence::test
