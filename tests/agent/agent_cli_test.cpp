@@ -37,16 +37,6 @@ class AgentCli : public ::testing::Test {
                     "-signature", sig().string(), data().string()})
                    .exit_code == 0;
     }
-    static std::string first_error_line(const ProcessResult& r) {
-        std::istringstream lines(r.err);
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (line.rfind("keyfence: ", 0) == 0 && line.find("warning") == std::string::npos &&
-                line.find("debug") == std::string::npos)
-                return line;
-        }
-        return r.err;
-    }
 
     AgentWorld m_world;
 };

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 
 #include "tests/agent/agent_world.hpp"
+#include "tests/support/oracle_messages.hpp"
 
 namespace {
 using namespace keyfence::test;
@@ -69,16 +69,6 @@ class AgentSmime : public ::testing::Test {
     }
     static bool used_agent(const ProcessResult& r) {
         return r.err.find("using the agent") != std::string::npos;
-    }
-    static std::string first_error_line(const ProcessResult& r) {
-        std::istringstream lines(r.err);
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (line.rfind("keyfence: ", 0) == 0 && line.find("warning") == std::string::npos &&
-                line.find("debug") == std::string::npos)
-                return line;
-        }
-        return r.err;
     }
 
     AgentWorld m_world;
@@ -249,56 +239,30 @@ TEST_F(AgentSmime, AnAgentWithOtherModulesSendsTheCommandBackAndItWorksInProcess
 // exit code, stdout and stderr.
 TEST_F(AgentSmime, BadPaddingWrongKeyAndCorruptContentLookTheSameThroughTheAgent) {
     m_world.start();
-    write_file(path("entity"), "Content-Type: text/plain\r\n\r\nthe secret plans\r\n");
-    ASSERT_EQ(run({"openssl", "cms", "-encrypt", "-aes-256-gcm", "-outform", "DER", "-in",
-                   path("entity").string(), "-out", path("env.der").string(),
-                   m_world.softhsm().cert_pem("rsa2048")})
-                  .exit_code,
-              0);
-    const std::string der = read_file(path("env.der"));
-    const auto rsa_encrypt = [&](const std::string& plain, const char* padding) {
-        write_file(path("plain.bin"), plain);
-        EXPECT_EQ(run({"openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey",
-                       m_world.softhsm().pubkey_pem("rsa2048"), "-pkeyopt",
-                       std::string("rsa_padding_mode:") + padding, "-in",
-                       path("plain.bin").string(), "-out", path("cipher.bin").string()})
-                      .exit_code,
-                  0);
-        return read_file(path("cipher.bin"));
-    };
-    const auto with_key = [&](const std::string& encrypted_key) {
-        const std::string tag("\x04\x82\x01\x00", 4);
-        std::string out = der;
-        const std::size_t at = out.find(tag);
-        EXPECT_NE(at, std::string::npos);
-        out.replace(at + 4, 256, encrypted_key);
-        return out;
-    };
+    const fs::path dir = m_world.softhsm().dir();
+    const std::string der = oracle_enveloped_der(m_world.softhsm(), "rsa2048", "-aes-256-gcm", dir);
     const auto decrypt = [&](const std::string& bytes, const std::string& name) {
-        write_file(path(name + ".der"), bytes);
-        auto b64 = run({"openssl", "base64", "-in", path(name + ".der").string()});
-        write_file(path(name + ".eml"),
-                   "From: bob@example.org\r\nTo: rsa2048@example.org\r\nSubject: sealed\r\n"
-                   "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
-                   "smime-type=enveloped-data; name=smime.p7m\r\n"
-                   "Content-Transfer-Encoding: base64\r\n\r\n" +
-                       b64.out);
+        const fs::path in = oracle_message(bytes, name, dir);
         // Without -v: what anyone would see.
         return run_keyfence(m_world.softhsm(),
                             {"--pin-fd", "3", "smime", "decrypt", "--key", key("rsa2048"), "--in",
-                             path(name + ".eml").string(), "--out", path(name + ".out").string()},
+                             in.string(), "--out", path(name + ".out").string()},
                             {.env = env(), .fd3_data = std::string(k_user_pin) + "\n"});
+    };
+    const auto with_key = [&](const std::string& plain, const char* padding) {
+        return oracle_with_encrypted_key(
+            der, oracle_rsa_encrypt(m_world.softhsm(), "rsa2048", plain, padding, dir));
     };
     ASSERT_EQ(decrypt(der, "good").exit_code, 0) << "the control decrypts";
     ASSERT_NE(read_file(path("good.out")).find("the secret plans"), std::string::npos);
-    std::string raw(256, '\x5a');
+    std::string raw(256, '\x5a');  // not PKCS#1 v1.5: padding bytes 00 17 ...
     raw[0] = '\x00';
     raw[1] = '\x17';
     std::string corrupt = der;
     corrupt[corrupt.size() - 5] = static_cast<char>(corrupt[corrupt.size() - 5] ^ 1);  // the tag
     const std::vector<std::pair<std::string, ProcessResult>> runs = {
-        {"bad padding", decrypt(with_key(rsa_encrypt(raw, "none")), "pad")},
-        {"wrong key", decrypt(with_key(rsa_encrypt(std::string(32, '\x42'), "pkcs1")), "key")},
+        {"bad padding", decrypt(with_key(raw, "none"), "pad")},
+        {"wrong key", decrypt(with_key(std::string(32, '\x42'), "pkcs1"), "key")},
         {"corrupt content", decrypt(corrupt, "content")},
     };
     const ProcessResult& first = runs.front().second;

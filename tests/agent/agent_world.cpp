@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -116,6 +117,17 @@ engine::agent::Request sign_request(std::span<const std::uint8_t> digest, const 
     request.options.no_p11_kit = true;
     request.summary = {{"Test", "agent"}};
     return request;
+}
+
+std::string first_error_line(const ProcessResult& r) {
+    std::istringstream lines(r.err);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("keyfence: ", 0) == 0 && line.find("warning") == std::string::npos &&
+            line.find("debug") == std::string::npos)
+            return line;
+    }
+    return r.err;
 }
 
 bool verifies(const std::string& public_key_pem, std::span<const std::uint8_t> digest,

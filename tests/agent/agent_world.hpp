@@ -72,6 +72,10 @@ engine::agent::Request sign_request(
     std::span<const std::uint8_t> digest,
     const std::string& key = "pkcs11:token=test-token;object=ecp256");
 
+/// The first error line keyfence printed (not a warning, not a debug line): what the same
+/// failure must print with and without the agent.
+std::string first_error_line(const ProcessResult& r);
+
 /// True when `signature` (DER ECDSA) verifies over the SHA-256 `digest` with the PEM public key.
 bool verifies(const std::string& public_key_pem, std::span<const std::uint8_t> digest,
               std::span<const std::uint8_t> signature);

@@ -8,6 +8,7 @@
 #include <array>
 
 #include "tests/smime/smime_fixture.hpp"
+#include "tests/support/oracle_messages.hpp"
 
 namespace keyfence::test {
 namespace {
@@ -15,47 +16,20 @@ namespace fs = std::filesystem;
 
 class SmimeOracleTest : public SmimeTest {
   protected:
-    // The DER EnvelopedData (or AuthEnvelopedData) openssl makes for rsa2048 with `cipher`.
     std::string encrypted_der(const char* cipher) {
-        write_file(path("entity"), "Content-Type: text/plain\r\n\r\nthe secret plans\r\n");
-        auto e = run({"openssl", "cms", "-encrypt", cipher, "-outform", "DER", "-in",
-                      path("entity").string(), "-out", path("env.der").string(),
-                      m_world.cert_pem("rsa2048")});
-        EXPECT_EQ(e.exit_code, 0) << e.err;
-        return read_file(path("env.der"));
+        return oracle_enveloped_der(m_world, "rsa2048", cipher, m_world.dir());
     }
-    // RSA-2048 public-key encryption of `plain` with rsa2048's key: padding "pkcs1" or "none".
     std::string rsa_encrypt(const std::string& plain, const char* padding) {
-        write_file(path("plain.bin"), plain);
-        auto r = run({"openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey",
-                      m_world.pubkey_pem("rsa2048"), "-pkeyopt",
-                      std::string("rsa_padding_mode:") + padding, "-in", path("plain.bin").string(),
-                      "-out", path("cipher.bin").string()});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        return read_file(path("cipher.bin"));
+        return oracle_rsa_encrypt(m_world, "rsa2048", plain, padding, m_world.dir());
     }
-    // The DER with its RSA encryptedKey (an OCTET STRING of 256 bytes: 04 82 01 00) replaced.
     static std::string with_encrypted_key(std::string der, const std::string& key) {
-        const std::string tag("\x04\x82\x01\x00", 4);
-        const std::size_t at = der.find(tag);
-        EXPECT_NE(at, std::string::npos);
-        EXPECT_EQ(der.find(tag, at + 1), std::string::npos) << "one RSA encryptedKey";
-        EXPECT_EQ(key.size(), 256u);
-        der.replace(at + 4, 256, key);
-        return der;
+        return oracle_with_encrypted_key(std::move(der), key);
     }
     ProcessResult decrypt(const std::string& der, const std::string& name) {
-        write_file(path(name + ".der"), der);
-        auto b64 = run({"openssl", "base64", "-in", path(name + ".der").string()});
-        write_file(path(name + ".eml"),
-                   "From: bob@example.org\r\nTo: rsa2048@example.org\r\nSubject: sealed\r\n"
-                   "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
-                   "smime-type=enveloped-data; name=smime.p7m\r\n"
-                   "Content-Transfer-Encoding: base64\r\n\r\n" +
-                       b64.out);
+        const fs::path in = oracle_message(der, name, m_world.dir());
         const fs::path out = path(name + ".out");
-        auto r = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in",
-                     path(name + ".eml").string(), "--out", out.string()});
+        auto r = kf({"smime", "decrypt", "--key", key("rsa2048"), "--in", in.string(), "--out",
+                     out.string()});
         EXPECT_EQ(fs::exists(out), r.exit_code == 0) << name << ": output only on success";
         return r;
     }
