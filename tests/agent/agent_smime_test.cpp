@@ -85,7 +85,11 @@ TEST_F(AgentSmime, SignaturesThroughTheAgentVerifyWithOpensslAndAreAudited) {
                                      {"ecp256", {}},
                                      {"rsa2048", {"--opaque"}},
                                      {"rsa2048", {"--opaque", "--pss"}},
-                                     {"ecp256", {"--opaque"}}};
+                                     {"ecp256", {"--opaque"}},
+                                     // CKA_ALWAYS_AUTHENTICATE: the agent's lease logs in
+                                     // for the operation with the PIN it was given.
+                                     {"rsa2048-always", {"--pss"}},
+                                     {"ecp256-always", {}}};
     for (const auto& c : cases) {
         const auto in = message("m.eml", c.label);
         std::vector<std::string> args = {"smime", "sign",      "--key", key(c.label),
@@ -150,6 +154,8 @@ TEST_F(AgentSmime, DecryptionsThroughTheAgent) {
         {"rsa2048", {}, "decrypt"},
         {"rsa2048", {"-keyopt", "rsa_padding_mode:oaep"}, "decrypt"},  // OAEP SHA-1 (SoftHSM)
         {"ecp256", {}, "derive"},
+        {"rsa2048-always", {}, "decrypt"},
+        {"ecp256-always", {}, "derive"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.label + (c.extra.empty() ? "" : " oaep"));
