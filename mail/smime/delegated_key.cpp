@@ -331,10 +331,29 @@ base::Result<base::EvpPkeyPtr> delegated_key(EVP_PKEY* public_key, KeyDelegate* 
 }
 
 base::Error delegated_error(const KeyDelegate& delegate, base::Error fallback) {
-    if (delegate.failure && delegate.failure->code != base::ErrorCode::BadInput) {
-        return *delegate.failure;
+    if (!delegate.failure) return fallback;
+    // An allow-list: only errors that cannot depend on the data (the PIN, the user, the token's
+    // presence, the policy, the agent's connection) keep their own code. Anything the token or
+    // the module may say about a ciphertext or a peer point (BadInput, ModuleFailure,
+    // Unsupported, ...) becomes `fallback`, as it does when libp11's key fails in OpenSSL.
+    using base::ErrorCode;
+    switch (delegate.failure->code) {
+        case ErrorCode::Usage:
+        case ErrorCode::PinIncorrect:
+        case ErrorCode::PinLocked:
+        case ErrorCode::LastTryRefused:
+        case ErrorCode::PinInvalid:
+        case ErrorCode::TokenAbsent:
+        case ErrorCode::TokenRemoved:
+        case ErrorCode::KeyNotFound:
+        case ErrorCode::Ambiguous:
+        case ErrorCode::Cancelled:
+        case ErrorCode::PolicyDenied:
+        case ErrorCode::Io:
+            return *delegate.failure;
+        default:
+            return fallback;
     }
-    return fallback;
 }
 
 }  // namespace keyfence::mail::smime

@@ -65,8 +65,9 @@ struct KeyDelegate {
 /// Errors: Unsupported (neither RSA nor EC), Internal.
 base::Result<base::EvpPkeyPtr> delegated_key(EVP_PKEY* public_key, KeyDelegate* delegate);
 
-/// The error a CMS operation with a delegated key should report: the callback's own error
-/// unless it is a failure of the data (BadInput), else `fallback`.
+/// The error a decryption with a delegated key should report: the callback's own error when
+/// it cannot depend on the data (PIN, cancellation, token presence, policy, the agent's
+/// connection), else `fallback` — the one "decryption failed" (Bleichenbacher, Marvin).
 base::Error delegated_error(const KeyDelegate& delegate, base::Error fallback);
 
 }  // namespace keyfence::mail::smime
