@@ -132,8 +132,10 @@ base::Result<DecryptResult> finish_decryption(PreparedDecryption& prepared, EVP_
             signature, verify_entity(entity, mime::sender_headers(prepared.message.get()), verify));
         result.signature = std::move(signature);
     }
-    KEYFENCE_TRY_ASSIGN(parsed, mime::parse_entity(entity));
-    result.message = prepared.message.with_body(parsed.get());
+    // Garbage from a wrong CBC key is no entity: the one error (stream_decrypt.cpp says why).
+    auto parsed = mime::parse_entity(entity);
+    if (!parsed) return decryption_failed();
+    result.message = prepared.message.with_body(parsed->get());
     return result;
 }
 

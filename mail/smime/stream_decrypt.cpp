@@ -134,8 +134,13 @@ base::Result<FileDecryptResult> finish_file_decryption(
     FileDecryptResult result;
     result.authenticated = prepared.authenticated;
     result.structure = prepared.structure;
-    KEYFENCE_TRY_ASSIGN(entity, mime::parse_entity_file(plain.path()));
-    if (looks_signed(entity.get())) {
+    // CBC has no integrity: a wrong content key — or, after a bad PKCS#1 v1.5 padding, the
+    // random key OpenSSL decrypts with instead (its MMA defence) — ends in valid padding once
+    // in 256 times, and the garbage is no MIME entity. That must be the one error too, or the
+    // message would tell a bad padding from a wrong key (Bleichenbacher, Marvin).
+    auto entity = mime::parse_entity_file(plain.path());
+    if (!entity) return decryption_failed();
+    if (looks_signed(entity->get())) {
         // verify.hpp takes the entity in memory: a signed-then-encrypted message is held once.
         KEYFENCE_TRY_ASSIGN(bytes, read_file(plain.path()));
         if (is_signed_entity(bytes)) {
@@ -152,7 +157,7 @@ base::Result<FileDecryptResult> finish_file_decryption(
         if (progress) progress(writer.written(), prepared.encrypted_size);
         return writer.write(bytes);
     });
-    if (!prepared.message.write_with_body(entity.get(), sink.get())) {
+    if (!prepared.message.write_with_body(entity->get(), sink.get())) {
         KEYFENCE_TRY(writer.status());
         return base::Error(ErrorCode::Internal, "GMime could not write the decrypted message");
     }
