@@ -37,9 +37,8 @@ base::Result<EVP_PKEY*> smime_key(token::pkcs11::KeyLease& lease) {
         return base::Error(base::ErrorCode::Unsupported,
                            "the key " + lease.key().uri +
                                " asks for its PIN again for every operation "
-                               "(CKA_ALWAYS_AUTHENTICATE); S/MIME cannot use such keys yet",
-                           "use a key without always-authenticate for S/MIME (on a PIV card: "
-                           "slot 9a or 9d rather than 9c)");
+                               "(CKA_ALWAYS_AUTHENTICATE); libp11 cannot use it, a delegated "
+                               "key must (cli/smime_delegates.hpp)");
     }
     return lease.evp_pkey();
 }

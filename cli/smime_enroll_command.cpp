@@ -2,6 +2,7 @@
 
 #include "base/atomic_output.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/smime_delegates.hpp"
 #include "cli/smime_support.hpp"
 #include "mail/smime/certificate.hpp"
 #include "mail/smime/csr.hpp"
@@ -46,6 +47,15 @@ base::Status csr(const GlobalOptions& globals, const CsrOptions& options) {
         {"Subject", options.subject.empty() ? "/CN=" + options.email : options.subject},
         {"Email", options.email}};
     KEYFENCE_TRY_ASSIGN(lease, engine->authorize(std::move(match), request));
+    if (lease.key().always_authenticate) {
+        // As for S/MIME: the lease logs in for the signature with the PIN already given.
+        mail::smime::KeyDelegate delegate = lease_delegate(lease);
+        KEYFENCE_TRY_ASSIGN(key, mail::smime::delegated_key(lease.public_key(), &delegate));
+        auto pem = mail::smime::sign_csr(req.get(), key.get(), "sha256");
+        if (!pem) return delegate.failure ? *delegate.failure : std::move(pem).error();
+        KEYFENCE_TRY(out.write(*pem));
+        return out.commit();
+    }
     KEYFENCE_TRY_ASSIGN(key, smime_key(lease));
     KEYFENCE_TRY_ASSIGN(pem, mail::smime::sign_csr(req.get(), key, "sha256"));
     KEYFENCE_TRY(out.write(pem));

@@ -101,6 +101,16 @@ TEST_F(SmimeTest, BadInputNeverCrashesAndNeverLeavesOutput) {
     }
 }
 
+TEST_F(SmimeTest, AlwaysAuthenticateKeysMakeCertificateRequests) {
+    for (const char* label : {"rsa2048-always", "ecp256-always"}) {
+        auto csr = kf({"smime", "csr", "--key", key(label), "--email", "alice@example.org", "--out",
+                       path("req.pem").string()});
+        ASSERT_EQ(csr.exit_code, 0) << label << csr.err;
+        auto check = run({"openssl", "req", "-in", path("req.pem").string(), "-verify", "-noout"});
+        EXPECT_EQ(check.exit_code, 0) << label << check.err;
+    }
+}
+
 TEST_F(SmimeTest, EnrollmentCsrImportAndExport) {
     auto csr = kf({"smime", "csr", "--key", key("ecp256"), "--email", "alice@example.org",
                    "--subject", "/CN=Alice/O=Example", "--out", path("req.pem").string()});
