@@ -1,5 +1,6 @@
 #include "mail/mime/limits.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <string>
@@ -96,9 +97,11 @@ base::Status check_stream_line_limits(GMimeStream* stream, const MimeLimits& lim
     if (g_mime_stream_reset(stream) != 0) {
         return base::Error(base::ErrorCode::Io, "the message cannot be read from its start");
     }
-    // 1 MiB blocks, memchr to each line end: this pass reads the whole file before GMime does.
+    // 1 MiB blocks; within a block, memrchr() over the bytes a line may still take finds the
+    // last line end there at once, so the pass costs about one call per block, not one per
+    // line: every line that ends in that window is shorter than the window.
     std::vector<char> block(1 << 20);
-    std::size_t line = 0;
+    std::size_t line = 0;  // bytes of the current line so far
     for (;;) {
         const gssize got = g_mime_stream_read(stream, block.data(), block.size());
         if (got < 0) return base::Error(base::ErrorCode::Io, "the message cannot be read");
@@ -106,15 +109,16 @@ base::Status check_stream_line_limits(GMimeStream* stream, const MimeLimits& lim
         const char* at = block.data();
         const char* end = at + got;
         while (at < end) {
-            const auto* lf = static_cast<const char*>(std::memchr(at, '\n', end - at));
-            line += static_cast<std::size_t>((lf != nullptr ? lf : end) - at);
+            const std::size_t budget = limits.max_line_bytes - line;  // before an LF is due
+            const char* window = at + std::min<std::size_t>(end - at, budget + 1);
+            const auto* lf = static_cast<const char*>(::memrchr(at, '\n', window - at));
+            line = lf != nullptr ? static_cast<std::size_t>(window - lf - 1)
+                                 : line + static_cast<std::size_t>(window - at);
             if (line > limits.max_line_bytes) {
                 return exceeded("the length of one line in bytes", limits.max_line_bytes + 1,
                                 limits.max_line_bytes);
             }
-            if (lf == nullptr) break;
-            line = 0;
-            at = lf + 1;
+            at = window;
         }
     }
     if (g_mime_stream_reset(stream) != 0) {
