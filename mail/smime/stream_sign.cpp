@@ -5,6 +5,7 @@
 #include "base/openssl_error.hpp"
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/stream_frame.hpp"
+#include "mail/smime/stream_hash.hpp"
 #include "mail/smime/stream_signed_data.hpp"
 
 namespace keyfence::mail::smime {
@@ -47,12 +48,11 @@ base::Status hash_body(GMimeObject* body, PreparedFileSignature& p, std::uint64_
                        const std::function<bool(std::string_view)>& next,
                        const base::Status& next_status) {
     const EVP_MD* md = hash_md(p.options.hash);
-    Hasher hash(md);
-    Hasher sha256(EVP_sha256());
+    const bool sha256_too = md != EVP_sha256();  // the prompt shows SHA-256
+    BackgroundHasher hash(sha256_too ? std::vector{md, EVP_sha256()} : std::vector{md});
     std::uint64_t done = 0;
     auto sink = mime::sink_stream([&](std::string_view bytes) {
         hash.update(bytes);
-        if (md != EVP_sha256()) sha256.update(bytes);
         done += bytes.size();
         if (progress) progress(done, total);
         return next(bytes);
@@ -62,8 +62,9 @@ base::Status hash_body(GMimeObject* body, PreparedFileSignature& p, std::uint64_
         return base::Error(ErrorCode::Internal, "GMime could not write the message body");
     }
     p.content_size = done;
-    p.digest = hash.final();
-    p.sha256 = md == EVP_sha256() ? p.digest : sha256.final();
+    auto digests = hash.final();
+    p.digest = digests[0];
+    p.sha256 = sha256_too ? digests[1] : digests[0];
     return {};
 }
 
