@@ -4,7 +4,8 @@
 
 namespace keyfence::mail::smime {
 
-BackgroundHasher::BackgroundHasher(const std::vector<const EVP_MD*>& mds) {
+BackgroundHasher::BackgroundHasher(const std::vector<const EVP_MD*>& mds, Sink sink)
+    : m_sink(std::move(sink)) {
     for (const EVP_MD* md : mds) m_hashers.emplace_back(md);
     m_filling.reserve(k_block);
     m_worker = std::thread([this] { run(); });
@@ -60,6 +61,12 @@ void BackgroundHasher::run() {
         }
         m_changed.notify_all();
         for (auto& hasher : m_hashers) hasher.update(buffer);
+        // No exception may end the thread (std::terminate): a throwing sink failed.
+        try {
+            if (!m_sink_failed && m_sink && !m_sink(buffer)) m_sink_failed = true;
+        } catch (...) {
+            m_sink_failed = true;
+        }
         {
             std::lock_guard lock(m_mutex);
             m_free.push_back(std::move(buffer));

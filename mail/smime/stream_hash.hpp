@@ -1,14 +1,16 @@
 #pragma once
-// Hashing on a second thread for the streaming signer: the content is copied into 1 MiB
-// buffers that a worker hashes in order, so that hashing (about a third of the CPU time of
-// signing a large message; SHA-256 runs near 2 GB/s) overlaps reading, canonicalising and
-// writing on the other core. Memory: at most six buffers.
+// Hashing and writing on a second thread for the streaming signer: the content is copied into
+// 1 MiB buffers that a worker hashes and hands on to the output in order, so that hashing
+// (about a third of the CPU time of signing a large message; SHA-256 runs near 2 GB/s) and
+// writing overlap reading, parsing and canonicalising on the other core. Memory: at most six
+// buffers.
 
 #include <openssl/evp.h>
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,9 +23,12 @@ namespace keyfence::mail::smime {
 
 class BackgroundHasher {
   public:
-    /// Computes each of `mds` over the same bytes. Throws std::system_error when no thread can
-    /// be started, std::bad_alloc as Hasher.
-    explicit BackgroundHasher(const std::vector<const EVP_MD*>& mds);
+    /// Receives each buffer after it was hashed, on the worker thread; false stops the writing.
+    using Sink = std::function<bool(std::string_view)>;
+    /// Computes each of `mds` over the same bytes and hands them on to `sink` (which only the
+    /// worker touches until final() returned). Throws std::system_error when no thread can be
+    /// started, std::bad_alloc as Hasher.
+    BackgroundHasher(const std::vector<const EVP_MD*>& mds, Sink sink);
     BackgroundHasher(const BackgroundHasher&) = delete;  // owns a thread
     BackgroundHasher& operator=(const BackgroundHasher&) = delete;
     ~BackgroundHasher();
@@ -33,6 +38,8 @@ class BackgroundHasher {
     void update(std::string_view bytes);
     /// Waits for the worker and returns the digests, in the order of `mds`. Call once.
     std::vector<std::vector<std::uint8_t>> final();
+    /// After final(): whether `sink` refused a buffer (the rest was not handed on).
+    bool sink_failed() const noexcept { return m_sink_failed; }
 
   private:
     static constexpr std::size_t k_block = 1 << 20;
@@ -42,6 +49,8 @@ class BackgroundHasher {
     void run();
 
     std::vector<Hasher> m_hashers;  ///< touched by the worker only, until it ended
+    Sink m_sink;
+    bool m_sink_failed = false;  ///< likewise
     std::string m_filling;
     std::mutex m_mutex;
     std::condition_variable m_changed;

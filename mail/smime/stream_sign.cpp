@@ -49,20 +49,23 @@ base::Status hash_body(GMimeObject* body, PreparedFileSignature& p, std::uint64_
                        const base::Status& next_status) {
     const EVP_MD* md = hash_md(p.options.hash);
     const bool sha256_too = md != EVP_sha256();  // the prompt shows SHA-256
-    BackgroundHasher hash(sha256_too ? std::vector{md, EVP_sha256()} : std::vector{md});
+    // `next` runs on the hashing thread, after each block was hashed.
+    BackgroundHasher hash(sha256_too ? std::vector{md, EVP_sha256()} : std::vector{md}, next);
     std::uint64_t done = 0;
     auto sink = mime::sink_stream([&](std::string_view bytes) {
         hash.update(bytes);
         done += bytes.size();
         if (progress) progress(done, total);
-        return next(bytes);
+        return true;
     });
-    if (!mime::write_canonical(body, sink.get())) {
+    const bool written = mime::write_canonical(body, sink.get());
+    auto digests = hash.final();  // `next` has had everything, or failed
+    if (hash.sink_failed()) {
         KEYFENCE_TRY(next_status);
-        return base::Error(ErrorCode::Internal, "GMime could not write the message body");
+        return base::Error(ErrorCode::Internal, "could not write the signed content");
     }
+    if (!written) return base::Error(ErrorCode::Internal, "GMime could not write the message body");
     p.content_size = done;
-    auto digests = hash.final();
     p.digest = digests[0];
     p.sha256 = sha256_too ? digests[1] : digests[0];
     return {};
