@@ -11,6 +11,7 @@
 #include "mail/mime/raw_entity.hpp"
 #include "mail/smime/stream_base64.hpp"
 #include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_hash.hpp"
 #include "tests/smime/smime_fixture.hpp"
 
 namespace keyfence::test {
@@ -108,6 +109,41 @@ TEST(Base64Writer, WritesWhatOpenSslDecodesInLinesOf76) {
         EXPECT_EQ(lines, (size + 56) / 57);
         EXPECT_EQ(decoded, raw) << size;
     }
+}
+
+TEST(BackgroundHasher, HashesAndHandsOnEveryByteInOrder) {
+    std::mt19937 rng(11);
+    std::string data(5'000'000, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    std::string handed;
+    mail::smime::BackgroundHasher hasher({EVP_sha384(), EVP_sha256()},
+                                         [&handed](std::string_view b) {
+                                             handed.append(b);
+                                             return true;
+                                         });
+    for (std::size_t at = 0; at < data.size(); at += 777'777) {
+        hasher.update(std::string_view(data).substr(at, 777'777));
+    }
+    const auto digests = hasher.final();
+    EXPECT_FALSE(hasher.sink_failed());
+    EXPECT_TRUE(handed == data);
+    mail::smime::Hasher sha384(EVP_sha384()), sha256(EVP_sha256());
+    sha384.update(data);
+    sha256.update(data);
+    ASSERT_EQ(digests.size(), 2u);
+    EXPECT_EQ(digests[0], sha384.final());
+    EXPECT_EQ(digests[1], sha256.final());
+
+    // A sink that fails is told nothing more, and final() says so.
+    int calls = 0;
+    mail::smime::BackgroundHasher failing({EVP_sha256()}, [&calls](std::string_view) {
+        ++calls;
+        return false;
+    });
+    failing.update(data);
+    failing.final();
+    EXPECT_TRUE(failing.sink_failed());
+    EXPECT_EQ(calls, 1);
 }
 
 // The streaming canonical writer copies large parts itself; it must write exactly what GMime
