@@ -40,6 +40,9 @@ class AtomicOutput {
     int m_fd = -1;
     std::string m_stdout_buffer;
     bool m_committed = false;
+    static constexpr std::uint64_t k_flush_every = 8 << 20;
+    std::uint64_t m_written = 0;  ///< bytes written to the temporary file
+    std::uint64_t m_flushed = 0;  ///< of which writeback was started (sync_file_range)
 };
 
 /// Reads a whole file ("-" or empty: standard input) into memory.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace keyfence::base {
@@ -28,8 +29,11 @@ void Progress::update(std::uint64_t done) {
     m_shown = true;
     const double mib = static_cast<double>(done) / (1024.0 * 1024.0);
     if (m_total > 0) {
-        std::fprintf(stderr, "\r%s: %.0f%% (%.1f MiB)\033[K", m_what.c_str(),
-                     100.0 * static_cast<double>(done) / static_cast<double>(m_total), mib);
+        std::fprintf(
+            stderr, "\r%s: %.0f%% (%.1f MiB)\033[K", m_what.c_str(),
+            // The canonical form (CRLF) a little larger than the input never
+            // shows more than 100 %.
+            std::min(100.0, 100.0 * static_cast<double>(done) / static_cast<double>(m_total)), mib);
     } else {
         std::fprintf(stderr, "\r%s: %.1f MiB\033[K", m_what.c_str(), mib);
     }

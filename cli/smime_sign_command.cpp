@@ -124,24 +124,10 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     const mail::smime::SignOptions sign_options{
         .opaque = options.opaque, .pss = options.pss, .hash = hash};
-    if (options.opaque) {
-        // Opaque signed-data is built in memory (docs/smime.md, "Large messages").
-        KEYFENCE_TRY_ASSIGN(input, base::read_all(options.in));
-        KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_signature(input, sign_options));
-        auto request = sign_request(options, hash, prepared.message.headers(), prepared.digest,
-                                    prepared.sha256, prepared.content.size());
-        KEYFENCE_TRY_ASSIGN(message, sign_smime(globals, *engine, std::move(match), signer.get(),
-                                                request, [&](EVP_PKEY* key) {
-                                                    return mail::smime::finish_signature(
-                                                        prepared, key, signer.get(), chain);
-                                                }));
-        KEYFENCE_TRY(out.write(message));
-        return out.commit();
-    }
-    // multipart/signed streams from file to file in constant memory.
+    // multipart/signed and opaque signed-data stream from file to file in constant memory.
     KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
     base::Progress hashing("Hashing", input.size);
-    // The output's head and the signed part go to the output's temporary file as they are
+    // The output's head and the signed content go to the output's temporary file as they are
     // hashed; they appear only after the token signed (AtomicOutput::commit).
     auto write = [&](std::string_view bytes) { return out.write(bytes); };
     KEYFENCE_TRY_ASSIGN(prepared, mail::smime::prepare_file_signature(input.path, sign_options,

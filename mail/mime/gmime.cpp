@@ -105,37 +105,6 @@ GPtr<GMimeStream> file_stream(const std::string& path) {
     return GPtr<GMimeStream>(g_mime_stream_fs_open(path.c_str(), O_RDONLY, 0, nullptr));
 }
 
-bool write_canonical(GMimeObject* object, GMimeStream* out) {
-    auto options = crlf_options();
-    // GMime 3.2.13 writes a multipart's epilogue as it was read, bare LFs included: every bare
-    // LF becomes CRLF here, as to_crlf() does for memory. (GMime's unix2dos filter does the
-    // same a byte at a time and took a third of the time of signing a large message.)
-    bool previous_cr = false;
-    std::string converted;
-    auto crlf = sink_stream([&](std::string_view bytes) {
-        converted.clear();
-        std::size_t from = 0;
-        for (std::size_t at = 0;; ++at) {
-            const void* lf = std::memchr(bytes.data() + at, '\n', bytes.size() - at);
-            if (lf == nullptr) break;
-            at = static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data());
-            if (at > 0 ? bytes[at - 1] == '\r' : previous_cr) continue;
-            converted.append(bytes.substr(from, at - from)).append("\r");
-            from = at;
-        }
-        if (!bytes.empty()) previous_cr = bytes.back() == '\r';
-        std::string_view rest = bytes.substr(from);
-        if (!converted.empty()) {
-            converted.append(rest);
-            rest = converted;
-        }
-        return g_mime_stream_write(out, rest.data(), rest.size()) ==
-               static_cast<ssize_t>(rest.size());
-    });
-    if (g_mime_object_write_to_stream(object, options.get(), crlf.get()) < 0) return false;
-    return g_mime_stream_flush(out) == 0;
-}
-
 void ensure_gmime() {
     static std::once_flag once;
     // g_mime_init is not idempotent across threads; GMime is never shut down, because other

@@ -64,7 +64,8 @@ GPtr<GMimeStream> sink_stream(ByteSink sink);
 GPtr<GMimeStream> file_stream(const std::string& path);
 
 /// Writes `object` in canonical form (CRLF line ends throughout, RFC 8551 §3.1.1) to `out`,
-/// streaming: the bytes of file-backed parts are never all in memory. Returns false when a
+/// streaming: the bytes of file-backed parts are never all in memory; large leaf parts stored
+/// in their transfer encoding are copied in 1 MiB blocks (canonical.cpp). Returns false when a
 /// write failed.
 bool write_canonical(GMimeObject* object, GMimeStream* out);
 

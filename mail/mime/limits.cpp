@@ -1,5 +1,8 @@
 #include "mail/mime/limits.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <string>
 #include <vector>
 
@@ -94,18 +97,28 @@ base::Status check_stream_line_limits(GMimeStream* stream, const MimeLimits& lim
     if (g_mime_stream_reset(stream) != 0) {
         return base::Error(base::ErrorCode::Io, "the message cannot be read from its start");
     }
-    std::vector<char> block(1 << 16);
-    std::size_t line = 0;
+    // 1 MiB blocks; within a block, memrchr() over the bytes a line may still take finds the
+    // last line end there at once, so the pass costs about one call per block, not one per
+    // line: every line that ends in that window is shorter than the window.
+    std::vector<char> block(1 << 20);
+    std::size_t line = 0;  // bytes of the current line so far
     for (;;) {
         const gssize got = g_mime_stream_read(stream, block.data(), block.size());
         if (got < 0) return base::Error(base::ErrorCode::Io, "the message cannot be read");
         if (got == 0) break;
-        for (gssize i = 0; i < got; ++i) {
-            if (block[static_cast<std::size_t>(i)] == '\n') {
-                line = 0;
-            } else if (++line > limits.max_line_bytes) {
-                return exceeded("the length of one line in bytes", line, limits.max_line_bytes);
+        const char* at = block.data();
+        const char* end = at + got;
+        while (at < end) {
+            const std::size_t budget = limits.max_line_bytes - line;  // before an LF is due
+            const char* window = at + std::min<std::size_t>(end - at, budget + 1);
+            const auto* lf = static_cast<const char*>(::memrchr(at, '\n', window - at));
+            line = lf != nullptr ? static_cast<std::size_t>(window - lf - 1)
+                                 : line + static_cast<std::size_t>(window - at);
+            if (line > limits.max_line_bytes) {
+                return exceeded("the length of one line in bytes", limits.max_line_bytes + 1,
+                                limits.max_line_bytes);
             }
+            at = window;
         }
     }
     if (g_mime_stream_reset(stream) != 0) {

@@ -242,6 +242,56 @@ base::Result<EnvelopedSkeleton> read_enveloped_skeleton(const std::string& path)
     return skeleton;
 }
 
+base::Result<CmsSkeleton> read_signed_skeleton(const std::string& path) {
+    KEYFENCE_TRY_ASSIGN(file, File::open(path));
+    CmsSkeleton skeleton;
+    KEYFENCE_TRY_ASSIGN(top, read_header(file, 0));
+    if (top.tag != k_sequence) return malformed("not a ContentInfo");
+    KEYFENCE_TRY_ASSIGN(end, element_end(file, 0));
+    // As d2i: nothing may follow the structure (docs/limits.md).
+    if (end != file.size()) return malformed("bytes after the structure");
+    KEYFENCE_TRY_ASSIGN(info, children(file, 0));
+    if (info.size() != 2) return malformed("bad ContentInfo");
+    KEYFENCE_TRY_ASSIGN(content_type, raw_element(file, info[0]));
+    // RFC 5652 §5.1 id-signedData
+    if (content_type != std::string("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 11)) {
+        return malformed("not signed-data");
+    }
+    KEYFENCE_TRY_ASSIGN(explicit0, children(file, info[1]));
+    if (explicit0.size() != 1) return malformed("bad ContentInfo content");
+    KEYFENCE_TRY_ASSIGN(signed_data, read_header(file, explicit0[0]));
+    if (signed_data.tag != k_sequence) return malformed("the content is not a SEQUENCE");
+    KEYFENCE_TRY_ASSIGN(fields, children(file, explicit0[0]));
+    // version, digestAlgorithms, encapContentInfo, [0] certificates, [1] crls, signerInfos
+    if (fields.size() < 4) return malformed("bad SignedData");
+    std::string body;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i != 2) {
+            KEYFENCE_TRY_ASSIGN(raw, raw_element(file, fields[i]));
+            body += raw;
+            continue;
+        }
+        // EncapsulatedContentInfo: eContentType, then [0] EXPLICIT OCTET STRING (optional).
+        KEYFENCE_TRY_ASSIGN(encap, children(file, fields[i]));
+        if (encap.empty() || encap.size() > 2) return malformed("bad EncapsulatedContentInfo");
+        KEYFENCE_TRY_ASSIGN(e_content_type, raw_element(file, encap[0]));
+        if (encap.size() == 2) {
+            KEYFENCE_TRY_ASSIGN(wrapper, read_header(file, encap[1]));
+            KEYFENCE_TRY_ASSIGN(inner, children(file, encap[1]));
+            if (wrapper.tag != k_ctx0_cons || inner.size() != 1) return malformed("bad eContent");
+            KEYFENCE_TRY_ASSIGN(octets, read_header(file, inner[0]));
+            if (octets.tag != k_octets && octets.tag != k_octets_cons) {
+                return malformed("the eContent is not an OCTET STRING");
+            }
+            skeleton.content_offset = inner[0];
+            skeleton.has_content = true;
+        }
+        body += der(k_sequence, e_content_type);
+    }
+    skeleton.der = der(k_sequence, content_type + der(k_ctx0_cons, der(k_sequence, body)));
+    return skeleton;
+}
+
 namespace {
 // Walks the encryptedContent element's segments in order (X.690 §8.7: a constructed OCTET
 // STRING is a series of OCTET STRINGs, possibly nested).
@@ -251,6 +301,7 @@ struct CiphertextReader {
     std::uint64_t segment_end = 0;  ///< end of the current primitive segment
     std::vector<std::optional<std::uint64_t>> frames;  ///< open constructed elements' ends
     bool done = false;
+    std::function<void(std::string_view)> tee;
 
     // Positions `pos` on content bytes; false at the end; nullopt-like error through `ok`.
     bool advance(bool& ok) {
@@ -279,6 +330,12 @@ struct CiphertextReader {
     }
 
     int read(char* out, int len) {
+        const int n = read_segments(out, len);
+        if (n > 0 && tee) tee(std::string_view(out, static_cast<std::size_t>(n)));
+        return n;
+    }
+
+    int read_segments(char* out, int len) {
         if (done) return 0;
         bool ok = true;
         if (!advance(ok)) {
@@ -297,9 +354,15 @@ struct CiphertextReader {
 }  // namespace
 
 base::Result<base::BioPtr> ciphertext_bio(const std::string& path, std::uint64_t offset) {
+    return content_bio(path, offset);
+}
+
+base::Result<base::BioPtr> content_bio(const std::string& path, std::uint64_t offset,
+                                       std::function<void(std::string_view)> tee) {
     KEYFENCE_TRY_ASSIGN(file, File::open(path));
     KEYFENCE_TRY_ASSIGN(h, read_header(file, offset));
     auto reader = std::make_unique<CiphertextReader>(CiphertextReader{std::move(file)});
+    reader->tee = std::move(tee);
     reader->pos = offset + h.header_size;
     if (h.constructed()) {
         reader->segment_end = reader->pos;
@@ -308,7 +371,7 @@ base::Result<base::BioPtr> ciphertext_bio(const std::string& path, std::uint64_t
     } else {
         reader->segment_end = reader->pos + h.length;
     }
-    return source_bio(std::move(reader), "keyfence CMS encryptedContent");
+    return source_bio(std::move(reader), "keyfence CMS content");
 }
 
 }  // namespace keyfence::mail::smime

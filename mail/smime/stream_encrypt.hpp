@@ -1,9 +1,9 @@
 #pragma once
 // S/MIME encryption (RFC 8551 §3.3) of a message in a file, in constant memory and one pass:
 // GMime writes the canonical body entity (file-backed) straight into OpenSSL's streaming CMS
-// BIO (BIO_new_CMS, BER with indefinite lengths), whose output is base64-encoded (GMime's
-// filter, CRLF lines) into the output between the message's head and tail, which GMime wrote
-// around a placeholder part. No private key is used.
+// BIO (BIO_new_CMS, BER with indefinite lengths), whose output is base64-encoded (Base64Writer,
+// CRLF lines) into the output between the message's head and tail, which GMime wrote around a
+// placeholder part (stream_frame.hpp). No private key is used.
 
 #include <functional>
 #include <string>

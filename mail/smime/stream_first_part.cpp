@@ -36,8 +36,33 @@ bool FirstPartScanner::may_become_delimiter(std::string_view partial) const {
     return is_delimiter(partial);
 }
 
+// Content lines that cannot be a delimiter (they do not start with '-'), handed on as one run:
+// a base64 attachment is millions of lines, and this is the whole of the work for them.
+std::size_t FirstPartScanner::content_run(std::string_view bytes) {
+    std::size_t end = 0;  // just past the run's last LF
+    while (end < bytes.size() && bytes[end] != '-') {
+        const void* lf = std::memchr(bytes.data() + end, '\n', bytes.size() - end);
+        if (lf == nullptr) break;
+        end = static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data()) + 1;
+    }
+    if (end == 0) return 0;
+    // The lines without their last line end, which belongs to a delimiter if one follows.
+    std::string_view lines = bytes.substr(0, end - 1);
+    if (!lines.empty() && lines.back() == '\r') lines.remove_suffix(1);
+    if (m_pending_crlf) m_content("\r\n");
+    m_crlf.reset();  // the run starts at a line start
+    if (!lines.empty()) m_content(m_crlf.convert(lines));
+    m_pending_crlf = true;
+    return end;
+}
+
 void FirstPartScanner::feed(std::string_view bytes) {
     while (!bytes.empty() && m_state != State::Done) {
+        if (m_state == State::Content && m_line.empty() && !m_continued) {
+            const std::size_t run = content_run(bytes);
+            bytes.remove_prefix(run);
+            if (run != 0) continue;
+        }
         const std::size_t lf = bytes.find('\n');
         if (lf == std::string_view::npos) {
             m_line.append(bytes);

@@ -12,6 +12,7 @@
 
 #include "base/handles.hpp"
 #include "base/result.hpp"
+#include "mail/mime/canonical.hpp"
 
 namespace keyfence::mail::smime {
 
@@ -26,6 +27,7 @@ class FirstPartScanner {
 
   private:
     enum class State { Headers, Preamble, Content, Done };
+    std::size_t content_run(std::string_view bytes);
     void end_line();
     void spill_long_line();
     bool is_delimiter(std::string_view line) const;
@@ -35,6 +37,7 @@ class FirstPartScanner {
     Sink m_content;
     State m_state = State::Headers;
     std::string m_line;
+    mime::CrlfConverter m_crlf;
     bool m_pending_crlf = false;  ///< the previous content line's end, not yet known to be content
     bool m_continued = false;     ///< m_line continues a line already (partly) handed on
 };

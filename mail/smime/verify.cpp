@@ -6,6 +6,7 @@
 #include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
 #include "mail/smime/signed_data.hpp"
+#include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_first_part.hpp"
 #include "mail/smime/stream_io.hpp"
 
@@ -30,6 +31,36 @@ struct FileSource {
 
 bool is_pkcs7_mime(const std::string& type) {
     return type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime";
+}
+
+// Opaque signed-data in a file, in constant memory: the base64 part is decoded to a temporary
+// file, the SignedData walked by the incremental BER reader (stream_der.hpp), and checked as the
+// same signature detached, its eContent streaming from the file into the digests and on to
+// `file.tee`. nullopt when the structure is not one the reader takes (no eContent, not BER):
+// the caller then reads it whole, as OpenSSL parses CMS, and reports what is wrong with it.
+base::Result<std::optional<SignedParts>> opaque_from_file(GMimeObject* entity,
+                                                          const FileSource& file) {
+    GMimeDataWrapper* wrapper =
+        GMIME_IS_PART(entity) ? g_mime_part_get_content(GMIME_PART(entity)) : nullptr;
+    if (wrapper == nullptr) return std::optional<SignedParts>();
+    KEYFENCE_TRY_ASSIGN(der, TempFile::create());
+    BufferedWriter writer([&der](std::string_view block) { return write_fd(der.fd(), block); });
+    auto sink =
+        mime::sink_stream([&writer](std::string_view bytes) { return writer.write(bytes); });
+    if (g_mime_data_wrapper_write_to_stream(wrapper, sink.get()) < 0) {
+        KEYFENCE_TRY(writer.status());
+        return std::optional<SignedParts>();
+    }
+    KEYFENCE_TRY(writer.flush());
+    auto skeleton = read_signed_skeleton(der.path());
+    if (!skeleton || !skeleton->has_content) return std::optional<SignedParts>();
+    // The BIO opens the file again: it outlives `der`, which only unlinked it.
+    KEYFENCE_TRY_ASSIGN(content, content_bio(der.path(), skeleton->content_offset, file.tee));
+    return std::optional<SignedParts>(SignedParts{"application/pkcs7-mime signed-data",
+                                                  {},
+                                                  std::move(skeleton->der),
+                                                  false,
+                                                  std::move(content)});
 }
 
 // The signed content and the CMS bytes of an S/MIME signed entity; nullopt when the entity is
@@ -67,6 +98,10 @@ base::Result<std::optional<SignedParts>> signed_parts(GMimeObject* entity, std::
     if (is_pkcs7_mime(type)) {
         const std::string smime_type = mime::content_type_parameter(entity, "smime-type");
         if (!smime_type.empty() && smime_type != "signed-data") return std::optional<SignedParts>();
+        if (file != nullptr) {
+            KEYFENCE_TRY_ASSIGN(streamed, opaque_from_file(entity, *file));
+            if (streamed) return streamed;
+        }
         KEYFENCE_TRY_ASSIGN(der, mime::decoded_content(entity));
         return std::optional<SignedParts>(
             SignedParts{"application/pkcs7-mime signed-data", {}, std::move(der), false, {}});
@@ -244,16 +279,12 @@ base::Result<VerifyResult> verify_message(std::string_view message, const Verify
 base::Result<VerifyResult> verify_message_file(const std::string& path,
                                                const VerifyOptions& options, ContentSink content) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
-    if (mime::mime_type(parsed.body()) != "multipart/signed") {
-        // Opaque signed-data is parsed whole by OpenSSL (d2i): read into memory.
-        std::string bytes;
-        KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { bytes.append(chunk); }));
-        KEYFENCE_TRY_ASSIGN(result, verify_message(bytes, options));
-        if (content && !result.content.empty()) content(result.content);
-        return result;
-    }
-    const FileSource file{path, std::move(content)};
-    return verify_object(parsed.body(), {}, mime::sender_headers(parsed.get()), options, &file);
+    const FileSource file{path, content};
+    KEYFENCE_TRY_ASSIGN(result, verify_object(parsed.body(), {}, mime::sender_headers(parsed.get()),
+                                              options, &file));
+    // Content checked in memory (opaque signed-data the streaming reader did not take).
+    if (content && !result.content.empty()) content(result.content);
+    return result;
 }
 
 bool is_signed_entity(std::string_view entity) {

@@ -81,11 +81,13 @@ base::Result<VerifyResult> verify_message(std::string_view message, const Verify
 /// Receives the signed content as it is verified (for `verify --out`).
 using ContentSink = std::function<void(std::string_view)>;
 
-/// Verifies the message in the file at `path`. A multipart/signed message is verified in
-/// constant memory: its signed part streams from the file into CMS_verify and on to `content`
-/// (when set), and the result's `content` stays empty; the caller must discard what `content`
-/// received unless the result verified. Opaque signed-data is read into memory (OpenSSL parses
-/// CMS whole) and its content handed to `content` at the end. Errors: as verify_message(), Io.
+/// Verifies the message in the file at `path`, in constant memory: the signed content of a
+/// multipart/signed streams from the file, and the eContent of opaque signed-data from a
+/// temporary file holding the decoded CMS (stream_der.hpp), into the digests and on to `content`
+/// (when set); the result's `content` then stays empty, and the caller must discard what
+/// `content` received unless the result verified. Opaque signed-data that the streaming reader
+/// does not take (no eContent, not BER) is checked in memory and its content handed to
+/// `content` at the end. Errors: as verify_message(), Io.
 base::Result<VerifyResult> verify_message_file(const std::string& path,
                                                const VerifyOptions& options,
                                                ContentSink content = {});

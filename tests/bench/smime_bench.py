@@ -2,8 +2,8 @@
 """S/MIME on a large message: Keyfence against `openssl cms` and the hashing floor.
 
 Generates one message (default 1 GiB; --size or KEYFENCE_BENCH_SIZE, e.g. 256M) in a temporary
-directory, then signs, verifies, encrypts and decrypts it with the SoftHSM RSA-2048 key of the
-test template, once with Keyfence and once with `openssl cms` (through libp11's pkcs11 engine,
+directory, then signs and verifies it (multipart/signed, and opaque signed-data: "-o"), encrypts
+and decrypts it with the SoftHSM RSA-2048 key of the test template, once with Keyfence and once with `openssl cms` (through libp11's pkcs11 engine,
 the same token key: no software copy), and hashes it with `openssl dgst -sha256` (the floor:
 the content must be hashed once). Prints wall time, the ratios and the peak RSS of each child
 (wait4's ru_maxrss, through GNU time). Everything is measured in this run, on the same file and key; the
@@ -135,6 +135,15 @@ def main():
              run(kf + ["smime", "verify", "--ca", ca, "--in", p("kf.signed")], env),
              run(["openssl", "cms", "-verify", "-CAfile", ca, "-in", p("kf.signed"),
                   "-out", "/dev/null"], env)),
+            ("sign -o",
+             run(kf + ["smime", "sign", "--opaque", "--key", KEY, "--in", msg, "--out",
+                       p("kf.opaque")], env, pin=True),
+             run(["openssl", "cms", "-sign", "-nodetach", "-stream", "-binary", "-signer", cert]
+                 + peer_key + ["-in", msg, "-out", p("ossl.opaque")], peer_env)),
+            ("verify -o",
+             run(kf + ["smime", "verify", "--ca", ca, "--in", p("kf.opaque")], env),
+             run(["openssl", "cms", "-verify", "-CAfile", ca, "-in", p("kf.opaque"),
+                  "-out", "/dev/null"], env)),
             ("encrypt",
              run(kf + ["smime", "encrypt", "--to", cert, "--in", msg, "--out", p("kf.sealed")],
                  env),
@@ -148,13 +157,14 @@ def main():
         ]
         print("message: %.0f MiB; floor: openssl dgst -sha256 %.2f s (%.1f MiB RSS)"
               % (size / 2**20, floor, floor_rss))
-        print("%-8s %10s %10s %8s %9s %12s %12s" % ("op", "keyfence", "openssl", "kf/ossl",
+        print("%-9s %10s %10s %8s %9s %12s %12s" % ("op", "keyfence", "openssl", "kf/ossl",
                                                      "kf/floor", "kf RSS MiB", "ossl RSS MiB"))
         for op, (kt, krss), (ot, orss) in rows:
-            print("%-8s %9.2fs %9.2fs %8.2f %9.2f %12.1f %12.1f"
+            print("%-9s %9.2fs %9.2fs %8.2f %9.2f %12.1f %12.1f"
                   % (op, kt, ot, kt / ot, kt / floor, krss, orss))
         print("peers: openssl cms -sign/-decrypt use the token key through libp11's pkcs11 "
-              "engine; verify checks Keyfence's signed message; decrypt opens Keyfence's "
+              "engine; verify checks Keyfence's signed message; \"-o\": opaque signed-data "
+              "(sign --opaque, openssl cms -sign -nodetach); decrypt opens Keyfence's "
               "AES-256-GCM message (both tools)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

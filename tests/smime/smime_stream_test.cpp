@@ -2,11 +2,16 @@
 // the streaming delimiter scanner against its in-memory twin, and "From " lines through an
 // mbox hop. (Speed and memory live in tests/bench/smime_bench.py, not here.)
 
+#include <fstream>
 #include <random>
 #include <regex>
 
+#include "mail/mime/canonical.hpp"
+#include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
+#include "mail/smime/stream_base64.hpp"
 #include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_hash.hpp"
 #include "tests/smime/smime_fixture.hpp"
 
 namespace keyfence::test {
@@ -48,6 +53,146 @@ TEST(FirstPartScanner, CutsWhatTheInMemoryCutterCutsInPiecesOfAnySize) {
     const std::string open = "Content-Type: multipart/signed; boundary=b\n\n--b\nunfinished\n";
     EXPECT_FALSE(mail::mime::first_body_part(open, "b"));
     EXPECT_FALSE(scanned(open, "b", 5));
+}
+
+TEST(CrlfConverter, MakesBareLfsCrlfInPiecesOfAnySize) {
+    const std::string input = "a\nb\r\nc\rd\n\n\r\r\nend\r";
+    const std::string expected = "a\r\nb\r\nc\rd\r\n\r\n\r\r\nend\r";
+    for (std::size_t piece : {1u, 2u, 3u, 5u, 100u}) {
+        mail::mime::CrlfConverter crlf;
+        std::string out;
+        for (std::size_t i = 0; i < input.size(); i += piece)
+            out += crlf.convert(input.substr(i, piece));
+        EXPECT_EQ(out, expected) << piece;
+    }
+}
+
+TEST(Base64Writer, WritesWhatOpenSslDecodesInLinesOf76) {
+    std::mt19937 rng(7);
+    for (std::size_t size : {0u, 1u, 56u, 57u, 58u, 57u * 16384u, 57u * 16384u + 5u, 3000001u}) {
+        std::string raw(size, '\0');
+        for (auto& c : raw) c = static_cast<char>(rng());
+        std::string encoded;
+        mail::smime::Base64Writer writer([&](std::string_view lines) {
+            encoded.append(lines);
+            return true;
+        });
+        for (std::size_t i = 0; i < raw.size(); i += 4093) {
+            ASSERT_TRUE(writer.write(std::string_view(raw).substr(i, 4093)));
+        }
+        ASSERT_TRUE(writer.finish());
+        std::string decoded;
+        std::size_t lines = 0;
+        for (std::size_t at = 0; at < encoded.size(); ++lines) {
+            const std::size_t end = encoded.find("\r\n", at);
+            ASSERT_NE(end, std::string::npos);
+            const std::string line = encoded.substr(at, end - at);
+            EXPECT_LE(line.size(), 76u);
+            if (end + 2 < encoded.size()) {
+                EXPECT_EQ(line.size(), 76u);
+            }
+            std::string block(line.size(), '\0');
+            const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(block.data()),
+                                          reinterpret_cast<const unsigned char*>(line.data()),
+                                          static_cast<int>(line.size()));
+            ASSERT_GE(n, 0);
+            block.resize(static_cast<std::size_t>(n));
+            // EVP_DecodeBlock keeps the padding's zero bytes.
+            if (line.size() >= 2 && line.substr(line.size() - 2) == "==") {
+                block.resize(static_cast<std::size_t>(n) - 2);
+            } else if (!line.empty() && line.back() == '=') {
+                block.resize(static_cast<std::size_t>(n) - 1);
+            }
+            decoded += block;
+            at = end + 2;
+        }
+        EXPECT_EQ(lines, (size + 56) / 57);
+        EXPECT_EQ(decoded, raw) << size;
+    }
+}
+
+TEST(BackgroundHasher, HashesAndHandsOnEveryByteInOrder) {
+    std::mt19937 rng(11);
+    std::string data(5'000'000, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    std::string handed;
+    mail::smime::BackgroundHasher hasher({EVP_sha384(), EVP_sha256()},
+                                         [&handed](std::string_view b) {
+                                             handed.append(b);
+                                             return true;
+                                         });
+    for (std::size_t at = 0; at < data.size(); at += 777'777) {
+        hasher.update(std::string_view(data).substr(at, 777'777));
+    }
+    const auto digests = hasher.final();
+    EXPECT_FALSE(hasher.sink_failed());
+    EXPECT_TRUE(handed == data);
+    mail::smime::Hasher sha384(EVP_sha384()), sha256(EVP_sha256());
+    sha384.update(data);
+    sha256.update(data);
+    ASSERT_EQ(digests.size(), 2u);
+    EXPECT_EQ(digests[0], sha384.final());
+    EXPECT_EQ(digests[1], sha256.final());
+
+    // A sink that fails is told nothing more, and final() says so.
+    int calls = 0;
+    mail::smime::BackgroundHasher failing({EVP_sha256()}, [&calls](std::string_view) {
+        ++calls;
+        return false;
+    });
+    failing.update(data);
+    failing.final();
+    EXPECT_TRUE(failing.sink_failed());
+    EXPECT_EQ(calls, 1);
+}
+
+// The streaming canonical writer copies large parts itself; it must write exactly what GMime
+// writes, line ends, missing final newlines and all.
+TEST(WriteCanonical, CopiesLargePartsAsGMimeWritesThem) {
+    std::string big;  // 300 kB in lines of 75 bytes, LF and CRLF line ends
+    for (int i = 0; i < 4000; ++i) big += std::string(75, 'a' + i % 26) + (i % 7 ? "\n" : "\r\n");
+    big.pop_back();
+    std::string
+        mega;  // 1 MiB + 1 exactly up to its CR: the CR ends a 1 MiB block, its LF opens the next
+    while (mega.size() < (1u << 20) - 80) mega += std::string(79, 'y') + "\n";
+    mega += std::string((1u << 20) - 1 - mega.size(), 'z');
+    const std::vector<std::string> contents = {
+        big,                    // no final newline
+        big + "\n",             // a final LF
+        "\n" + big + "\r\n\n",  // blank lines at both ends
+        mega + "\r\n" + big,    // CR at a block's end, LF after it
+    };
+    for (const auto& content : contents) {
+        for (const char* encoding : {"7bit", "base64", "binary"}) {
+            const std::string message =
+                "From: a@example.org\nMIME-Version: 1.0\n"
+                "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n"
+                "Content-Transfer-Encoding: " +
+                std::string(encoding) + "\n\n" + content +
+                "\n--b\nContent-Type: text/plain\n\nsmall\n--b--\n";
+            const fs::path file = fs::temp_directory_path() / "keyfence-canonical-test.eml";
+            {
+                std::ofstream out(file, std::ios::binary);
+                out << message;
+            }
+            auto in_memory = mail::mime::Message::parse(message);
+            auto from_file = mail::mime::Message::parse_file(file.string());
+            ASSERT_TRUE(in_memory) << in_memory.error().context;
+            ASSERT_TRUE(from_file) << from_file.error().context;
+            const std::string expected = mail::mime::canonical_bytes(in_memory->body());
+            std::string streamed;
+            auto sink = mail::mime::sink_stream([&](std::string_view b) {
+                streamed.append(b);
+                return true;
+            });
+            ASSERT_TRUE(mail::mime::write_canonical(from_file->body(), sink.get()));
+            EXPECT_EQ(streamed.size(), expected.size()) << encoding;
+            EXPECT_TRUE(streamed == expected) << encoding;
+            // The parts' contents are back in place afterwards.
+            EXPECT_EQ(mail::mime::canonical_bytes(from_file->body()), expected);
+            fs::remove(file);
+        }
+    }
 }
 
 class SmimeStreamTest : public SmimeTest {
@@ -125,6 +270,46 @@ TEST_F(SmimeStreamTest, ALargeMessageSignsVerifiesEncryptsAndDecryptsWithThePeer
     ASSERT_EQ(k.exit_code, 0) << k.out << k.err;
     EXPECT_NE(k.out.find("integrity-protected and"), std::string::npos) << k.out;
     EXPECT_EQ(openssl_verify(path("d.eml")).exit_code, 0);
+}
+
+TEST_F(SmimeStreamTest, ALargeOpaqueSignatureStreamsAndThePeersVerifyIt) {
+    auto in = large_message(3 << 20);
+    ASSERT_EQ(kf({"smime", "sign", "--opaque", "--key", key("rsa2048"), "--in", in.string(),
+                  "--out", path("o.eml").string()})
+                  .exit_code,
+              0);
+    EXPECT_NE(read_file(path("o.eml")).find("smime-type=signed-data"), std::string::npos);
+    // openssl reads the BER (indefinite lengths, 1 MiB segments) and writes the eContent.
+    auto o = run({"openssl", "cms", "-verify", "-CAfile", m_world.ca_pem(), "-in",
+                  path("o.eml").string(), "-out", path("ossl.content").string()});
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_NE(read_file(path("ossl.content")).find("From the desk of Alice"), std::string::npos);
+    // gpgsm reads the BER as it is in the message (base64 decoded; openssl would re-encode it).
+    ASSERT_EQ(run({"sh", "-c",
+                   "awk 'body; /^\\r?$/ {body = 1}' " + path("o.eml").string() +
+                       " | tr -d '\\r' | base64 -d > " + path("o.ber").string()})
+                  .exit_code,
+              0);
+    auto home = gpgsm_home();
+    auto g = run({"gpgsm", "--batch", "--disable-crl-checks", "--verify", path("o.ber").string()},
+                 home->options);
+    EXPECT_EQ(g.exit_code, 0) << g.err;
+    EXPECT_NE(g.err.find("Good signature"), std::string::npos) << g.err;
+    // Keyfence verifies it streaming and writes exactly what openssl found inside.
+    auto v = kf({"smime", "verify", "--ca", m_world.ca_pem(), "--in", path("o.eml").string(),
+                 "--out", path("kf.content").string()});
+    ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+    EXPECT_TRUE(read_file(path("kf.content")) == read_file(path("ossl.content")));
+    // A changed character in the middle of the content: not verified, and no content written.
+    std::string tampered = read_file(path("o.eml"));
+    std::size_t middle = tampered.size() / 2;
+    while (tampered[middle] == '\r' || tampered[middle] == '\n') ++middle;
+    tampered[middle] = tampered[middle] == 'A' ? 'B' : 'A';
+    write_file(path("t.eml"), tampered);
+    auto t = kf({"smime", "verify", "--ca", m_world.ca_pem(), "--in", path("t.eml").string(),
+                 "--out", path("t.content").string()});
+    EXPECT_EQ(t.exit_code, 1) << t.out << t.err;
+    EXPECT_FALSE(fs::exists(path("t.content")));
 }
 
 TEST_F(SmimeStreamTest, DecryptReadsDefiniteAndIndefiniteLengthsFromOpenSsl) {

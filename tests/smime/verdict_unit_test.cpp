@@ -124,5 +124,31 @@ TEST(Limits, TreeLimitsAreCheckedOnTheParsedTree) {
     EXPECT_FALSE(check_raw_limits(std::string(20, 'x'), {.max_line_bytes = 10}).has_value());
 }
 
+// The streaming line check jumps from window to window; every line length around the limit,
+// and lines that straddle its 1 MiB read blocks, must be judged as a byte-by-byte count would.
+TEST(Limits, StreamLineLimitsAreExactAtTheBoundAndAcrossBlocks) {
+    auto judged = [](const std::string& text, std::size_t max) {
+        auto stream = memory_stream(text);
+        return check_stream_line_limits(stream.get(), {.max_line_bytes = max}).has_value();
+    };
+    for (std::size_t max : {1u, 2u, 10u, 100u}) {
+        for (std::size_t n = 0; n <= max + 2; ++n) {
+            const std::string line(n, 'x');
+            EXPECT_EQ(judged("a\n" + line + "\nb\n", max), n <= max) << max << " " << n;
+            EXPECT_EQ(judged(line, max), n <= max) << max << " " << n;
+            EXPECT_EQ(judged(line + "\n" + line + "\n", max), n <= max) << max << " " << n;
+        }
+    }
+    const std::size_t mib = 1 << 20;
+    std::string lines;  // lines of 100 bytes until a 2.5 MiB line that crosses two block ends
+    while (lines.size() < mib - 50) lines += std::string(99, 'y') + "\n";
+    const std::string across = lines + std::string(mib * 5 / 2, 'z') + "\nend\n";
+    EXPECT_TRUE(judged(across, 3 * mib));
+    EXPECT_FALSE(judged(across, mib * 5 / 2 - 1));
+    EXPECT_TRUE(judged(across, mib * 5 / 2));
+    EXPECT_TRUE(judged(lines + lines + lines, 99));
+    EXPECT_FALSE(judged(lines + lines + lines, 98));
+}
+
 }  // namespace
 }  // namespace keyfence::mail::mime
