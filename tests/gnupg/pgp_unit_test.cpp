@@ -11,9 +11,10 @@
 #include "mail/pgp/bind.hpp"
 #include "mail/pgp/decrypt.hpp"
 #include "mail/pgp/homedir.hpp"
-#include "mail/pgp/passphrase.hpp"
 #include "mail/pgp/packet_bounds.hpp"
+#include "mail/pgp/passphrase.hpp"
 #include "mail/pgp/sign.hpp"
+#include "mail/pgp/signed_entity.hpp"
 #include "mail/pgp/verify.hpp"
 #include "tests/support/test_world.hpp"
 
@@ -196,14 +197,17 @@ TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
 }
 
 TEST(PgpMessages, ASignedPartInsideAnUnsignedMessageIsNotASignedMessage) {
-    auto body = pgp::parse_signed(
+    auto body = pgp::prepare_verification(
         "From: <a@example.org>\r\nContent-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n"
         "Content-Type: text/plain\r\n\r\nadded by anyone\r\n--M\r\nContent-Type: "
         "multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"S\"\r\n\r\n--S\r\n"
         "Content-Type: text/plain\r\n\r\nsigned\r\n--S\r\nContent-Type: "
         "application/pgp-signature\r\n\r\nsig\r\n--S--\r\n\r\n--M--\r\n");
     ASSERT_TRUE(body) << body.error().message();
-    EXPECT_NE(body->unsigned_reason.find("only a part"), std::string::npos);
+    EXPECT_FALSE(body->coverage.whole_body_signed());
+    ASSERT_EQ(body->inputs.size(), 1u);
+    EXPECT_EQ(body->inputs.front().entity.path, "2");
+    EXPECT_EQ(body->inputs.front().content, "Content-Type: text/plain\r\n\r\nsigned");
     EXPECT_EQ(pgp::micalg_for(GPGME_MD_SHA256), "pgp-sha256");
 }
 
