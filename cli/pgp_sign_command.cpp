@@ -61,9 +61,24 @@ int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
     }
     auto ctx = open_home(options.homedir);
     if (!ctx) return finish(ctx.error());
-    auto input = base::read_all(options.in);
+    auto input = mail::smime::open_input(options.in);
     if (!input) return finish(input.error());
-    auto result = mail::pgp::verify_message(*ctx, *input, verify);
+    // The signed content streams to the output's temporary file as it is verified, and appears
+    // only when it verified (a multipart/signed message is verified in constant memory).
+    std::optional<base::AtomicOutput> out;
+    if (!options.out.empty()) {
+        auto opened = base::AtomicOutput::open(options.out);
+        if (!opened) return finish(opened.error());
+        out.emplace(std::move(*opened));
+    }
+    base::Status written;
+    mail::pgp::ContentSink content;
+    if (out) {
+        content = [&](std::string_view bytes) {
+            if (written) written = out->write(bytes);
+        };
+    }
+    auto result = mail::pgp::verify_message_file(*ctx, input->path, verify, content);
     if (!result) return finish(result.error());
     // The report goes to stdout unless the signed content does. Strings from the message may
     // hold any bytes: JSON gets U+FFFD for invalid UTF-8 and escapes the rest.
@@ -75,10 +90,8 @@ int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
                                  : pgp_verify_text(*result);
     std::fputs(text.c_str(), report);
     if (!result->verified()) return k_exit_not_verified;
-    if (!options.out.empty()) {
-        auto out = base::AtomicOutput::open(options.out);
-        if (!out) return finish(out.error());
-        if (auto w = out->write(result->content); !w) return finish(w);
+    if (out) {
+        if (!written) return finish(written);
         return finish(out->commit());
     }
     return k_exit_ok;

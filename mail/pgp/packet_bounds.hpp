@@ -24,6 +24,7 @@ struct PgpLimits {
     std::size_t max_packets = 4096;            ///< top-level packets in one input
     std::size_t max_partial_chunks = 1 << 22;  ///< partial body length chunks of one packet
     std::size_t min_first_partial = 512;       ///< RFC 4880 §4.2.2.4
+    std::size_t max_signature_part = 1 << 20;  ///< bytes of an application/pgp-signature part
 };
 
 inline constexpr PgpLimits k_pgp_limits{};

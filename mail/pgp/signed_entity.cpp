@@ -1,5 +1,7 @@
 #include "mail/pgp/signed_entity.hpp"
 
+#include <optional>
+
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/mime_parts.hpp"
 #include "mail/pgp/packet_bounds.hpp"
@@ -51,39 +53,65 @@ void prepare_inline(GMimeObject* object, SignedInput& in) {
     }
 }
 
-// RFC 3156 §5 (RFC 1847): exactly two parts, the second application/pgp-signature.
-void prepare_multipart(GMimeObject* object, std::string_view raw, SignedInput& in) {
+// A signature part is a few KiB; it is decoded into memory, so its size is bounded before
+// (docs/limits.md), also when the message streams from a file.
+base::Status check_signature_size(GMimeObject* signature) {
+    GMimeDataWrapper* wrapper =
+        GMIME_IS_PART(signature) ? g_mime_part_get_content(GMIME_PART(signature)) : nullptr;
+    GMimeStream* stream = wrapper != nullptr ? g_mime_data_wrapper_get_stream(wrapper) : nullptr;
+    const gint64 length = stream != nullptr ? g_mime_stream_length(stream) : -1;
+    if (length > static_cast<gint64>(k_pgp_limits.max_signature_part)) {
+        return base::Error(base::ErrorCode::BadInput,
+                           "the message exceeds Keyfence's limit on the size of a signature part "
+                           "(" +
+                               std::to_string(length) + " bytes, at most " +
+                               std::to_string(k_pgp_limits.max_signature_part) + ")",
+                           "see docs/limits.md; such a message is refused rather than processed");
+    }
+    return {};
+}
+
+// RFC 3156 §5 (RFC 1847): exactly two parts, the second application/pgp-signature. Without
+// `raw`, the content is left to be streamed from the message's file.
+base::Status prepare_multipart(GMimeObject* object, std::optional<std::string_view> raw,
+                               SignedInput& in) {
     auto* multipart = GMIME_MULTIPART(object);
     if (g_mime_multipart_get_count(multipart) != 2) {
         in.problem = "a multipart/signed body must have exactly two parts (RFC 1847)";
-        return;
+        return {};
     }
     GMimeObject* signature = g_mime_multipart_get_part(multipart, 1);
     if (mime::mime_type(signature) != "application/pgp-signature") {
         in.problem =
             "the second part of a PGP/MIME signed body must be application/pgp-signature "
             "(RFC 3156 §5)";
-        return;
+        return {};
     }
+    KEYFENCE_TRY(check_signature_size(signature));
     const char* boundary = g_mime_multipart_get_boundary(multipart);
-    auto content = boundary != nullptr
-                       ? mime::first_body_part(raw, boundary)
-                       : base::Result<std::string>(base::Error(base::ErrorCode::BadInput,
-                                                               "the multipart has no boundary"));
+    if (boundary == nullptr) {
+        in.problem = "the multipart has no boundary";
+        return {};
+    }
+    auto content = raw ? mime::first_body_part(*raw, boundary) : base::Result<std::string>("");
     auto sig = mime::decoded_content(signature);
     if (!content || !sig) {
         in.problem = !content ? content.error().context : sig.error().context;
-        return;
+        return {};
     }
     in.content = std::move(*content);
     in.signature = std::move(*sig);
+    in.streamed = !raw;
+    in.boundary = boundary;
+    return {};
 }
 
-base::Result<SignedInput> prepare(const mime::SignedEntity& entity, std::string_view raw) {
-    SignedInput in{entity, false, {}, {}, {}, {}};
+base::Result<SignedInput> prepare(const mime::SignedEntity& entity,
+                                  std::optional<std::string_view> raw) {
+    SignedInput in{entity, false, {}, {}, {}, {}, false, {}};
     switch (entity.kind) {
         case mime::SignedKind::PgpMime:
-            prepare_multipart(entity.object, raw, in);
+            KEYFENCE_TRY(prepare_multipart(entity.object, raw, in));
             break;
         case mime::SignedKind::PgpInline:
             prepare_inline(entity.object, in);
@@ -103,19 +131,35 @@ base::Result<SignedInput> prepare(const mime::SignedEntity& entity, std::string_
 }
 }  // namespace
 
-base::Result<PreparedVerification> prepare_verification(std::string_view message) {
-    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    PreparedVerification p{std::move(parsed), {}, {}, {}};
+namespace {
+// `raw`: the message as received, or none when it streams from a file.
+base::Result<PreparedVerification> prepare_all(mime::Message message,
+                                               std::optional<std::string_view> raw) {
+    PreparedVerification p{std::move(message), {}, {}, {}};
     p.sender = mime::sender_headers(p.message.get());
     p.coverage = mime::analyse_coverage(p.message.body());
     for (const auto& e : p.coverage.signed_entities) {
         // Below the body, GMime's serialisation: such a part is only reported, never the verdict.
-        const std::string reserialised =
-            e.path.empty() ? std::string() : mime::canonical_bytes(e.object);
-        KEYFENCE_TRY_ASSIGN(in, prepare(e, e.path.empty() ? message : reserialised));
+        if (!e.path.empty()) {
+            const std::string reserialised = mime::canonical_bytes(e.object);
+            KEYFENCE_TRY_ASSIGN(in, prepare(e, std::string_view(reserialised)));
+            p.inputs.push_back(std::move(in));
+            continue;
+        }
+        KEYFENCE_TRY_ASSIGN(in, prepare(e, raw));
         p.inputs.push_back(std::move(in));
     }
     return p;
+}
+}  // namespace
+
+base::Result<PreparedVerification> prepare_verification(std::string_view message) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
+    return prepare_all(std::move(parsed), message);
+}
+
+base::Result<PreparedVerification> prepare_file_verification(mime::Message message) {
+    return prepare_all(std::move(message), std::nullopt);
 }
 
 }  // namespace keyfence::mail::pgp

@@ -25,6 +25,10 @@ struct SignedInput {
     /// Why this entity, signed or not, does not cover all of its part: text around an inline
     /// block, HTML, several blocks. "" when it covers the whole part.
     std::string outside;
+    /// The body's multipart/signed content is to be streamed from the file the message was
+    /// parsed from (prepare_file_verification); `content` is empty, `boundary` names its parts.
+    bool streamed = false;
+    std::string boundary;
 };
 
 struct PreparedVerification {
@@ -39,5 +43,10 @@ struct PreparedVerification {
 /// GMime's serialisation (they are only reported, never the verdict). Errors: BadInput (not a
 /// message, a limit of docs/limits.md exceeded). A malformed signed entity is a `problem`.
 base::Result<PreparedVerification> prepare_verification(std::string_view message);
+
+/// As above for a message parsed from a file (mime::Message::parse_file): the body's
+/// multipart/signed content is not cut but marked `streamed`, for the caller to stream it from
+/// that file; the rest is as above. Errors: as above.
+base::Result<PreparedVerification> prepare_file_verification(mime::Message message);
 
 }  // namespace keyfence::mail::pgp

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <ctime>
 
+#include "mail/pgp/bio_data.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/keys.hpp"
 #include "mail/pgp/signed_entity.hpp"
+#include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
@@ -155,27 +158,64 @@ void judge_partial(VerifyResult& r) {
              " could have been written by anyone");
 }
 
-// gpg checks one signed entity; its signers are recorded at `at`.
-base::Result<SignedPartResult> check_part(Context& ctx, SignedInput& in, std::int64_t at,
-                                          std::optional<std::int64_t> asked, std::string& content) {
-    SignedPartResult part{in.entity.path, in.entity.type, in.entity.context, {}, in.problem};
-    if (in.inline_block && part.context.empty()) part.context = "inline signed block";
-    if (!in.problem.empty()) return part;
+// The message a verification streams from, and who receives the signed content as it passes.
+struct StreamSource {
+    std::string path;
+    ContentSink tee;
+};
+
+// What gpg made of one signed entity, and the content it covers.
+struct CheckedPart {
+    SignedPartResult part;
+    std::string content;  ///< empty when streamed to the tee
+};
+
+// gpg verifies `in` with `text` as the signed content (null: an inline block, whose text gpg
+// writes to `plain`).
+gpgme_error_t run_verify(Context& ctx, const SignedInput& in, gpgme_data_t text,
+                         gpgme_data_t plain) {
     auto sig = gpgme_data_from(in.signature);
+    return text == nullptr ? gpgme_op_verify(ctx.get(), sig.get(), nullptr, plain)
+                           : gpgme_op_verify(ctx.get(), sig.get(), text, nullptr);
+}
+
+// gpg checks one signed entity; its signers are recorded at `at` (now when not asked).
+base::Result<CheckedPart> check_part(Context& ctx, SignedInput& in, std::optional<std::int64_t> at,
+                                     const StreamSource* file) {
+    CheckedPart c{{in.entity.path, in.entity.type, in.entity.context, {}, in.problem}, {}};
+    SignedPartResult& part = c.part;
+    if (in.inline_block && part.context.empty()) part.context = "inline signed block";
+    if (!in.problem.empty()) return c;
     GpgmeDataPtr plain = gpgme_memory_data();
-    auto text = gpgme_data_from(in.content);
-    const gpgme_error_t err = in.inline_block
-                                  ? gpgme_op_verify(ctx.get(), sig.get(), nullptr, plain.get())
-                                  : gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
+    gpgme_error_t err = 0;
+    if (in.streamed && file != nullptr) {
+        // The signed part streams from the file into gpg (and on to the tee): constant memory.
+        KEYFENCE_TRY_ASSIGN(bio, smime::first_part_bio(file->path, in.boundary, file->tee));
+        BioSource source{bio.get()};
+        auto text = bio_data(source);
+        if (!text) return base::Error(base::ErrorCode::Internal, "GPGME is out of memory");
+        err = run_verify(ctx, in, text.get(), nullptr);
+        if (source.failed) {
+            part.problem =
+                "the signed part cannot be read from the message: its multipart delimiters are "
+                "missing (RFC 2046 §5.1.1), or the file could not be read";
+            return c;
+        }
+    } else if (in.inline_block) {
+        err = run_verify(ctx, in, nullptr, plain.get());
+    } else {
+        auto text = gpgme_data_from(in.content);
+        err = run_verify(ctx, in, text.get(), nullptr);
+    }
     if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
         part.problem = std::string("gpg cannot read the signature (") + gpgme_strerror(err) + ")";
-        return part;
+        return c;
     }
-    part.signers = collect_signatures(ctx, asked.value_or(at));
+    part.signers = collect_signatures(ctx, at);
     if (part.signers.empty()) part.problem = "the signature part holds no OpenPGP signature";
     if (!in.outside.empty()) part.problem = in.outside;
-    content = in.inline_block ? gpgme_data_bytes(plain.get()) : std::move(in.content);
-    return part;
+    c.content = in.inline_block ? gpgme_data_bytes(plain.get()) : std::move(in.content);
+    return c;
 }
 }  // namespace
 
@@ -233,9 +273,9 @@ void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
     if (r.verified() && !check.ok()) fail(r, check.code, check.reason);
 }
 
-base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message,
-                                          const VerifyOptions& options) {
-    KEYFENCE_TRY_ASSIGN(prepared, prepare_verification(message));
+namespace {
+base::Result<VerifyResult> verify_prepared(Context& ctx, PreparedVerification& prepared,
+                                           const VerifyOptions& options, const StreamSource* file) {
     const std::int64_t at = options.at.value_or(now());
     VerifyResult r;
     r.at = utc_time(at);
@@ -248,24 +288,23 @@ base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message
         r.unsigned_parts.emplace_back(u.path, u.type);
     }
     std::string body_content;
-    std::size_t checked = 0;
+    std::size_t gpg_runs = 0;
     for (auto& in : prepared.inputs) {
         // Each check is a gpg process: a message of a thousand tiny signed parts must not cost
         // a thousand. Beyond the bound, parts are reported unchecked (docs/limits.md); only a
         // partly signed message can have more than one.
-        if (in.problem.empty() && ++checked > k_max_checked_parts) {
+        if (in.problem.empty() && ++gpg_runs > k_max_checked_parts) {
             in.problem = "not checked: the message has more than " +
                          std::to_string(k_max_checked_parts) + " signed parts";
         }
-        std::string content;
-        KEYFENCE_TRY_ASSIGN(part, check_part(ctx, in, at, options.at, content));
-        if (in.entity.path.empty()) body_content = std::move(content);
+        KEYFENCE_TRY_ASSIGN(checked, check_part(ctx, in, options.at, file));
+        if (in.entity.path.empty()) body_content = std::move(checked.content);
         // Text around an inline block is the unsigned rest of that part.
         if (!in.outside.empty()) {
             r.unsigned_parts.emplace_back(in.entity.path,
                                           in.entity.type + ", outside the signed block");
         }
-        r.signed_parts.push_back(std::move(part));
+        r.signed_parts.push_back(std::move(checked.part));
     }
     const bool whole =
         prepared.coverage.whole_body_signed() && prepared.inputs.front().outside.empty();
@@ -288,6 +327,30 @@ base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message
     }
     if (r.verified()) r.content = std::move(body_content);
     return r;
+}
+}  // namespace
+
+base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message,
+                                          const VerifyOptions& options) {
+    KEYFENCE_TRY_ASSIGN(prepared, prepare_verification(message));
+    return verify_prepared(ctx, prepared, options, nullptr);
+}
+
+base::Result<VerifyResult> verify_message_file(Context& ctx, const std::string& path,
+                                               const VerifyOptions& options, ContentSink content) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    if (mime::mime_type(parsed.body()) != "multipart/signed") {
+        // Inline blocks and partly signed messages: read into memory (their text is decoded).
+        std::string bytes;
+        KEYFENCE_TRY(
+            smime::read_chunks(path, [&](std::string_view chunk) { bytes.append(chunk); }));
+        KEYFENCE_TRY_ASSIGN(result, verify_message(ctx, bytes, options));
+        if (content && !result.content.empty()) content(result.content);
+        return result;
+    }
+    KEYFENCE_TRY_ASSIGN(prepared, prepare_file_verification(std::move(parsed)));
+    const StreamSource file{path, std::move(content)};
+    return verify_prepared(ctx, prepared, options, &file);
 }
 
 }  // namespace keyfence::mail::pgp

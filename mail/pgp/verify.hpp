@@ -9,6 +9,7 @@
 // and why the message as a whole is not.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,18 @@ struct VerifyResult {
 /// verify is a result with `failure` set, not an error.
 base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message,
                                           const VerifyOptions& options = {});
+
+/// Receives the signed content as it is verified (for `verify --out`).
+using ContentSink = std::function<void(std::string_view)>;
+
+/// Verifies the message in the file at `path`. A multipart/signed body is verified in constant
+/// memory: its signed part streams from the file into gpg and on to `content` (when set), and
+/// the result's `content` stays empty; the caller must discard what `content` received unless
+/// the result verified. Other messages (inline blocks, partly signed ones) are read into memory
+/// and their verified content handed to `content` at the end. Errors: as verify_message(), Io.
+base::Result<VerifyResult> verify_message_file(Context& ctx, const std::string& path,
+                                               const VerifyOptions& options,
+                                               ContentSink content = {});
 
 /// The signers of gpg's last verification on `ctx` (after verify or decrypt-verify), with
 /// expiry judged at `at` (now when unset).

@@ -256,6 +256,41 @@ TEST_F(PgpVerifyTest, ManySignedPartsCostAtMostSixteenGpgRuns) {
     EXPECT_NE(r.out.find("NOT VERIFIED (partially_signed)"), std::string::npos);
 }
 
+// A multipart/signed message streams from its file into gpg and on to --out (constant memory;
+// the figures for 1 GiB are in docs/pgp.md): the output is the signed content, byte for byte,
+// and nothing at all when a byte of it was changed.
+TEST_F(PgpVerifyTest, AStreamedMessageWritesOnlyContentThatVerified) {
+    std::string content = "Content-Type: text/plain\r\n\r\n";
+    for (int i = 0; i < 100000; ++i)
+        content += "line " + std::to_string(i) + " of a long report\r\n";
+    const std::string message = headers() + multipart_signed(content, detached(content, {}));
+    auto r = verify(message, {"--out", path("out").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(read_file(path("out")), content);
+
+    std::string tampered = message;
+    tampered[tampered.find("line 77777 ") + 5] = '8';
+    auto t = verify(tampered, {"--out", path("out2").string()});
+    EXPECT_EQ(t.exit_code, 1) << t.out << t.err;
+    EXPECT_NE(t.out.find("NOT VERIFIED (bad_signature)"), std::string::npos) << t.out;
+    EXPECT_FALSE(std::filesystem::exists(path("out2")));
+
+    // Missing delimiters: gpg never gets a part to check.
+    auto cut =
+        verify(message.substr(0, message.find("\r\n--S\r\nContent-Type: application")) + "\r\n");
+    EXPECT_NE(cut.exit_code, 0);
+}
+
+// docs/limits.md: a signature part is decoded into memory, so its size is bounded first.
+TEST_F(PgpVerifyTest, AHugeSignaturePartIsRefused) {
+    std::string padding;
+    for (int i = 0; i < 17000; ++i) padding += std::string(64, 'A') + "\r\n";  // 1.1 MB
+    const std::string sig = detached(k_content, {}) + padding;
+    auto r = verify(headers() + multipart_signed(k_content, sig));
+    EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+    EXPECT_NE(r.err.find("limit on the size of a signature part"), std::string::npos) << r.err;
+}
+
 // A key made on 2020-01-01 that expires a year later (2020-12-31), and a signature made on
 // 2020-06-01 that expires a day later: archived mail, judged as of a time.
 class PgpVerifyAtTest : public PgpVerifyTest {
