@@ -381,8 +381,9 @@ std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOp
         case P::PgpSigned:
         case P::PgpInlineSigned:
             return capture_stdout([&] {
-                return run_pgp_verify(globals,
-                                      {.homedir = options.homedir, .in = in, .out = opened});
+                return run_pgp_verify(
+                    globals,
+                    {.homedir = options.homedir, .at = options.at, .in = in, .out = opened});
             });
         case P::PgpEncrypted:
         case P::PgpInlineEncrypted:
@@ -544,7 +545,7 @@ void add_mail_commands(CommandContext& context) {
                   "address (default: the one the message is for)");
     o->add_option("--ca", open->ca_files, "S/MIME: trust these CA certificates (PEM; repeatable)");
     o->add_option("--chain", open->chain_files, "S/MIME: intermediate certificates (PEM)");
-    o->add_option("--at", open->at, "S/MIME: verify as of this time (2020-06-01, @EPOCH)");
+    o->add_option("--at", open->at, "Verify signatures as of this time (2020-06-01, @EPOCH)");
     add_homedir_option(o, open->homedir);
     o->add_option("--in", open->in, "The message (default: standard input)");
     o->add_option("--out", open->out, "Where to write the opened content (default: stdout)");

@@ -53,6 +53,7 @@ struct PgpSignOptions {
 
 struct PgpVerifyOptions {
     std::string homedir;
+    std::string at;  ///< verify as of this time (cli/time_option.hpp), or "" for now
     std::string in = "-";
     std::string out;
 };

@@ -153,8 +153,11 @@ int pgp_decrypt_command(const GlobalOptions& globals, const PgpDecryptOptions& o
     if (!result) return finish(result.error());
     if (auto committed = out->commit(); !committed) return finish(committed);
     std::FILE* report = options.out == "-" ? stderr : stdout;
-    const std::string text =
-        globals.json ? pgp_decrypt_json(*result).dump(2) + "\n" : pgp_decrypt_text(*result);
+    const std::string text = globals.json
+                                 ? pgp_decrypt_json(*result).dump(
+                                       2, ' ', true, nlohmann::json::error_handler_t::replace) +
+                                       "\n"
+                                 : pgp_decrypt_text(*result);
     std::fputs(text.c_str(), report);
     if (outcome != nullptr) outcome->signature_inside = result->signature.has_value();
     if (result->signature && !result->signature->verified()) return k_exit_not_verified;

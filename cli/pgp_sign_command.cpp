@@ -11,6 +11,7 @@
 #include "cli/pgp_report.hpp"
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
+#include "cli/time_option.hpp"
 #include "mail/pgp/sign.hpp"
 #include "mail/pgp/verify.hpp"
 
@@ -52,22 +53,45 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
 }
 
 int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
+    mail::pgp::VerifyOptions verify;
+    if (!options.at.empty()) {
+        auto at = parse_time(options.at);
+        if (!at) return finish(at.error());
+        verify.at = *at;
+    }
     auto ctx = open_home(options.homedir);
     if (!ctx) return finish(ctx.error());
-    auto input = base::read_all(options.in);
+    auto input = mail::smime::open_input(options.in);
     if (!input) return finish(input.error());
-    auto result = mail::pgp::verify_message(*ctx, *input);
+    // The signed content streams to the output's temporary file as it is verified, and appears
+    // only when it verified (a multipart/signed message is verified in constant memory).
+    std::optional<base::AtomicOutput> out;
+    if (!options.out.empty()) {
+        auto opened = base::AtomicOutput::open(options.out);
+        if (!opened) return finish(opened.error());
+        out.emplace(std::move(*opened));
+    }
+    base::Status written;
+    mail::pgp::ContentSink content;
+    if (out) {
+        content = [&](std::string_view bytes) {
+            if (written) written = out->write(bytes);
+        };
+    }
+    auto result = mail::pgp::verify_message_file(*ctx, input->path, verify, content);
     if (!result) return finish(result.error());
-    // The report goes to stdout unless the signed content does.
+    // The report goes to stdout unless the signed content does. Strings from the message may
+    // hold any bytes: JSON gets U+FFFD for invalid UTF-8 and escapes the rest.
     std::FILE* report = options.out == "-" ? stderr : stdout;
-    const std::string text =
-        globals.json ? pgp_verify_json(*result).dump(2) + "\n" : pgp_verify_text(*result);
+    const std::string text = globals.json
+                                 ? pgp_verify_json(*result).dump(
+                                       2, ' ', true, nlohmann::json::error_handler_t::replace) +
+                                       "\n"
+                                 : pgp_verify_text(*result);
     std::fputs(text.c_str(), report);
     if (!result->verified()) return k_exit_not_verified;
-    if (!options.out.empty()) {
-        auto out = base::AtomicOutput::open(options.out);
-        if (!out) return finish(out.error());
-        if (auto w = out->write(result->content); !w) return finish(w);
+    if (out) {
+        if (!written) return finish(written);
         return finish(out->commit());
     }
     return k_exit_ok;
@@ -88,8 +112,10 @@ void add_pgp_sign_verify(CommandContext& context, CLI::App* pgp) {
 
     auto verify = std::make_shared<PgpVerifyOptions>();
     auto* v = pgp->add_subcommand(
-        "verify", "Verify a PGP/MIME signed message: signature, signer's key, From: binding");
+        "verify",
+        "Verify a PGP/MIME or inline signed message: whole body signed, signature, key, From:");
     add_homedir_option(v, verify->homedir);
+    v->add_option("--at", verify->at, k_at_help);
     v->add_option("--in", verify->in, "The message (default: standard input)");
     v->add_option("--out", verify->out,
                   "Write the signed content (only it) here when it verified ('-': stdout)");

@@ -3,6 +3,7 @@
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/packet_bounds.hpp"
 #include "mail/pgp/sign.hpp"
 #include "mail/pgp/stream_data.hpp"
 
@@ -153,6 +154,7 @@ base::Result<PreparedDecryption> prepare_decryption(std::string_view message) {
     if (found.ciphertext.find(k_begin) == std::string::npos) {
         return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
     }
+    KEYFENCE_TRY(check_armored_bounds(found.ciphertext));  // docs/limits.md, before gpg
     auto sha256 = sha256_of(found.ciphertext);
     return PreparedDecryption{std::move(parsed), std::move(found.ciphertext),
                               std::move(found.format), mixed, std::move(sha256)};
@@ -237,13 +239,15 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
         return base::Error(ErrorCode::Io, "could not create a temporary file in " + homedir);
     }
     smime::Hasher sha256(EVP_sha256());
-    std::string lead;  // the first bytes, where the armor begins
+    std::string lead;     // the first bytes, where the armor begins
+    ArmorScanner bounds;  // docs/limits.md, as the ciphertext passes: constant memory
     smime::BufferedWriter writer([&](std::string_view block) {
         return file->write(block) ? base::Status()
                                   : base::Error(ErrorCode::Io, "could not write in " + homedir);
     });
     auto take = [&](std::string_view bytes) {
         sha256.update(bytes);
+        (void)bounds.feed(bytes);  // the first error is kept and returned by finish()
         if (lead.size() < 4096) lead.append(bytes.substr(0, 4096 - lead.size()));
         if (progress) progress(writer.written(), 0);
         return writer.write(bytes);
@@ -264,6 +268,7 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
     if (lead.find(k_begin) == std::string::npos) {
         return base::Error(ErrorCode::BadInput, "the encrypted part holds no OpenPGP message");
     }
+    KEYFENCE_TRY(bounds.finish());
     const std::uint64_t size = writer.written();
     return PreparedFileDecryption{std::move(parsed),       std::move(file), size,
                                   std::move(found.format), mixed,           sha256.final()};

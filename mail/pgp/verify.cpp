@@ -3,15 +3,17 @@
 #include <algorithm>
 #include <ctime>
 
-#include "mail/mime/message.hpp"
-#include "mail/mime/raw_entity.hpp"
+#include "mail/pgp/bio_data.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/keys.hpp"
-#include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/signed_entity.hpp"
+#include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
-using base::ErrorCode;
+
+constexpr std::size_t k_max_checked_parts = 16;  // docs/limits.md
 
 std::string validity_name(gpgme_validity_t v) {
     switch (v) {
@@ -31,7 +33,7 @@ std::string validity_name(gpgme_validity_t v) {
     }
 }
 
-std::string utc_time(unsigned long seconds) {
+std::string utc_time(std::int64_t seconds) {
     if (seconds == 0) return {};
     const std::time_t t = static_cast<std::time_t>(seconds);
     struct tm tm {};
@@ -41,68 +43,14 @@ std::string utc_time(unsigned long seconds) {
     return buf;
 }
 
-enum class InlineBlock { None, Whole, Partial };
-
-bool blank(std::string_view text) {
-    return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+std::int64_t now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// Whether `text` is one cleartext-signed block with nothing but white space around it.
-InlineBlock whole_cleartext_block(std::string_view text) {
-    static constexpr std::string_view k_begin = "-----BEGIN PGP SIGNED MESSAGE-----";
-    static constexpr std::string_view k_end = "-----END PGP SIGNATURE-----";
-    const auto begin = text.find(k_begin);
-    if (begin == std::string_view::npos || (begin != 0 && text[begin - 1] != '\n')) {
-        return InlineBlock::None;
-    }
-    const auto end = text.find(k_end, begin);
-    if (end == std::string_view::npos) return InlineBlock::Partial;
-    const bool only_block = blank(text.substr(0, begin)) && blank(text.substr(end + k_end.size()));
-    // A second block would be a second, separately signed text.
-    const bool one_block = text.find(k_begin, begin + 1) == std::string_view::npos;
-    return only_block && one_block ? InlineBlock::Whole : InlineBlock::Partial;
-}
-
-bool has_signed_part(GMimeObject* entity) {
-    if (!GMIME_IS_MULTIPART(entity)) return false;
-    auto* multipart = GMIME_MULTIPART(entity);
-    for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) {
-        GMimeObject* part = g_mime_multipart_get_part(multipart, i);
-        if (mime::mime_type(part) == "multipart/signed" || has_signed_part(part)) return true;
-    }
-    return false;
-}
-
-// The signed bytes and the armored signature of an RFC 3156 multipart/signed body.
-struct SignedParts {
-    std::string content;
-    std::string signature;
-};
-
-base::Result<SignedParts> signed_parts(GMimeObject* entity, std::string_view raw) {
-    auto* multipart = GMIME_MULTIPART(entity);
-    if (g_mime_multipart_get_count(multipart) != 2) {
-        return base::Error(ErrorCode::BadInput,
-                           "a multipart/signed body must have exactly two parts (RFC 1847)");
-    }
-    GMimeObject* signature = g_mime_multipart_get_part(multipart, 1);
-    if (mime::mime_type(signature) != "application/pgp-signature") {
-        return base::Error(ErrorCode::BadInput,
-                           "the second part of a PGP/MIME signed body must be "
-                           "application/pgp-signature (RFC 3156 §5)");
-    }
-    const char* boundary = g_mime_multipart_get_boundary(multipart);
-    if (boundary == nullptr)
-        return base::Error(ErrorCode::BadInput, "the multipart has no boundary");
-    SignedParts parts;
-    KEYFENCE_TRY_ASSIGN(content, mime::first_body_part(raw, boundary));
-    KEYFENCE_TRY_ASSIGN(sig, mime::decoded_content(signature));
-    parts.content = std::move(content);
-    parts.signature = std::move(sig);
-    return parts;
-}
-
-void describe_key(Context& ctx, SignatureInfo& info) {
+// The key's state at `at`: the signing subkey's and the primary key's expiry (RFC 4880
+// §5.2.3.6), from the keyring. gpg judges expiry at its own clock; archived mail is judged at
+// the time asked for.
+void describe_key(Context& ctx, SignatureInfo& info, std::int64_t at) {
     gpgme_key_t key = nullptr;
     if (info.fingerprint.empty() ||
         gpgme_get_key(ctx.get(), info.fingerprint.c_str(), &key, 0) != 0 || key == nullptr) {
@@ -111,15 +59,168 @@ void describe_key(Context& ctx, SignatureInfo& info) {
     GpgmeKeyPtr owned(key);
     info.key_known = true;
     info.key_revoked = key->revoked != 0;
-    info.key_expired = key->expired != 0;
+    std::int64_t expires = 0;
+    for (gpgme_subkey_t sub = key->subkeys; sub != nullptr; sub = sub->next) {
+        const bool primary = sub == key->subkeys;
+        if (primary && sub->fpr != nullptr) info.primary = sub->fpr;
+        const bool signer = sub->fpr != nullptr && info.fingerprint == sub->fpr;
+        if (!primary && !signer) continue;
+        if (signer && sub->revoked) info.key_revoked = true;
+        if (sub->expires > 0 && (expires == 0 || sub->expires < expires)) expires = sub->expires;
+    }
+    info.key_expires = utc_time(expires);
+    info.key_expired = expires > 0 && expires <= at;
     for (gpgme_user_id_t uid = key->uids; uid != nullptr; uid = uid->next) {
         if (!uid->revoked && !uid->invalid && uid->uid != nullptr) info.uids.push_back(uid->uid);
     }
     info.addresses = key_addresses(key);
 }
+
+void fail(VerifyResult& r, std::string code, std::string why) {
+    r.failure_code = std::move(code);
+    r.failure = std::move(why);
+}
+
+std::string signer_name(const SignatureInfo& s, std::size_t index, std::size_t count) {
+    return "signer " + std::to_string(index + 1) + " of " + std::to_string(count) + " (key " +
+           (s.fingerprint.empty() ? std::string("unknown") : s.fingerprint) + ")";
+}
+
+// The signatures themselves: present, by known keys, good, and valid at the time.
+void judge_signatures(VerifyResult& r) {
+    if (r.signers.empty()) return fail(r, "not_signed", "the message has no signature");
+    const std::size_t n = r.signers.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& s = r.signers[i];
+        const std::string who = signer_name(s, i, n);
+        if (!s.key_known) {
+            return fail(r, "signer_key_missing",
+                        "the key of " + who +
+                            " is not in the keyring, so its signature cannot be checked; import "
+                            "it with 'keyfence pgp import'");
+        }
+        if (!s.good) {
+            return fail(r, "bad_signature",
+                        "the signature of " + who +
+                            " does not match the content: the message was changed after it was "
+                            "signed, or the signature is broken (" +
+                            s.status + ")");
+        }
+        if (s.made_after_at) {
+            return fail(r, "signed_after_time",
+                        "the signature of " + who + " was made at " + s.created + ", after " +
+                            r.at + ", the time of verification");
+        }
+        if (s.key_revoked) return fail(r, "key_revoked", "the key of " + who + " is revoked");
+        if (s.key_expired) {
+            return fail(r, "key_expired",
+                        "the key of " + who + " had expired at " + r.at + " (it expires " +
+                            s.key_expires + "; signed at " + s.created +
+                            "); archived mail can be checked as of its arrival with --at");
+        }
+        if (s.signature_expired) {
+            return fail(r, "signature_expired",
+                        "the signature of " + who + " had expired at " + r.at + " (it expires " +
+                            s.signature_expires + ")");
+        }
+    }
+}
+
+std::string part_description(const SignedPartResult& p) {
+    std::string s = mime::describe_path(p.path) + " (" + p.type;
+    if (!p.context.empty()) s += ", " + p.context;
+    s += ")";
+    for (std::size_t i = 0; i < p.signers.size(); ++i) {
+        const auto& signer = p.signers[i];
+        s += (i == 0 ? " is signed by key " : ", key ") +
+             (signer.fingerprint.empty() ? std::string("unknown") : signer.fingerprint);
+        if (!signer.uids.empty()) s += " " + mime::quote(signer.uids.front());
+    }
+    return s;
+}
+
+// The message is signed only in part: say which part, by whom, and what is not.
+void judge_partial(VerifyResult& r) {
+    std::string signed_list;
+    for (const auto& p : r.signed_parts) {
+        signed_list += (signed_list.empty() ? "" : "; ") + part_description(p);
+        if (!p.problem.empty()) signed_list += ": " + p.problem;
+    }
+    std::string unsigned_list;
+    for (const auto& [path, what] : r.unsigned_parts) {
+        unsigned_list +=
+            (unsigned_list.empty() ? "" : ", ") + mime::describe_path(path) + " (" + what + ")";
+    }
+    fail(r, "partially_signed",
+         "only a part of this message is signed, not the message as a whole: " + signed_list +
+             "; " +
+             (unsigned_list.empty() ? std::string("the rest") : "the unsigned " + unsigned_list) +
+             " could have been written by anyone");
+}
+
+// The message a verification streams from, and who receives the signed content as it passes.
+struct StreamSource {
+    std::string path;
+    ContentSink tee;
+};
+
+// What gpg made of one signed entity, and the content it covers.
+struct CheckedPart {
+    SignedPartResult part;
+    std::string content;  ///< empty when streamed to the tee
+};
+
+// gpg verifies `in` with `text` as the signed content (null: an inline block, whose text gpg
+// writes to `plain`).
+gpgme_error_t run_verify(Context& ctx, const SignedInput& in, gpgme_data_t text,
+                         gpgme_data_t plain) {
+    auto sig = gpgme_data_from(in.signature);
+    return text == nullptr ? gpgme_op_verify(ctx.get(), sig.get(), nullptr, plain)
+                           : gpgme_op_verify(ctx.get(), sig.get(), text, nullptr);
+}
+
+// gpg checks one signed entity; its signers are recorded at `at` (now when not asked).
+base::Result<CheckedPart> check_part(Context& ctx, SignedInput& in, std::optional<std::int64_t> at,
+                                     const StreamSource* file) {
+    CheckedPart c{{in.entity.path, in.entity.type, in.entity.context, {}, in.problem}, {}};
+    SignedPartResult& part = c.part;
+    if (in.inline_block && part.context.empty()) part.context = "inline signed block";
+    if (!in.problem.empty()) return c;
+    GpgmeDataPtr plain = gpgme_memory_data();
+    gpgme_error_t err = 0;
+    if (in.streamed && file != nullptr) {
+        // The signed part streams from the file into gpg (and on to the tee): constant memory.
+        KEYFENCE_TRY_ASSIGN(bio, smime::first_part_bio(file->path, in.boundary, file->tee));
+        BioSource source{bio.get()};
+        auto text = bio_data(source);
+        if (!text) return base::Error(base::ErrorCode::Internal, "GPGME is out of memory");
+        err = run_verify(ctx, in, text.get(), nullptr);
+        if (source.failed) {
+            part.problem =
+                "the signed part cannot be read from the message: its multipart delimiters are "
+                "missing (RFC 2046 §5.1.1), or the file could not be read";
+            return c;
+        }
+    } else if (in.inline_block) {
+        err = run_verify(ctx, in, nullptr, plain.get());
+    } else {
+        auto text = gpgme_data_from(in.content);
+        err = run_verify(ctx, in, text.get(), nullptr);
+    }
+    if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
+        part.problem = std::string("gpg cannot read the signature (") + gpgme_strerror(err) + ")";
+        return c;
+    }
+    part.signers = collect_signatures(ctx, at);
+    if (part.signers.empty()) part.problem = "the signature part holds no OpenPGP signature";
+    if (!in.outside.empty()) part.problem = in.outside;
+    c.content = in.inline_block ? gpgme_data_bytes(plain.get()) : std::move(in.content);
+    return c;
+}
 }  // namespace
 
-std::vector<SignatureInfo> collect_signatures(Context& ctx) {
+std::vector<SignatureInfo> collect_signatures(Context& ctx, std::optional<std::int64_t> at) {
+    const std::int64_t when = at.value_or(now());
     std::vector<SignatureInfo> out;
     gpgme_verify_result_t result = gpgme_op_verify_result(ctx.get());
     if (result == nullptr) return out;
@@ -127,71 +228,36 @@ std::vector<SignatureInfo> collect_signatures(Context& ctx) {
         SignatureInfo info;
         info.fingerprint = sig->fpr != nullptr ? sig->fpr : "";
         info.status = gpgme_strerror(sig->status);
-        info.good = gpg_err_code(sig->status) == GPG_ERR_NO_ERROR ||
-                    gpg_err_code(sig->status) == GPG_ERR_KEY_EXPIRED;
+        const auto code = gpg_err_code(sig->status);
+        // gpg says "key expired" or "signature expired" (at its own clock) for a signature that
+        // matches the content; expiry is judged below at the time of verification.
+        info.good = code == GPG_ERR_NO_ERROR || code == GPG_ERR_KEY_EXPIRED ||
+                    code == GPG_ERR_SIG_EXPIRED || code == GPG_ERR_CERT_REVOKED;
         info.validity = validity_name(sig->validity);
         info.created = utc_time(sig->timestamp);
+        info.made_after_at = at.has_value() && static_cast<std::int64_t>(sig->timestamp) > *at;
+        info.signature_expires = utc_time(sig->exp_timestamp);
+        info.signature_expired =
+            sig->exp_timestamp != 0 && static_cast<std::int64_t>(sig->exp_timestamp) <= when;
         if (const char* h = gpgme_hash_algo_name(sig->hash_algo)) info.hash = h;
-        describe_key(ctx, info);
-        // gpg says "key expired" for a good signature by a key that expired since.
-        if (gpg_err_code(sig->status) == GPG_ERR_KEY_EXPIRED) info.key_expired = true;
-        if (gpg_err_code(sig->status) == GPG_ERR_NO_PUBKEY) info.key_known = false;
+        describe_key(ctx, info, when);
+        if (code == GPG_ERR_CERT_REVOKED || (sig->summary & GPGME_SIGSUM_KEY_REVOKED) != 0) {
+            info.key_revoked = true;
+        }
+        // Without --at, gpg's own verdict on expiry stands as well.
+        if (!at && code == GPG_ERR_KEY_EXPIRED) info.key_expired = true;
+        if (!at && code == GPG_ERR_SIG_EXPIRED) info.signature_expired = true;
+        if (code == GPG_ERR_NO_PUBKEY) info.key_known = false;
         out.push_back(std::move(info));
     }
     return out;
 }
 
-void judge(VerifyResult& r) {
-    r.from_matches = false;
-    if (r.signers.empty()) {
-        r.failure = "the message has no signature";
-        return;
-    }
-    for (const auto& s : r.signers) {
-        if (!s.key_known) {
-            r.failure = "the signer's key " + s.fingerprint +
-                        " is not in the keyring; import it with 'keyfence pgp import'";
-            return;
-        }
-        if (!s.good) {
-            r.failure =
-                "the signature does not match the content: the message was changed after it "
-                "was signed, or the signature is broken (" +
-                s.status + ")";
-            return;
-        }
-        if (s.key_revoked || s.key_expired) {
-            r.failure = "the signer's key " + s.fingerprint + " is " +
-                        (s.key_revoked ? "revoked" : "expired");
-            return;
-        }
-    }
-    if (r.from_addresses.size() != 1) {
-        r.failure = r.from_addresses.empty() ? "the message has no From: address"
-                                             : "the message has several From: addresses";
-        return;
-    }
-    const std::string& from = r.from_addresses.front();
-    for (const auto& s : r.signers) {
-        if (std::find(s.addresses.begin(), s.addresses.end(), from) != s.addresses.end()) {
-            r.from_matches = true;
-        }
-    }
-    if (!r.from_matches) {
-        std::string signer;
-        for (const auto& s : r.signers) {
-            for (const auto& a : s.addresses) signer += (signer.empty() ? "" : ", ") + a;
-        }
-        r.failure = "the From: header (" + from + ") is not one of the signer's addresses (" +
-                    (signer.empty() ? std::string("none") : signer) +
-                    "): the signature is valid, but not from the sender this message claims";
-    }
-}
-
 void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
-    judge(r);
-    if (!r.verified() || r.signers.empty()) return;
-    // The shared sender rules: display names, Sender:, several From: fields or mailboxes.
+    r.from_matches = false;
+    if (r.at.empty()) r.at = utc_time(now());
+    if (r.from_text.empty()) r.from_text = sender.from_text;
+    if (r.sender_text.empty()) r.sender_text = sender.sender_text;
     std::vector<mime::SignerIdentity> identities;
     for (const auto& s : r.signers) {
         mime::SignerIdentity id{s.addresses, {}};
@@ -202,84 +268,89 @@ void judge(VerifyResult& r, const mime::SenderHeaders& sender) {
         identities.push_back(std::move(id));
     }
     const auto check = mime::check_sender(sender, identities);
-    if (!check.ok()) {
-        r.from_matches = false;
-        r.failure = check.reason;
-    }
+    r.from_matches = !r.signers.empty() && check.ok();
+    judge_signatures(r);
+    if (r.verified() && !check.ok()) fail(r, check.code, check.reason);
 }
 
-base::Result<SignedBody> parse_signed(std::string_view message) {
-    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse(message));
-    SignedBody body;
-    body.from_addresses = parsed.headers().from_addresses;
-    body.sender = mime::sender_headers(parsed.get());
-    GMimeObject* entity = parsed.body();
-    if (mime::mime_type(entity) == "text/plain") {
-        // Inline cleartext signing (RFC 4880 §7): verified with the same strictness, so the
-        // block must be the whole body; text before or after it is unsigned.
-        KEYFENCE_TRY_ASSIGN(text, mime::decoded_content(entity));
-        const auto block = whole_cleartext_block(text);
-        if (block == InlineBlock::Whole) {
-            body.inline_signed = true;
-            body.signature = std::move(text);
-            return body;
-        }
-        if (block == InlineBlock::Partial) {
-            body.unsigned_reason =
-                "only a part of this message is signed: the inline signed block has text before "
-                "or after it that could have been added by anyone";
-            return body;
-        }
-    }
-    if (mime::mime_type(entity) != "multipart/signed" ||
-        lower_param(entity, "protocol") != "application/pgp-signature") {
-        body.unsigned_reason =
-            has_signed_part(entity)
-                ? "only a part of this message is signed, not the message as a whole; the rest "
-                  "could have been added by anyone"
-                : "the message is not PGP/MIME signed";
-        return body;
-    }
-    KEYFENCE_TRY_ASSIGN(parts, signed_parts(entity, message));
-    body.content = std::move(parts.content);
-    body.signature = std::move(parts.signature);
-    return body;
-}
-
-base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message) {
-    KEYFENCE_TRY_ASSIGN(body, parse_signed(message));
+namespace {
+base::Result<VerifyResult> verify_prepared(Context& ctx, PreparedVerification& prepared,
+                                           const VerifyOptions& options, const StreamSource* file) {
+    const std::int64_t at = options.at.value_or(now());
     VerifyResult r;
-    r.from_addresses = std::move(body.from_addresses);
-    if (!body.unsigned_reason.empty()) {
-        r.failure = std::move(body.unsigned_reason);
-        return r;
+    r.at = utc_time(at);
+    r.from_text = prepared.sender.from_text;
+    r.sender_text = prepared.sender.sender_text;
+    for (const auto& m : prepared.sender.from) {
+        if (!m.address.empty()) r.from_addresses.push_back(m.address);
     }
-    if (body.inline_signed) {
-        // The cleartext block is signature and text at once; gpg hands back the signed text.
-        r.format = "inline";
-        auto block = gpgme_data_from(body.signature);
-        GpgmeDataPtr plain = gpgme_memory_data();
-        const gpgme_error_t err = gpgme_op_verify(ctx.get(), block.get(), nullptr, plain.get());
-        if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
-            return gpg_error(err, "the inline signed block cannot be read", ErrorCode::BadInput);
+    for (const auto& u : prepared.coverage.unsigned_parts) {
+        r.unsigned_parts.emplace_back(u.path, u.type);
+    }
+    std::string body_content;
+    std::size_t gpg_runs = 0;
+    for (auto& in : prepared.inputs) {
+        // Each check is a gpg process: a message of a thousand tiny signed parts must not cost
+        // a thousand. Beyond the bound, parts are reported unchecked (docs/limits.md); only a
+        // partly signed message can have more than one.
+        if (in.problem.empty() && ++gpg_runs > k_max_checked_parts) {
+            in.problem = "not checked: the message has more than " +
+                         std::to_string(k_max_checked_parts) + " signed parts";
         }
-        r.signers = collect_signatures(ctx);
-        r.content = gpgme_data_bytes(plain.get());
-        judge(r, body.sender);
-        if (!r.verified()) r.content.clear();
-        return r;
+        KEYFENCE_TRY_ASSIGN(checked, check_part(ctx, in, options.at, file));
+        if (in.entity.path.empty()) body_content = std::move(checked.content);
+        // Text around an inline block is the unsigned rest of that part.
+        if (!in.outside.empty()) {
+            r.unsigned_parts.emplace_back(in.entity.path,
+                                          in.entity.type + ", outside the signed block");
+        }
+        r.signed_parts.push_back(std::move(checked.part));
     }
-    r.format = "multipart/signed";
-    auto sig = gpgme_data_from(body.signature);
-    auto text = gpgme_data_from(body.content);
-    const gpgme_error_t err = gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr);
-    if (err != 0 && gpg_err_code(err) != GPG_ERR_BAD_SIGNATURE) {
-        return gpg_error(err, "the signature part cannot be read", ErrorCode::BadInput);
+    const bool whole =
+        prepared.coverage.whole_body_signed() && prepared.inputs.front().outside.empty();
+    if (whole) {
+        auto& body = r.signed_parts.front();
+        r.coverage = "whole";
+        r.format = prepared.inputs.front().inline_block ? "inline" : "multipart/signed";
+        r.signers = std::move(body.signers);
+        body.signers.clear();  // reported once, as the message's signers
+        if (r.signers.empty()) fail(r, "not_signed", body.problem);
+    } else if (!prepared.inputs.empty()) {
+        r.coverage = "partial";
     }
-    r.signers = collect_signatures(ctx);
-    r.content = std::move(body.content);
-    judge(r, body.sender);
+    if (r.coverage == "none") {
+        fail(r, "not_signed", "the message is not signed with OpenPGP");
+    } else if (r.coverage == "partial") {
+        judge_partial(r);
+    } else if (r.verified()) {
+        judge(r, prepared.sender);
+    }
+    if (r.verified()) r.content = std::move(body_content);
     return r;
+}
+}  // namespace
+
+base::Result<VerifyResult> verify_message(Context& ctx, std::string_view message,
+                                          const VerifyOptions& options) {
+    KEYFENCE_TRY_ASSIGN(prepared, prepare_verification(message));
+    return verify_prepared(ctx, prepared, options, nullptr);
+}
+
+base::Result<VerifyResult> verify_message_file(Context& ctx, const std::string& path,
+                                               const VerifyOptions& options, ContentSink content) {
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    if (mime::mime_type(parsed.body()) != "multipart/signed") {
+        // Inline blocks and partly signed messages: read into memory (their text is decoded).
+        std::string bytes;
+        KEYFENCE_TRY(
+            smime::read_chunks(path, [&](std::string_view chunk) { bytes.append(chunk); }));
+        KEYFENCE_TRY_ASSIGN(result, verify_message(ctx, bytes, options));
+        if (content && !result.content.empty()) content(result.content);
+        return result;
+    }
+    KEYFENCE_TRY_ASSIGN(prepared, prepare_file_verification(std::move(parsed)));
+    const StreamSource file{path, std::move(content)};
+    return verify_prepared(ctx, prepared, options, &file);
 }
 
 }  // namespace keyfence::mail::pgp

@@ -6,8 +6,9 @@
 // which part is signed, by whom, and why the message as a whole is not valid.
 //
 // The OpenPGP messages (PGP/MIME and inline) go through `keyfence pgp verify` in a GnuPG home of
-// their own holding the corpus's public keys, with gpg's clock at 2020-06-01: the controls
-// verify with the right signer, every attack fails. The table names every file of the corpus.
+// their own holding the corpus's public keys, as of 2020-06-01 (--at): the controls verify with
+// the right signer, every attack fails with the failure_code of its S/MIME twin. The table names
+// every file of the corpus.
 
 #include <gtest/gtest.h>
 
@@ -77,36 +78,37 @@ const Row k_rows[] = {
     // 05-ui: imitates a security indicator, with no signature at all.
     {"05-ui/u1-ui-redressing/u1-generic.eml", Protocol::None, Expect::Invalid, "not_signed", "Signed: nothing"},
 
-    // PGP rows: `keyfence pgp verify` with gpg's clock set to 2020-06-01 (the keys' validity).
+    // PGP rows: `keyfence pgp verify --at 2020-06-01`; Invalid rows name the failure_code, the
+    // same as the S/MIME row of the attack.
     {"assets/valid-signed/manager-pgp-inline.eml", Protocol::Pgp, Expect::Valid, k_manager, ""},
     {"assets/valid-signed/manager-pgp-mime.eml", Protocol::Pgp, Expect::Valid, k_manager, ""},
     {"assets/valid-signed/eve-pgp-inline.eml", Protocol::Pgp, Expect::Valid, k_eve, ""},
     {"assets/valid-signed/eve-pgp-mime.eml", Protocol::Pgp, Expect::Valid, k_eve, ""},
-    {"03-mime/m1-prepending-text/m1-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m1-prepending-text/m1-pgp-inline2.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m1-prepending-text/m1-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m2-hiding-with-html/m2-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m2-hiding-with-html/m2-pgp-inline2.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m2-hiding-with-html/m2-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m3-hiding-in-reference/m3-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m3-hiding-in-reference/m3-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m4-hiding-as-attachment/m4-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"03-mime/m4-hiding-as-attachment/m4-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i1-sender-signer-checks/i1-from-unequals-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-contains-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-empty-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-nonexistent-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-only-a-name-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-sender-signer-a-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-sender-signer-b-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-signer-sender-a-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i2-display-name-confusion/i2-from-is-signer-sender-b-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from-is-sender-sender-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from-is-sender-signer-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from-sender-others-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from-signer-others-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from1-sender-from2-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
-    {"04-id/i3-from-sender-confusion/i3-from1-signer-from2-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "", ""},
+    {"03-mime/m1-prepending-text/m1-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m1-prepending-text/m1-pgp-inline2.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m1-prepending-text/m1-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m2-hiding-with-html/m2-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m2-hiding-with-html/m2-pgp-inline2.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m2-hiding-with-html/m2-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m3-hiding-in-reference/m3-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m3-hiding-in-reference/m3-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m4-hiding-as-attachment/m4-pgp-inline.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"03-mime/m4-hiding-as-attachment/m4-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "partially_signed", ""},
+    {"04-id/i1-sender-signer-checks/i1-from-unequals-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "signer_is_not_from", ""},
+    {"04-id/i2-display-name-confusion/i2-from-contains-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "display_name_not_certified", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-empty-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "from_without_address", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-nonexistent-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "no_from", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-only-a-name-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "from_without_address", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-sender-signer-a-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "display_name_is_an_address", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-sender-signer-b-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "from_without_address", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-signer-sender-a-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "display_name_is_an_address", ""},
+    {"04-id/i2-display-name-confusion/i2-from-is-signer-sender-b-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "from_without_address", ""},
+    {"04-id/i3-from-sender-confusion/i3-from-is-sender-sender-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "several_from_addresses", ""},
+    {"04-id/i3-from-sender-confusion/i3-from-is-sender-signer-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "several_from_addresses", ""},
+    {"04-id/i3-from-sender-confusion/i3-from-sender-others-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "sender_differs", ""},
+    {"04-id/i3-from-sender-confusion/i3-from-signer-others-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "sender_differs", ""},
+    {"04-id/i3-from-sender-confusion/i3-from1-sender-from2-signer-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "several_from_fields", ""},
+    {"04-id/i3-from-sender-confusion/i3-from1-signer-from2-sender-pgp-mime.eml", Protocol::Pgp, Expect::Invalid, "several_from_fields", ""},
 };
 // clang-format on
 
@@ -233,8 +235,6 @@ class JohnnyCorpusPgp : public JohnnyCorpus {
                                 (k_corpus / "assets/public-keys" / key).string()});
             ASSERT_EQ(imported.exit_code, 0) << imported.err;
         }
-        // The keys' signatures as of 2020-06-01, as the S/MIME rows use --at.
-        std::ofstream(home() / "gpg.conf", std::ios::app) << "faked-system-time 20200601T000000\n";
     }
     void TearDown() override {
         // Bounded, as in tests/gnupg: gpgconf can wait on an agent that is still starting.
@@ -255,8 +255,11 @@ class JohnnyCorpusPgp : public JohnnyCorpus {
 TEST_P(JohnnyCorpusPgp, PgpVerifyJudgesTheMessage) {
     const Row& row = GetParam();
     const std::string in = (k_corpus / row.file).string();
-    const auto text = kf({"pgp", "verify", "--homedir", home().string(), "--in", in});
-    const auto json = kf({"--json", "pgp", "verify", "--homedir", home().string(), "--in", in});
+    // As of 2020-06-01, as the S/MIME rows.
+    const auto text =
+        kf({"pgp", "verify", "--homedir", home().string(), "--at", "2020-06-01", "--in", in});
+    const auto json = kf({"--json", "pgp", "verify", "--homedir", home().string(), "--at",
+                          "2020-06-01", "--in", in});
     ASSERT_EQ(text.exit_code, json.exit_code) << row.file;
     const auto results = result_lines(text.out + text.err);
     ASSERT_EQ(results.size(), 1u) << "one verdict, Keyfence's own:\n" << text.out << text.err;
@@ -264,14 +267,21 @@ TEST_P(JohnnyCorpusPgp, PgpVerifyJudgesTheMessage) {
     ASSERT_FALSE(j.is_discarded()) << json.out << json.err;
     if (row.expect == Expect::Valid) {
         EXPECT_EQ(text.exit_code, 0) << row.file << "\n" << text.out << text.err;
-        EXPECT_EQ(results.front(), "Result: VERIFIED");
+        EXPECT_EQ(results.front(),
+                  std::string("Result: VERIFIED: the whole message body is signed by \"") +
+                      row.outcome + "\", the From: address");
         EXPECT_EQ(j["verified"], true);
+        EXPECT_EQ(j["at"], "2020-06-01T00:00:00Z");
         EXPECT_NE(json.out.find(row.outcome), std::string::npos) << "the signer:\n" << json.out;
         return;
     }
     EXPECT_EQ(text.exit_code, 1) << row.file << "\n" << text.out << text.err;
-    EXPECT_EQ(results.front().rfind("Result: NOT VERIFIED", 0), 0u) << results.front();
+    EXPECT_EQ(results.front().rfind("Result: NOT VERIFIED (" + std::string(row.outcome), 0), 0u)
+        << results.front();
     EXPECT_EQ(j["verified"], false);
+    if (*row.outcome != '\0') {
+        EXPECT_EQ(j["failure_code"], row.outcome) << json.out;
+    }
 }
 
 std::vector<Row> pgp_rows() {

@@ -11,8 +11,10 @@
 #include "mail/pgp/bind.hpp"
 #include "mail/pgp/decrypt.hpp"
 #include "mail/pgp/homedir.hpp"
+#include "mail/pgp/packet_bounds.hpp"
 #include "mail/pgp/passphrase.hpp"
 #include "mail/pgp/sign.hpp"
+#include "mail/pgp/signed_entity.hpp"
 #include "mail/pgp/verify.hpp"
 #include "tests/support/test_world.hpp"
 
@@ -165,7 +167,7 @@ constexpr const char* k_encrypted =
     "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
     "boundary=\"B\"\r\n\r\n--B\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: "
     "1\r\n\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP "
-    "MESSAGE-----\r\n\r\nhQEMA\r\n-----END PGP MESSAGE-----\r\n\r\n--B--\r\n";
+    "MESSAGE-----\r\n\r\nhAIAAA==\r\n-----END PGP MESSAGE-----\r\n\r\n--B--\r\n";
 
 TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
     const std::string head = "From: <bob@example.org>\r\nSubject: s\r\n";
@@ -173,7 +175,7 @@ TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
     ASSERT_TRUE(whole) << whole.error().message();
     EXPECT_EQ(whole->format, "multipart/encrypted");
     EXPECT_FALSE(whole->mixed);
-    EXPECT_NE(whole->ciphertext.find("hQEMA"), std::string::npos);
+    EXPECT_NE(whole->ciphertext.find("hAIAAA=="), std::string::npos);
 
     auto mixed = pgp::prepare_decryption(
         head + "Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n" + k_encrypted +
@@ -183,7 +185,7 @@ TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
 
     auto inline_block = pgp::prepare_decryption(
         head +
-        "Content-Type: text/plain\r\n\r\nhi\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA\r\n"
+        "Content-Type: text/plain\r\n\r\nhi\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhAIAAA==\r\n"
         "-----END PGP MESSAGE-----\r\n");
     ASSERT_TRUE(inline_block);
     EXPECT_EQ(inline_block->format, "inline");
@@ -195,15 +197,157 @@ TEST(PgpMessages, FindsEncryptedContentAndSaysWhenItIsMixed) {
 }
 
 TEST(PgpMessages, ASignedPartInsideAnUnsignedMessageIsNotASignedMessage) {
-    auto body = pgp::parse_signed(
+    auto body = pgp::prepare_verification(
         "From: <a@example.org>\r\nContent-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n"
         "Content-Type: text/plain\r\n\r\nadded by anyone\r\n--M\r\nContent-Type: "
         "multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"S\"\r\n\r\n--S\r\n"
         "Content-Type: text/plain\r\n\r\nsigned\r\n--S\r\nContent-Type: "
         "application/pgp-signature\r\n\r\nsig\r\n--S--\r\n\r\n--M--\r\n");
     ASSERT_TRUE(body) << body.error().message();
-    EXPECT_NE(body->unsigned_reason.find("only a part"), std::string::npos);
+    EXPECT_FALSE(body->coverage.whole_body_signed());
+    ASSERT_EQ(body->inputs.size(), 1u);
+    EXPECT_EQ(body->inputs.front().entity.path, "2");
+    EXPECT_EQ(body->inputs.front().content, "Content-Type: text/plain\r\n\r\nsigned");
     EXPECT_EQ(pgp::micalg_for(GPGME_MD_SHA256), "pgp-sha256");
+}
+
+}  // namespace
+}  // namespace keyfence::test
+
+// --- the OpenPGP bounds scan (mail/pgp/packet_bounds.hpp, docs/limits.md) ---------------------
+namespace keyfence::test {
+namespace {
+
+std::vector<std::uint8_t> bytes(std::initializer_list<int> b) {
+    std::vector<std::uint8_t> v;
+    for (int x : b) v.push_back(static_cast<std::uint8_t>(x));
+    return v;
+}
+
+// An old-format packet (RFC 4880 §4.2.1) of `tag` with a one-octet length and `n` body bytes.
+std::vector<std::uint8_t> old_packet(int tag, std::size_t n) {
+    std::vector<std::uint8_t> v = {static_cast<std::uint8_t>(0x80 | (tag << 2)),
+                                   static_cast<std::uint8_t>(n)};
+    v.resize(2 + n, 0x42);
+    return v;
+}
+
+std::string radix64(const std::vector<std::uint8_t>& data) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < data.size(); i += 3) {
+        std::uint32_t v = data[i] << 16;
+        if (i + 1 < data.size()) v |= data[i + 1] << 8;
+        if (i + 2 < data.size()) v |= data[i + 2];
+        out += k[(v >> 18) & 63];
+        out += k[(v >> 12) & 63];
+        out += i + 1 < data.size() ? k[(v >> 6) & 63] : '=';
+        out += i + 2 < data.size() ? k[v & 63] : '=';
+        if (out.size() % 65 == 64) out += '\n';
+    }
+    return out;
+}
+
+std::string armored(const std::vector<std::uint8_t>& data, const std::string& headers = "") {
+    return "-----BEGIN PGP SIGNATURE-----\n" + headers + "\n" + radix64(data) +
+           "\n=AAAA\n-----END PGP SIGNATURE-----\n";
+}
+
+base::Status scan(const std::vector<std::uint8_t>& data,
+                  const pgp::PgpLimits& limits = pgp::k_pgp_limits) {
+    pgp::PacketScanner s(limits);
+    KEYFENCE_TRY(s.feed(data));
+    return s.finish();
+}
+
+TEST(PgpBounds, WholePacketsPassInAnyPieces) {
+    auto data = old_packet(2, 100);
+    const auto more = old_packet(11, 3);
+    data.insert(data.end(), more.begin(), more.end());
+    EXPECT_TRUE(scan(data));
+    pgp::PacketScanner s;
+    for (auto b : data) ASSERT_TRUE(s.feed(std::span(&b, 1)));
+    EXPECT_TRUE(s.finish());
+    EXPECT_EQ(s.packets(), 2u);
+    // The same in armor, with text around it and fed a byte at a time.
+    const std::string text = "text before\r\n" + armored(data, "Version: x\n") + "after\n";
+    EXPECT_TRUE(pgp::check_armored_bounds(text));
+    pgp::ArmorScanner a;
+    for (char c : text) ASSERT_TRUE(a.feed(std::string_view(&c, 1)));
+    EXPECT_TRUE(a.finish());
+}
+
+TEST(PgpBounds, ALengthBeyondTheDataIsRefused) {
+    auto data = old_packet(2, 100);
+    data.resize(50);
+    auto r = scan(data);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, base::ErrorCode::BadInput);
+    EXPECT_NE(r.error().context.find("declares 100 bytes, more than the data holds"),
+              std::string::npos)
+        << r.error().context;
+    // A five-octet new-format length (RFC 4880 §4.2.2.3) of almost 4 GiB, in armor.
+    auto r2 = pgp::check_armored_bounds(armored(bytes({0xc2, 0xff, 0xff, 0xff, 0xff, 0xf0, 1})));
+    ASSERT_FALSE(r2);
+    EXPECT_NE(r2.error().context.find("declares 4294967280 bytes"), std::string::npos);
+}
+
+TEST(PgpBounds, MalformedHeadersAreRefused) {
+    EXPECT_FALSE(scan(bytes({0x02, 0x01, 0x00})));  // bit 7 clear
+    EXPECT_FALSE(scan(bytes({0xc0, 0x01, 0x00})));  // reserved tag 0
+    // A partial body length on a signature packet (tag 2): only data packets may have one.
+    auto partial = bytes({0xc2, 0xe9});
+    partial.resize(2 + 512, 0);
+    partial.push_back(0x00);
+    auto r = scan(partial);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().context.find("partial body length on a packet of type 2"),
+              std::string::npos);
+    // A first partial chunk under 512 bytes (RFC 4880 §4.2.2.4).
+    auto small = bytes({0xcb, 0xe1, 0, 0, 0x00});
+    EXPECT_FALSE(scan(small));
+    // A literal packet (tag 11) in a 512-byte chunk and a 1-byte end: fine.
+    auto good = bytes({0xcb, 0xe9});
+    good.resize(2 + 512, 0);
+    good.insert(good.end(), {0x01, 0x00});
+    EXPECT_TRUE(scan(good));
+}
+
+TEST(PgpBounds, CountsAndLinesAreBounded) {
+    pgp::PgpLimits limits;
+    limits.max_packets = 3;
+    limits.max_partial_chunks = 2;
+    std::vector<std::uint8_t> four;
+    for (int i = 0; i < 4; ++i) {
+        const auto p = old_packet(2, 1);
+        four.insert(four.end(), p.begin(), p.end());
+    }
+    auto r = scan(four, limits);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().context.find("limit on packets in one message (4, at most 3)"),
+              std::string::npos)
+        << r.error().context;
+    auto chunks = bytes({0xcb, 0xe9});
+    chunks.resize(2 + 512, 0);
+    for (int i = 0; i < 2; ++i) chunks.insert(chunks.end(), {0xe0, 0x00});  // 1-byte chunks
+    chunks.push_back(0x00);
+    auto c = scan(chunks, limits);
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().context.find("partial body length chunks"), std::string::npos);
+
+    const auto one = old_packet(2, 1);
+    auto line = pgp::check_armored_bounds("-----BEGIN PGP MESSAGE-----\n\n" +
+                                          std::string(5000, 'A') + "\n-----END PGP MESSAGE-----\n");
+    ASSERT_FALSE(line);
+    EXPECT_NE(line.error().context.find("armor line (5000, at most 4096)"), std::string::npos)
+        << line.error().context;
+    std::string headers;
+    for (int i = 0; i < 65; ++i) headers += "Comment: " + std::to_string(i) + "\n";
+    auto h = pgp::check_armored_bounds(armored(one, headers));
+    ASSERT_FALSE(h);
+    EXPECT_NE(h.error().context.find("armor header lines (65, at most 64)"), std::string::npos);
+    // Outside an armor block, long lines are the MIME limits' business.
+    EXPECT_TRUE(pgp::check_armored_bounds(std::string(100000, 'x') + "\n" + armored(one)));
 }
 
 }  // namespace
