@@ -9,7 +9,7 @@
 
 namespace keyfence::mail::pgp {
 
-base::Result<std::string> run_tool(const std::vector<std::string>& argv) {
+base::Result<std::string> run_tool(const std::vector<std::string>& argv, bool any_exit) {
     using base::ErrorCode;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -46,7 +46,7 @@ base::Result<std::string> run_tool(const std::vector<std::string>& argv) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !any_exit)) {
         return base::Error(ErrorCode::Io, argv[0] + " failed");
     }
     return out;
