@@ -73,32 +73,15 @@ ssize_t sink_write(void* handle, const void* buffer, std::size_t size) {
 gpgme_data_cbs k_source_cbs{source_read, nullptr, source_seek, nullptr};
 gpgme_data_cbs k_sink_cbs{nullptr, sink_write, nullptr, nullptr};
 
-// GPGME moves data between a data object and gpg's pipe in 4 KiB blocks unless told otherwise
-// (GPGME 1.16 NEWS, data flag "io-buffer-size"; 1 MiB is its maximum): a 1 GiB message would
-// take a quarter of a million poll/read/write rounds. The flag is a hint; an older GPGME
-// ignores it (the error is harmless).
-constexpr const char* k_io_buffer_size = "1048576";
-
-GpgmeDataPtr tuned(gpgme_data_t data) {
-    GpgmeDataPtr owned(data);
-    (void)gpgme_data_set_flag(data, "io-buffer-size", k_io_buffer_size);
-    return owned;
-}
-
 GpgmeDataPtr from_cbs(gpgme_data_cbs* cbs, void* handle) {
     gpgme_data_t data = nullptr;
     if (gpgme_data_new_from_cbs(&data, cbs, handle) != 0) return GpgmeDataPtr();
-    return tuned(data);
+    return GpgmeDataPtr(data);
 }
 }  // namespace
 
 GpgmeDataPtr source_data(FileSource& source) {
-    auto data = from_cbs(&k_source_cbs, &source);
-    // gpg's --input-size-hint: its own progress and buffer choices know the size.
-    if (data && source.total > 0) {
-        (void)gpgme_data_set_flag(data.get(), "size-hint", std::to_string(source.total).c_str());
-    }
-    return data;
+    return from_cbs(&k_source_cbs, &source);
 }
 
 GpgmeDataPtr sink_data(ArmorSink& sink) {
@@ -109,7 +92,7 @@ GpgmeDataPtr fd_data(int fd) {
     if (::lseek(fd, 0, SEEK_SET) != 0) return GpgmeDataPtr();
     gpgme_data_t data = nullptr;
     if (gpgme_data_new_from_fd(&data, fd) != 0) return GpgmeDataPtr();
-    return tuned(data);
+    return GpgmeDataPtr(data);
 }
 
 }  // namespace keyfence::mail::pgp
