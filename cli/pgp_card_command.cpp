@@ -1,5 +1,6 @@
 // keyfence pgp card-keygen: keys generated on an OpenPGP card, through gpg --card-edit.
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -8,6 +9,7 @@
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
 #include "mail/pgp/bind.hpp"
+#include "mail/pgp/card_attributes.hpp"
 #include "mail/pgp/card_keygen.hpp"
 #include "token/pin/fd_pin_source.hpp"
 #include "token/pin/pinentry_pin_source.hpp"
@@ -23,13 +25,22 @@ struct CardKeygenOptions {
     bool replace = false;
 };
 
-// The --algo names as the card's algorithm attributes (OpenPGP card 3.4 §4.4.3.9).
+// The --algo names as the card's algorithm attributes (OpenPGP card 3.4 §4.4.3.9), per slot
+// (0 signature, 1 decryption, 2 authentication).
+std::string slot_algo(const std::string& algo, int slot) {
+    if (slot == 1 && algo == "nistp256") return "ecdh-p256";
+    if (slot == 1 && algo == "ed25519") return "cv25519";
+    return algo;
+}
+
 bool card_has(const AlgorithmAttributes& a, const std::string& algo) {
     using Kind = AlgorithmAttributes::Kind;
     if (algo == "rsa2048") return a.kind == Kind::Rsa && a.rsa_bits == 2048;
     if (algo == "rsa4096") return a.kind == Kind::Rsa && a.rsa_bits == 4096;
     if (algo == "nistp256") return a.kind == Kind::Ecdsa && a.curve == "P-256";
+    if (algo == "ecdh-p256") return a.kind == Kind::Ecdh && a.curve == "P-256";
     if (algo == "ed25519") return a.kind == Kind::EdDsa && a.curve == "Ed25519";
+    if (algo == "cv25519") return a.kind == Kind::Ecdh && a.curve == "Cv25519";
     return false;
 }
 
@@ -64,12 +75,21 @@ base::Status card_keygen(const GlobalOptions& globals, const CardKeygenOptions& 
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(found, the_card());
     auto& [key, card] = found;
-    if (!card_has(card.algorithms[0], options.algo)) {
-        return base::Error(
-            base::ErrorCode::Unsupported,
-            "the card's key attributes are " + card.algorithms[0].describe() + ", not " +
-                options.algo,
-            "set them first (gpg --card-edit: admin, key-attr), or give that --algo");
+    // A card whose attributes differ gets them changed first; that destroys its keys, so it
+    // needs --replace as much as overwriting them does.
+    bool has_algo = true;
+    for (int slot = 0; slot < 3; ++slot) {
+        has_algo = has_algo && card_has(card.algorithms[slot], slot_algo(options.algo, slot));
+    }
+    bool has_keys = false;
+    for (const auto& fpr : card.fingerprints) {
+        has_keys = has_keys || std::any_of(fpr.begin(), fpr.end(), [](auto b) { return b != 0; });
+    }
+    if (!has_algo && has_keys && !options.replace) {
+        return base::Error(base::ErrorCode::Cancelled,
+                           "the card already holds keys (" + card.algorithms[0].describe() +
+                               "); nothing was changed",
+                           "give --replace to overwrite them (the old keys are lost)");
     }
     KEYFENCE_TRY(check_admin_pin(card.pins.pw3_tries, globals.allow_last_pin_try));
     auto request = pgp_request(engine::Operation::Sign, key.match, nullptr, {});
@@ -96,9 +116,15 @@ base::Status card_keygen(const GlobalOptions& globals, const CardKeygenOptions& 
     }
     bool accepted = false;
     std::optional<base::Pin> verified_pin;
+    // The admin PIN the card accepted when its key attributes were changed: gpg asks for it
+    // again to generate (scdaemon forgot the verification), and gets it without a new prompt.
+    std::optional<base::Pin> admin_pin;
     const mail::pgp::PinAsker asker =
         [&](const mail::pgp::PassphraseQuestion& q) -> base::Result<base::Pin> {
-        if (q.index == 1) return admin_source->ask(admin_prompt);
+        if (q.index == 1) {
+            if (admin_pin) return copy_pin(*admin_pin);
+            return admin_source->ask(admin_prompt);
+        }
         if (q.index == 2) {
             KEYFENCE_TRY_ASSIGN(pin, engine->pin_source().ask(user_prompt));
             verified_pin = copy_pin(pin);
@@ -113,6 +139,13 @@ base::Status card_keygen(const GlobalOptions& globals, const CardKeygenOptions& 
     KEYFENCE_TRY(run_private_operation(
         *engine, ctx, key, request,
         [&]() -> base::Status {
+            if (!has_algo) {
+                KEYFENCE_TRY_ASSIGN(pin,
+                                    mail::pgp::set_card_algorithm(ctx.homedir(), options.algo, [&] {
+                                        return admin_source->ask(admin_prompt);
+                                    }));
+                admin_pin = std::move(pin);
+            }
             KEYFENCE_TRY_ASSIGN(
                 fpr, mail::pgp::generate_on_card(
                          ctx, {uid.first, uid.second, options.replace, [&] { accepted = true; }}));
@@ -131,7 +164,9 @@ void add_pgp_card_keygen(CommandContext& context, CLI::App* pgp) {
     auto* k = pgp->add_subcommand(
         "card-keygen", "Generate keys on an OpenPGP card and make their OpenPGP certificate");
     add_homedir_option(k, keygen->homedir);
-    k->add_option("--algo", keygen->algo, "rsa2048 (default), rsa4096, nistp256 or ed25519")
+    k->add_option(
+         "--algo", keygen->algo,
+         "rsa2048 (default), rsa4096, nistp256 or ed25519; the card's key attributes are set to it")
         ->check(CLI::IsMember({"rsa2048", "rsa4096", "nistp256", "ed25519"}));
     k->add_option("--uid", keygen->uid, "The user ID, \"Name <address>\"")->required();
     k->add_flag("--replace", keygen->replace, "Overwrite keys the card already holds");

@@ -9,7 +9,8 @@
 
 namespace keyfence::mail::pgp {
 
-base::Result<std::string> run_tool(const std::vector<std::string>& argv) {
+namespace {
+base::Result<std::string> spawn(const std::vector<std::string>& argv, bool any_exit, int stdin_fd) {
     using base::ErrorCode;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -17,7 +18,11 @@ base::Result<std::string> run_tool(const std::vector<std::string>& argv) {
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (stdin_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     std::vector<std::string> copy = argv;
@@ -46,10 +51,20 @@ base::Result<std::string> run_tool(const std::vector<std::string>& argv) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !any_exit)) {
         return base::Error(ErrorCode::Io, argv[0] + " failed");
     }
     return out;
+}
+
+}  // namespace
+
+base::Result<std::string> run_tool(const std::vector<std::string>& argv, bool any_exit) {
+    return spawn(argv, any_exit, -1);
+}
+
+base::Result<std::string> run_tool_reading(const std::vector<std::string>& argv, int stdin_fd) {
+    return spawn(argv, false, stdin_fd);
 }
 
 }  // namespace keyfence::mail::pgp

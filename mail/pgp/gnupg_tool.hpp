@@ -10,7 +10,12 @@
 namespace keyfence::mail::pgp {
 
 /// Runs `argv` (argv[0] looked up on PATH) with stdin from /dev/null and stderr discarded, and
-/// returns its standard output. Errors: Io when it cannot be run or exits non-zero.
-base::Result<std::string> run_tool(const std::vector<std::string>& argv);
+/// returns its standard output. Errors: Io when it cannot be run or, unless `any_exit`, when it
+/// exits non-zero (with `any_exit`, what it wrote before failing is returned).
+base::Result<std::string> run_tool(const std::vector<std::string>& argv, bool any_exit = false);
+
+/// As run_tool(), with standard input read from `stdin_fd` (from its current offset) instead
+/// of /dev/null: the program reads a file directly, with no copy through this process.
+base::Result<std::string> run_tool_reading(const std::vector<std::string>& argv, int stdin_fd);
 
 }  // namespace keyfence::mail::pgp

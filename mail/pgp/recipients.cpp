@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "mail/pgp/gnupg_tool.hpp"
@@ -48,29 +50,73 @@ base::Result<std::vector<std::string>> message_recipients(const std::string& hom
     return message_recipients_file(homedir, copy.path());
 }
 
-base::Result<std::vector<std::string>> message_recipients_file(const std::string& homedir,
-                                                               const std::string& path) {
-    // Only the packet list: gpg decrypts nothing with --list-only.
-    auto listing = run_tool({"gpg", "--homedir", homedir, "--batch", "--no-tty", "--list-only",
-                             "--list-packets", path});
+namespace {
+// The key ids of gpg's packet listing; `complete` tells whether the listing reached the
+// encrypted data packet, after which no session key packet can follow (RFC 4880 §5.1, §11.3).
+struct Listing {
     std::vector<std::string> keyids;
+    bool complete = false;
+};
+
+Listing list_packets(const std::string& homedir, const std::string& path) {
+    // Only the packet list: gpg decrypts nothing with --list-only. A cut-off message makes gpg
+    // fail after listing what it could read: that output is still good.
+    auto listing = run_tool(
+        {"gpg", "--homedir", homedir, "--batch", "--no-tty", "--list-only", "--list-packets", path},
+        true);
+    Listing r;
     std::istringstream lines(listing ? *listing : std::string());
     std::string line;
     while (std::getline(lines, line)) {
+        if (line.rfind(":encrypted data packet:", 0) == 0 ||
+            line.rfind(":aead encrypted packet:", 0) == 0) {
+            r.complete = true;
+            break;
+        }
         // ":pubkey enc packet: version 3, algo 1, keyid 8B251FA9DF94568C"
         if (line.rfind(":pubkey enc packet:", 0) != 0) continue;
         const auto at = line.find("keyid ");
         if (at == std::string::npos) continue;
         std::string id = line.substr(at + 6, 16);
         for (auto& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        keyids.push_back(id);
+        r.keyids.push_back(id);
     }
-    if (keyids.empty()) {
+    return r;
+}
+
+// The session key packets come first (RFC 4880 §11.3): 64 KiB of armor hold well over fifty of
+// them. Listing only that head keeps gpg from reading (and de-armoring) a large message twice.
+constexpr std::size_t k_head_bytes = 64 * 1024;
+
+std::optional<Listing> list_head(const std::string& homedir, const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string head(k_head_bytes, '\0');
+    std::size_t got = 0;
+    while (got < head.size()) {
+        const ssize_t n = ::read(fd, head.data() + got, head.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (got < head.size()) return std::nullopt;  // small: the whole file is listed anyway
+    HomeTempFile copy(homedir);
+    if (!copy.write(head)) return std::nullopt;
+    return list_packets(homedir, copy.path());
+}
+}  // namespace
+
+base::Result<std::vector<std::string>> message_recipients_file(const std::string& homedir,
+                                                               const std::string& path) {
+    auto head = list_head(homedir, path);
+    Listing listing = head && head->complete ? std::move(*head) : list_packets(homedir, path);
+    if (listing.keyids.empty()) {
         return base::Error(ErrorCode::BadInput,
                            "the message is not encrypted to any public key (or is damaged)",
                            "give a message encrypted to your token key");
     }
-    return keyids;
+    return std::move(listing.keyids);
 }
 
 }  // namespace keyfence::mail::pgp

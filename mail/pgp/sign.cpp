@@ -1,13 +1,17 @@
 #include "mail/pgp/sign.hpp"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 
 #include "mail/mime/raw_entity.hpp"
+#include "mail/pgp/gnupg_tool.hpp"
 #include "mail/pgp/gpg_error.hpp"
 #include "mail/pgp/mime_parts.hpp"
+#include "mail/pgp/recipients.hpp"
 #include "mail/pgp/stream_data.hpp"
 
 namespace keyfence::mail::pgp {
@@ -34,9 +38,49 @@ base::Status check_signature(Context& ctx, const std::string& content,
     return check_signature(ctx, text.get(), signature);
 }
 
+// Fault defence for a large message: gpg in `homedir` checks `signature` over the file `fd`
+// (read from its start as gpg's standard input) and must report it valid (VALIDSIG, doc/DETAILS)
+// for `fingerprint`, the key that signed.
+base::Status check_file_signature(const std::string& homedir, int fd, const std::string& signature,
+                                  const std::string& fingerprint) {
+    HomeTempFile sig(homedir);
+    if (!sig.write(signature) || ::lseek(fd, 0, SEEK_SET) != 0) {
+        return base::Error(ErrorCode::Io, "could not write a temporary file in " + homedir);
+    }
+    auto status = run_tool_reading({"gpg", "--homedir", homedir, "--batch", "--no-tty",
+                                    "--status-fd", "1", "--verify", sig.path(), "-"},
+                                   fd);
+    if (!status || fingerprint.empty() ||
+        status->find("[GNUPG:] VALIDSIG " + fingerprint) == std::string::npos) {
+        return base::Error(ErrorCode::ModuleFailure,
+                           "the token's OpenPGP signature does not verify; it was withheld",
+                           "check the token and the key binding ('keyfence pgp bind')");
+    }
+    return {};
+}
+
+// The first `size` bytes of the file `fd` to `writer`, in 1 MiB blocks.
+base::Status copy_file(int fd, std::uint64_t size, smime::BufferedWriter& writer) {
+    std::string block(1 << 20, '\0');
+    std::uint64_t at = 0;
+    while (at < size) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - at));
+        const ssize_t n = ::pread(fd, block.data(), want, static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return base::Error(ErrorCode::Io, "could not copy the signed content");
+        if (!writer.write(std::string_view(block.data(), static_cast<std::size_t>(n)))) {
+            return writer.status();
+        }
+        at += static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
 // One detached signature by `signer` over `in`; its micalg in `micalg`.
 base::Result<std::string> detached_signature(Context& ctx, gpgme_data_t in, gpgme_key_t signer,
-                                             std::string& micalg) {
+                                             std::string& micalg,
+                                             std::string* fingerprint = nullptr) {
     gpgme_ctx_t c = ctx.get();
     gpgme_signers_clear(c);
     if (auto err = gpgme_signers_add(c, signer); err != 0) {
@@ -51,6 +95,9 @@ base::Result<std::string> detached_signature(Context& ctx, gpgme_data_t in, gpgm
         return base::Error(ErrorCode::ModuleFailure, "gpg made no signature");
     }
     micalg = micalg_for(result->signatures->hash_algo);
+    if (fingerprint != nullptr && result->signatures->fpr != nullptr) {
+        *fingerprint = result->signatures->fpr;
+    }
     return gpgme_data_bytes(out.get());
 }
 
@@ -165,33 +212,27 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     g_mime_multipart_add(raw, placeholder.get());
     g_mime_multipart_add(raw, signature_part("").get());
 
-    // gpg reads the content to sign it, then again to check the signature; what it reads the
-    // second time is copied to the output between the frame's head and tail, so the signed
-    // part is, by construction, exactly the bytes signed. If the check fails, the output (an
-    // AtomicOutput) is dropped.
+    // gpg reads the content through GPGME to sign it. The fault-defence check is a separate
+    // gpg that reads the content file directly (its standard input is the file: no copy through
+    // GPGME's pipes), then the content is copied to the output between the frame's head and
+    // tail. Nothing reaches the output's owner unless the check passed (AtomicOutput).
     FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
+    source.large_transfers = true;  // gpg's output is one signature
     auto in = source_data(source);
     if (!in) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
     std::string micalg;
-    KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg));
+    std::string fingerprint;
+    KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg, &fingerprint));
     if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
+    KEYFENCE_TRY(
+        check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint));
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     g_mime_multipart_remove_at(raw, 1);
     g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
     smime::BufferedWriter writer(out);
     writer.write(frame.first);
-    FileSource again{prepared.content.fd(), prepared.content_size, {}, [&](std::string_view bytes) {
-                         return writer.write(bytes);
-                     }};
-    auto text = source_data(again);
-    if (!text) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
-    auto checked = check_signature(ctx, text.get(), signature);
-    KEYFENCE_TRY(writer.status());
-    KEYFENCE_TRY(checked);
-    if (again.failed || again.teed != prepared.content_size) {
-        return base::Error(ErrorCode::Io, "could not copy the signed content");
-    }
+    KEYFENCE_TRY(copy_file(prepared.content.fd(), prepared.content_size, writer));
     writer.write(frame.second);
     KEYFENCE_TRY(writer.status());
     KEYFENCE_TRY(writer.flush());

@@ -28,12 +28,18 @@ struct FileSource {
     std::uint64_t offset = 0;
     std::uint64_t teed = 0;  ///< how much `tee` has had
     bool failed = false;     ///< a read or `tee` failed
+    /// 64 KiB transfers into gpg instead of GPGME's 4 KiB (measured: about 15% less time to
+    /// sign 256 MiB; 1 MiB blocks were slower than 4 KiB ones with GPGME 1.18). Only for operations
+    /// whose output is small (sign, verify): GPGME writes each block to gpg's input pipe in one
+    /// blocking write, and a block larger than the pipe deadlocks when gpg itself waits to write a
+    /// large output that GPGME does not read meanwhile (seen with encrypt and decrypt).
+    bool large_transfers = false;
 };
 /// Null when GPGME is out of memory. `source` must outlive the data object.
 GpgmeDataPtr source_data(FileSource& source);
 
-/// The sink of gpg's ASCII-armored output: each LF becomes CRLF (a CR already there is kept
-/// once), then `write` gets the bytes.
+/// The sink of gpg's ASCII-armored output (read from gpg in blocks of up to 64 KiB): each LF
+/// becomes CRLF (a CR already there is kept once), then `write` gets the bytes.
 struct ArmorSink {
     ByteFn write;
     bool last_cr = false;
@@ -42,7 +48,8 @@ struct ArmorSink {
 /// Null when GPGME is out of memory. `sink` must outlive the data object.
 GpgmeDataPtr sink_data(ArmorSink& sink);
 
-/// A data object on `fd` (gpg reads or writes it in place) after rewinding it. Null on failure.
+/// A data object on `fd` (gpg writes into it, GPGME reading gpg's output in blocks of up to
+/// 64 KiB) after rewinding it. Null on failure.
 GpgmeDataPtr fd_data(int fd);
 
 }  // namespace keyfence::mail::pgp

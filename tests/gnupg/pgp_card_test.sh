@@ -165,11 +165,34 @@ echo "ok: wrong PIN costs exactly one try, nothing cached"
 [ "$(tries)" = 3 ] || fail "counter not reset by the right PIN"
 echo "ok: last try refused without --allow-last-pin-try"
 
+# key_algos EMAIL: "algo:length:curve" of the primary key and of each subkey, as gpg lists them
+# (doc/DETAILS: field 4 algorithm, 3 length, 17 curve).
+key_algos() {
+    gpg --homedir "$H" --batch --with-colons -K "$1" 2>/dev/null |
+        awk -F: '$1=="sec"||$1=="ssb"{printf "%s:%s:%s ", $4, $3, $17}'
+}
+
+# --- card-keygen --algo sets the card's key attributes (OpenPGP card 3.4 §4.4.3.9) ----------
+# A fresh card has RSA-2048 attributes; --algo rsa4096 changes all three slots first (the admin
+# PIN asked once), and gpg sees RSA-4096 keys.
+new_card rsa2048 0000C0D3
+keygen rsa4096 rsa4096@example.org
+[ "$(key_algos rsa4096@example.org)" = "1:4096: 1:4096: 1:4096: " ] ||
+    fail "rsa4096 key algorithms: $(key_algos rsa4096@example.org)"
+[ "$(card_json '["pin_tries"]["admin"]')" = 3 ] || fail "setting key attributes cost admin PIN tries"
+card_locked "card-keygen with key-attr"
+echo "ok: card-keygen --algo rsa4096 on an RSA-2048 card: attributes set, RSA-4096 keys"
+
 # --- NIST P-256 (ECDSA, ECDH) and Ed25519/Cv25519 ---------------------------------------
-for spec in nistp256:0000C0D1:p256@example.org ed25519:0000C0D2:ed@example.org; do
-    IFS=: read -r algo serial who <<<"$spec"
-    new_card "$algo" "$serial"
+# Each card starts with RSA-2048 attributes: card-keygen sets the ECC ones.
+for spec in nistp256:0000C0D1:p256@example.org:19:18:nistp256 ed25519:0000C0D2:ed@example.org:22:18:ed25519; do
+    IFS=: read -r algo serial who sig_algo enc_algo curve <<<"$spec"
+    new_card rsa2048 "$serial"
     keygen "$algo" "$who"
+    enc_curve=$([ "$curve" = ed25519 ] && echo cv25519 || echo "$curve")
+    algos=$(key_algos "$who")
+    [[ "$algos" == "$sig_algo:"*":$curve "*"$enc_algo:"*":$enc_curve "* ]] ||
+        fail "$algo key algorithms: $algos"
     sign_checked "$who"
     decrypt_checked "$who"
     sign_encrypt_checked "$who"
