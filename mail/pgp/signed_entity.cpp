@@ -103,6 +103,10 @@ base::Status prepare_multipart(GMimeObject* object, std::optional<std::string_vi
     in.signature = std::move(*sig);
     in.streamed = !raw;
     in.boundary = boundary;
+    if (const char* micalg =
+            g_mime_object_get_content_type_parameter(GMIME_OBJECT(multipart), "micalg")) {
+        in.micalg = micalg;
+    }
     return {};
 }
 

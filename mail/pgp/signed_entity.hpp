@@ -29,6 +29,8 @@ struct SignedInput {
     /// parsed from (prepare_file_verification); `content` is empty, `boundary` names its parts.
     bool streamed = false;
     std::string boundary;
+    /// multipart/signed: its micalg parameter as written (RFC 3156 §5), or "".
+    std::string micalg;
 };
 
 struct PreparedVerification {

@@ -1,6 +1,7 @@
 #include "mail/pgp/verify.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 #include "mail/pgp/bio_data.hpp"
@@ -79,6 +80,31 @@ void describe_key(Context& ctx, SignatureInfo& info, std::int64_t at) {
 void fail(VerifyResult& r, std::string code, std::string why) {
     r.failure_code = std::move(code);
     r.failure = std::move(why);
+}
+
+std::string lowercase(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+// RFC 3156 §5: micalg names the hash of the signature ("pgp-sha256"). A message whose micalg
+// disagrees with its signature is not as its sender's program wrote it; when micalg is absent
+// there is nothing to compare.
+void check_micalg(VerifyResult& r, const std::string& micalg) {
+    if (micalg.empty()) return;
+    for (const auto& s : r.signers) {
+        if (s.hash.empty() || lowercase(micalg) == "pgp-" + lowercase(s.hash)) continue;
+        // The message's own text, shown only as letters, digits and '-' (it must not be able to
+        // write anything that looks like Keyfence's verdict).
+        std::string shown;
+        for (const char c : micalg.substr(0, 32)) {
+            shown += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '?';
+        }
+        fail(r, "micalg_mismatch",
+             "the micalg parameter says \"" + shown + "\" but the signature was made with " +
+                 s.hash + " (RFC 3156 §5: they must agree)");
+        return;
+    }
 }
 
 std::string signer_name(const SignatureInfo& s, std::size_t index, std::size_t count) {
@@ -324,6 +350,9 @@ base::Result<VerifyResult> verify_prepared(Context& ctx, PreparedVerification& p
         judge_partial(r);
     } else if (r.verified()) {
         judge(r, prepared.sender);
+        if (r.verified() && r.format == "multipart/signed") {
+            check_micalg(r, prepared.inputs.front().micalg);
+        }
     }
     if (r.verified()) r.content = std::move(body_content);
     return r;
