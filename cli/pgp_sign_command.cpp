@@ -12,6 +12,7 @@
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
 #include "cli/time_option.hpp"
+#include "cli/verified_output.hpp"
 #include "mail/pgp/sign.hpp"
 #include "mail/pgp/verify.hpp"
 
@@ -65,19 +66,9 @@ int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
     if (!input) return finish(input.error());
     // The signed content streams to the output's temporary file as it is verified, and appears
     // only when it verified (a multipart/signed message is verified in constant memory).
-    std::optional<base::AtomicOutput> out;
-    if (!options.out.empty()) {
-        auto opened = base::AtomicOutput::open(options.out);
-        if (!opened) return finish(opened.error());
-        out.emplace(std::move(*opened));
-    }
-    base::Status written;
-    mail::pgp::ContentSink content;
-    if (out) {
-        content = [&](std::string_view bytes) {
-            if (written) written = out->write(bytes);
-        };
-    }
+    auto out = VerifiedOutput::open(options.out);
+    if (!out) return finish(out.error());
+    const mail::pgp::ContentSink content = out->sink();
     auto result = mail::pgp::verify_message_file(*ctx, input->path, verify, content);
     if (!result) return finish(result.error());
     // The report goes to stdout unless the signed content does. Strings from the message may
@@ -90,11 +81,7 @@ int pgp_verify(const GlobalOptions& globals, const PgpVerifyOptions& options) {
                                  : pgp_verify_text(*result);
     std::fputs(text.c_str(), report);
     if (!result->verified()) return k_exit_not_verified;
-    if (out) {
-        if (!written) return finish(written);
-        return finish(out->commit());
-    }
-    return k_exit_ok;
+    return finish(out->commit());
 }
 }  // namespace
 

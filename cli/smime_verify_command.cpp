@@ -10,6 +10,7 @@
 #include "cli/smime_report.hpp"
 #include "cli/smime_support.hpp"
 #include "cli/time_option.hpp"
+#include "cli/verified_output.hpp"
 #include "mail/smime/cert_store.hpp"
 #include "mail/smime/stream_io.hpp"
 #include "mail/smime/verify.hpp"
@@ -39,19 +40,9 @@ int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options
     if (!input) return finish(input.error());
     // The signed content streams to the output's temporary file as it is verified, and appears
     // only when it verified (a multipart/signed message is verified in constant memory).
-    std::optional<base::AtomicOutput> out;
-    if (!options.out.empty()) {
-        auto opened = base::AtomicOutput::open(options.out);
-        if (!opened) return finish(opened.error());
-        out.emplace(std::move(*opened));
-    }
-    base::Status written;
-    mail::smime::ContentSink content;
-    if (out) {
-        content = [&](std::string_view bytes) {
-            if (written) written = out->write(bytes);
-        };
-    }
+    auto out = VerifiedOutput::open(options.out);
+    if (!out) return finish(out.error());
+    const mail::smime::ContentSink content = out->sink();
     auto result = mail::smime::verify_message_file(input->path, verify, content);
     if (!result) return finish(result.error());
     // The report goes to stdout unless the signed content does.
@@ -65,11 +56,7 @@ int smime_verify(const GlobalOptions& globals, const SmimeVerifyOptions& options
     if (!result->verified()) return k_exit_not_verified;
     // Archived mail verified as of the past says nothing about the certificate today.
     if (!verify.at) remember_signers(*result);
-    if (out) {
-        if (!written) return finish(written);
-        return finish(out->commit());
-    }
-    return k_exit_ok;
+    return finish(out->commit());
 }
 }  // namespace
 
