@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -77,6 +80,30 @@ std::map<std::string, std::string> SoftHsmWorld::env(
     return extra;
 }
 
+namespace {
+// What a hung child's process group and every GnuPG daemon are doing: ps, and each group
+// member's stacks when gdb is there.
+std::string describe_hang(pid_t group) {
+    const std::string g = std::to_string(group);
+    const std::string command =
+        "ps -eo pid,ppid,pgid,etimes,stat,wchan:24,args | awk 'NR==1 || $3==" + g +
+        " || /gpg-agent|scdaemon|pkcs11-scd/' | grep -v awk; "
+        "command -v gdb >/dev/null && for p in $(ps -eo pid,pgid | awk '$2==" +
+        g +
+        "{print $1}'); do echo \"--- stacks of $p\"; timeout 20 gdb -p $p -batch -ex "
+        "'thread apply all bt 15' 2>/dev/null | grep -E '^#|^Thread'; done";
+    std::string out;
+    if (std::FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+            out.append(buffer, n);
+        }
+        ::pclose(pipe);
+    }
+    return out;
+}
+}  // namespace
+
 ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& options) {
     // A child that exits before reading its input must not kill the test with SIGPIPE.
     ::signal(SIGPIPE, SIG_IGN);
@@ -109,9 +136,15 @@ ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& op
     for (auto& a : args) argp.push_back(a.data());
     argp.push_back(nullptr);
 
+    // Its own process group, so that a hung child and what it started can be killed together.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
     pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
+    const int rc = ::posix_spawnp(&pid, argp[0], &actions, &attributes, argp.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
@@ -127,8 +160,19 @@ ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& op
     ProcessResult result;
     pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_count = 2;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+    bool timed_out = false;
     while (open_count > 0) {
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        const int ready = ::poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 1000)));
+        if (ready < 0 && errno != EINTR) break;
+        if (ready <= 0) continue;
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
             char buf[8192];
@@ -142,9 +186,20 @@ ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& op
             }
         }
     }
+    if (timed_out) {
+        result.err += "\n[test harness] " + argv[0] + " still running after " +
+                      std::to_string(options.timeout_seconds) + " s; the processes:\n" +
+                      describe_hang(pid);
+        ::kill(-pid, SIGKILL);
+        for (auto& f : fds) {
+            if (f.fd >= 0) ::close(f.fd);
+        }
+    }
     int status = 0;
     ::waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.exit_code = timed_out           ? 124
+                       : WIFEXITED(status) ? WEXITSTATUS(status)
+                                           : 128 + WTERMSIG(status);
     return result;
 }
 

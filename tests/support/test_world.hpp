@@ -69,6 +69,10 @@ struct ProcessOptions {
     std::string stdin_data;
     std::optional<std::string> fd3_data;  ///< written to a pipe the child reads as fd 3
     std::filesystem::path cwd;
+    /// A child still running after this long is reported (its process group and GnuPG daemons,
+    /// with stacks) on `err` and killed, exit code 124: a hang fails with evidence before the
+    /// CTest timeout (docs/testing.md, "Reruns").
+    int timeout_seconds = 80;
 };
 
 /// Runs argv[0] (found on PATH if not absolute) and waits for it.

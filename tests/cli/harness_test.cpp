@@ -1,0 +1,33 @@
+// The test harness itself: a child that hangs is described and killed before the CTest
+// timeout, so a hang in a test (docs/testing.md, "Reruns") leaves evidence in the log.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "tests/support/test_world.hpp"
+
+namespace keyfence::test {
+namespace {
+
+TEST(Harness, AHungChildIsDescribedKilledAndExits124) {
+    const auto start = std::chrono::steady_clock::now();
+    // The shell and the sleep it starts are one process group: both must go.
+    const auto r = run({"sh", "-c", "sleep 30 & wait"}, {.timeout_seconds = 1});
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.exit_code, 124);
+    EXPECT_NE(r.err.find("[test harness] sh still running after 1 s"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("sleep 30"), std::string::npos) << r.err;  // the ps listing
+    EXPECT_LT(took, std::chrono::seconds(25));
+    EXPECT_EQ(run({"pgrep", "-f", "^sleep 30$"}).exit_code, 1) << "the group was not killed";
+}
+
+TEST(Harness, AChildThatEndsInTimeIsUntouched) {
+    const auto r = run({"sh", "-c", "echo out; echo err >&2; exit 3"}, {.timeout_seconds = 5});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_EQ(r.out, "out\n");
+    EXPECT_EQ(r.err, "err\n");
+}
+
+}  // namespace
+}  // namespace keyfence::test
