@@ -1,9 +1,15 @@
 #include "mail/pgp/homedir.hpp"
 
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "mail/pgp/gnupg_tool.hpp"
 
@@ -123,9 +129,78 @@ base::Result<std::string> setup_home(const HomeSetup& setup) {
     return home.string();
 }
 
+namespace {
+bool same_path(const std::string& a, const std::string& b) {
+    std::error_code ec1, ec2;
+    const fs::path pa = fs::weakly_canonical(a, ec1);
+    const fs::path pb = fs::weakly_canonical(b, ec2);
+    return ec1 || ec2 ? a == b : pa == pb;
+}
+
+// The GnuPG daemons running for `homedir`: gpg-agent, scdaemon and gnupg-pkcs11-scd processes
+// of this user whose command line names it after --homedir (as gpg starts them).
+std::vector<pid_t> daemons_of(const std::string& homedir) {
+    std::vector<pid_t> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        std::vector<std::string> args;
+        for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+        if (args.empty()) continue;
+        const std::string program = fs::path(args[0]).filename().string();
+        if (program != "gpg-agent" && program != "scdaemon" && program != "gnupg-pkcs11-scd") {
+            continue;
+        }
+        for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+            if (args[i] == "--homedir" && same_path(args[i + 1], homedir)) {
+                found.push_back(static_cast<pid_t>(std::stol(name)));
+                break;
+            }
+        }
+    }
+    return found;
+}
+
+// Running: not gone and not a zombie (one left for an init that does not reap is gone too).
+bool running(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return false;
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// Sends `signal` to each of `pids` still there and waits up to `wait` for all to be gone.
+bool end_processes(const std::vector<pid_t>& pids, int signal, std::chrono::milliseconds wait) {
+    for (const pid_t pid : pids) ::kill(pid, signal);
+    const auto until = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        const bool any =
+            std::any_of(pids.begin(), pids.end(), [](pid_t pid) { return running(pid); });
+        if (!any) return true;
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+}  // namespace
+
 base::Status stop_daemons(const std::string& homedir) {
-    KEYFENCE_TRY(run_tool({"gpgconf", "--homedir", homedir, "--kill", "all"}));
-    return {};
+    // gpgconf asks the agent to stop its smartcard daemon first. An agent whose
+    // gnupg-pkcs11-scd has gone away can leave that request unanswered for ever (seen on a
+    // loaded machine: `pgp sign` waited on gpg-connect-agent's "scd killscd"), so gpgconf gets
+    // ten seconds, and whatever still runs for this home is then terminated: no daemon may
+    // outlive the operation holding a logged-in token.
+    (void)run_tool({"timeout", "10", "gpgconf", "--homedir", homedir, "--kill", "all"}, true);
+    const std::vector<pid_t> left = daemons_of(homedir);
+    if (left.empty()) return {};
+    if (end_processes(left, SIGTERM, std::chrono::seconds(2)) ||
+        end_processes(left, SIGKILL, std::chrono::seconds(2))) {
+        return {};
+    }
+    return base::Error(ErrorCode::Io, "GnuPG's daemons for " + homedir + " could not be stopped",
+                       "end them with 'gpgconf --homedir " + homedir + " --kill all'");
 }
 
 base::Status record_binding(const std::string& homedir, const std::string& keygrip,

@@ -227,7 +227,10 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     KEYFENCE_TRY(
         check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint));
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
-    g_mime_multipart_remove_at(raw, 1);
+    // The placeholder's reference comes back to us (transfer full).
+    if (GMimeObject* removed = g_mime_multipart_remove_at(raw, 1)) {
+        g_object_unref(removed);
+    }
     g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
     smime::BufferedWriter writer(out);

@@ -171,7 +171,10 @@ base::Status finish_file_signature(PreparedFileSignature& prepared, EVP_PKEY* ke
         return writer.flush();
     }
     auto* multipart = GMIME_MULTIPART(prepared.multipart.get());
-    g_mime_multipart_remove_at(multipart, 1);
+    // The placeholder's reference comes back to us (transfer full).
+    if (GMimeObject* placeholder = g_mime_multipart_remove_at(multipart, 1)) {
+        g_object_unref(placeholder);
+    }
     g_mime_multipart_add(multipart, signature_part(der).get());
     KEYFENCE_TRY_ASSIGN(done, frame(prepared));
     return out(done.tail);

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "mail/pgp/bind.hpp"
@@ -350,5 +352,39 @@ TEST(PgpBounds, CountsAndLinesAreBounded) {
     EXPECT_TRUE(pgp::check_armored_bounds(std::string(100000, 'x') + "\n" + armored(one)));
 }
 
+}  // namespace
+}  // namespace keyfence::test
+
+namespace keyfence::test {
+namespace {
+// stop_daemons() must not trust gpgconf alone: a daemon of the home that gpgconf did not stop
+// (an agent hung on "scd killscd", seen under load) is terminated. Here stand-ins named
+// gnupg-pkcs11-scd (bash under that name), which no gpgconf request reaches.
+pid_t stand_in(const std::string& homedir) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl("/bin/bash", "gnupg-pkcs11-scd", "-c",
+                "sleep 29 </dev/null >/dev/null 2>&1; :", "gnupg-pkcs11-scd", "--homedir",
+                homedir.c_str(), nullptr);
+        ::_exit(127);
+    }
+    return pid;
+}
+
+TEST(PgpDaemons, StopDaemonsEndsWhatGpgconfLeftRunningForTheHome) {
+    TempDir dir;
+    const auto home = dir.path() / "gnupg";
+    std::filesystem::create_directories(home);
+    const pid_t mine = stand_in(home.string());
+    const pid_t other = stand_in((dir.path() / "elsewhere").string());
+    ::usleep(300 * 1000);
+    ASSERT_TRUE(mail::pgp::stop_daemons(home.string()));
+    int status = 0;
+    EXPECT_EQ(::waitpid(mine, &status, 0), mine);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "the home's daemon was not ended";
+    EXPECT_EQ(::waitpid(other, &status, WNOHANG), 0) << "another home's daemon was ended";
+    ::kill(other, SIGKILL);
+    ::waitpid(other, &status, 0);
+}
 }  // namespace
 }  // namespace keyfence::test
