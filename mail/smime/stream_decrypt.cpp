@@ -11,6 +11,7 @@
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/cms_limits.hpp"
 #include "mail/smime/decrypt.hpp"
+#include "mail/smime/envelope_head.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -110,12 +111,8 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
 
 base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
                                                              const std::vector<X509*>& candidates) {
-    KEYFENCE_TRY_ASSIGN(decoded, decode_envelope(path, {}));
-    std::vector<std::size_t> named;
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-        if (encrypted_to(decoded.cms.get(), candidates[i])) named.push_back(i);
-    }
-    return named;
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    return recipients_among(parsed.body(), candidates);
 }
 
 base::Result<FileDecryptResult> finish_file_decryption(

@@ -50,9 +50,9 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
                                                              const ProgressFn& progress = {});
 
 /// Which of `candidates` (certificates of the user's keys) a RecipientInfo of the encrypted
-/// message in the file at `path` names, as indexes in order: how `mail open` picks the key
-/// when several have a certificate for the same address. No key is used. Errors: as
-/// prepare_file_decryption(), but never KeyNotFound.
+/// message in the file at `path` names, as indexes in order. No key is used; only the head of
+/// the envelope is decoded (envelope_head.hpp: recipients_among, for a part already parsed).
+/// Errors: as prepare_file_decryption(), but never KeyNotFound.
 base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
                                                              const std::vector<X509*>& candidates);
 

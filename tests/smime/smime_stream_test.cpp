@@ -9,7 +9,10 @@
 #include "mail/mime/canonical.hpp"
 #include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
+#include "mail/smime/certificate.hpp"
+#include "mail/smime/envelope_head.hpp"
 #include "mail/smime/stream_base64.hpp"
+#include "mail/smime/stream_decrypt.hpp"
 #include "mail/smime/stream_first_part.hpp"
 #include "mail/smime/stream_hash.hpp"
 #include "tests/smime/smime_fixture.hpp"
@@ -366,6 +369,71 @@ TEST_F(SmimeStreamTest, ALargeTamperedGcmMessageLeavesNoOutputAtAll) {
     EXPECT_FALSE(fs::exists(path("d.eml")));
     // And no plaintext (nor anything else) was left in the temporary directory either.
     EXPECT_TRUE(fs::is_empty(tmp));
+}
+
+// `mail open` picks its key from the RecipientInfos, which come before the encrypted content:
+// the head of the envelope is complete as soon as the content encryption algorithm was read,
+// and nothing after it is decoded or needed.
+TEST_F(SmimeStreamTest, RecipientsAreReadFromTheHeadOfTheEnvelopeAlone) {
+    software_recipient("swrsa", "rsa");
+    auto rsa = mail::smime::load_certificates(m_world.cert_pem("rsa2048"));
+    auto other = mail::smime::load_certificates(path("swrsa.pem").string());
+    auto unrelated = mail::smime::load_certificates(m_world.cert_pem("ecp384"));
+    ASSERT_TRUE(rsa && other && unrelated);
+    const std::vector<X509*> candidates = {unrelated->front().get(), rsa->front().get(),
+                                           other->front().get()};
+    write_file(path("entity"), "Content-Type: application/octet-stream\r\n\r\n" +
+                                   std::string(64 << 10, 'x') + "\r\n");
+    for (bool stream : {false, true}) {
+        for (const char* cipher : {"-aes-256-gcm", "-aes-256-cbc"}) {
+            SCOPED_TRACE(std::string(cipher) + (stream ? " -stream" : ""));
+            std::vector<std::string> argv = {"openssl",
+                                             "cms",
+                                             "-encrypt",
+                                             cipher,
+                                             "-binary",
+                                             "-outform",
+                                             "DER",
+                                             "-in",
+                                             path("entity").string(),
+                                             "-out",
+                                             path("env.der").string(),
+                                             m_world.cert_pem("rsa2048"),
+                                             path("swrsa.pem").string()};
+            if (stream) argv.insert(argv.begin() + 3, "-stream");
+            ASSERT_EQ(run(argv).exit_code, 0);
+            const std::string der = read_file(path("env.der"));
+            // Every prefix is incomplete until the head is whole; from then on it is complete.
+            std::size_t head = 0;
+            for (std::size_t n = 0; n <= der.size(); ++n) {
+                auto skeleton =
+                    mail::smime::envelope_head_skeleton(std::string_view(der).substr(0, n));
+                ASSERT_TRUE(skeleton) << n << ": " << skeleton.error().context;
+                if (head == 0 && *skeleton) head = n;
+                ASSERT_EQ(skeleton->has_value(), head != 0 && n >= head) << n;
+            }
+            ASSERT_GT(head, 0u);
+            EXPECT_LT(head, 4096u) << "two RecipientInfos and the algorithm";
+            // A message whose envelope is whole up to the algorithm and garbage after it: its
+            // recipients are still found, so nothing after the head was read.
+            std::string cut = der.substr(0, head) + std::string(1 << 20, '\x5a');
+            write_file(path("cut.der"), cut);
+            auto b64 = run({"openssl", "base64", "-in", path("cut.der").string()});
+            write_file(path("cut.eml"),
+                       "From: bob@example.org\r\nTo: rsa2048@example.org\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+                       "Content-Transfer-Encoding: base64\r\n\r\n" +
+                           b64.out);
+            auto named = mail::smime::file_recipients_among(path("cut.eml").string(), candidates);
+            ASSERT_TRUE(named) << named.error().context;
+            EXPECT_EQ(*named, (std::vector<std::size_t>{1, 2}));
+        }
+    }
+    // Not an envelope at all: refused from its head.
+    auto signed_head = mail::smime::envelope_head_skeleton(
+        std::string("\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 13));
+    ASSERT_FALSE(signed_head);
+    EXPECT_EQ(signed_head.error().code, base::ErrorCode::BadInput);
 }
 
 TEST_F(SmimeStreamTest, FromLinesInSignedTextSurviveAnMboxHop) {
