@@ -1,12 +1,10 @@
 #include "mail/smime/stream_decrypt.hpp"
 
-#include "mail/mime/sender.hpp"
-#include "mail/smime/cms_limits.hpp"
-
 #include <sys/stat.h>
 
 #include "base/openssl_error.hpp"
 #include "base/secure_buffer.hpp"
+#include "mail/mime/coverage.hpp"
 #include "mail/mime/sender.hpp"
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/cms_limits.hpp"
@@ -39,16 +37,18 @@ base::Status decrypt_to(PreparedFileDecryption& p, int plain_fd) {
     return {};
 }
 
-bool looks_signed(GMimeObject* entity) {
+// S/MIME signed at its top, as is_signed_entity() (verify.hpp) judges the bytes: a
+// multipart/signed with a PKCS#7 protocol and two parts, or opaque signed-data.
+bool is_smime_signed(GMimeObject* entity) {
     const std::string type = mime::mime_type(entity);
-    return type == "multipart/signed" || type == "application/pkcs7-mime" ||
-           type == "application/x-pkcs7-mime";
-}
-
-base::Result<std::string> read_file(const std::string& path) {
-    std::string out;
-    KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { out.append(chunk); }));
-    return out;
+    if (type == "multipart/signed") {
+        return mime::is_smime_signature_protocol(
+                   mime::content_type_parameter(entity, "protocol")) &&
+               g_mime_multipart_get_count(GMIME_MULTIPART(entity)) == 2;
+    }
+    if (type != "application/pkcs7-mime" && type != "application/x-pkcs7-mime") return false;
+    const std::string smime_type = mime::content_type_parameter(entity, "smime-type");
+    return smime_type.empty() || smime_type == "signed-data";
 }
 }  // namespace
 
@@ -137,17 +137,13 @@ base::Result<FileDecryptResult> finish_file_decryption(
     // message would tell a bad padding from a wrong key (Bleichenbacher, Marvin).
     auto entity = mime::parse_entity_file(plain.path());
     if (!entity) return decryption_failed();
-    if (looks_signed(entity->get())) {
-        // verify.hpp takes the entity in memory: a signed-then-encrypted message is held once.
-        KEYFENCE_TRY_ASSIGN(bytes, read_file(plain.path()));
-        if (is_signed_entity(bytes)) {
-            KEYFENCE_TRY_ASSIGN(
-                // The outer From: and Sender: fields, judged as for a whole message.
-                signature,
-                verify_entity(bytes, mime::sender_headers(prepared.message.get()), verify));
-            result.signature = std::move(signature);
-        }
-        OPENSSL_cleanse(bytes.data(), bytes.size());
+    if (is_smime_signed(entity->get())) {
+        // From the file, in constant memory, against the outer From: and Sender: fields,
+        // judged as for a whole message.
+        KEYFENCE_TRY_ASSIGN(
+            signature, verify_entity_file(entity->get(), plain.path(),
+                                          mime::sender_headers(prepared.message.get()), verify));
+        result.signature = std::move(signature);
     }
     BufferedWriter writer(out);
     auto sink = mime::sink_stream([&](std::string_view bytes) {

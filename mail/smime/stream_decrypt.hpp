@@ -8,7 +8,8 @@
 //      CMS_decrypt with the encrypted content as a detached, streamed BIO); the plaintext goes to
 //      a temporary file and is used only when the whole content decrypted and, for
 //      AES-GCM, the tag verified. Then the output message is written through `out`.
-// A signed entity inside is verified in memory (verify.hpp has no streaming entry yet).
+// A signed entity inside is verified from the plaintext's temporary file, in constant memory
+// (verify_entity_file).
 
 #include <cstdint>
 #include <functional>

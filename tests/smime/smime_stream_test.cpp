@@ -371,6 +371,78 @@ TEST_F(SmimeStreamTest, ALargeTamperedGcmMessageLeavesNoOutputAtAll) {
     EXPECT_TRUE(fs::is_empty(tmp));
 }
 
+// A signed message inside an encrypted one is verified from the plaintext's temporary file:
+// the decrypting process stays far below the message's size (it held the plaintext whole
+// before). Peak RSS is the child's own (GNU time reads wait4's ru_maxrss).
+TEST_F(SmimeStreamTest, SignedThenEncryptedDecryptsAndVerifiesInConstantMemory) {
+    constexpr std::size_t k_attachment = 40u << 20;
+    constexpr long k_max_rss_kib = 40 << 10;  // the plaintext alone is over 54 MiB
+    auto in = large_message(k_attachment);
+    for (bool opaque : {false, true}) {
+        SCOPED_TRACE(opaque ? "opaque signed-data" : "multipart/signed");
+        std::vector<std::string> sign = {"smime", "sign",      "--key", key("rsa2048"),
+                                         "--in",  in.string(), "--out", path("s.eml").string()};
+        if (opaque) sign.insert(sign.begin() + 2, "--opaque");
+        auto signed_run = kf(sign);
+        ASSERT_EQ(signed_run.exit_code, 0) << signed_run.err;
+        ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in",
+                      path("s.eml").string(), "--out", path("e.eml").string()})
+                      .exit_code,
+                  0);
+        ASSERT_GT(fs::file_size(path("e.eml")), k_attachment);
+        const fs::path rss = path("rss.txt");
+        std::vector<std::string> argv = {"/usr/bin/time",
+                                         "-f",
+                                         "%M",
+                                         "-o",
+                                         rss.string(),
+                                         KEYFENCE_BINARY,
+                                         "--no-p11-kit",
+                                         "--module",
+                                         k_softhsm_module,
+                                         "--pin-fd",
+                                         "3",
+                                         "smime",
+                                         "decrypt",
+                                         "--key",
+                                         key("rsa2048"),
+                                         "--ca",
+                                         m_world.ca_pem(),
+                                         "--in",
+                                         path("e.eml").string(),
+                                         "--out",
+                                         path("d.eml").string()};
+        ProcessOptions options{.env = env(), .fd3_data = "123456\n"};
+        for (const auto& [k, v] : m_world.env()) options.env.emplace(k, v);
+        auto d = run(argv, options);
+        ASSERT_EQ(d.exit_code, 0) << d.out << d.err;
+        EXPECT_NE(d.out.find("integrity-protected and"), std::string::npos) << d.out;
+        EXPECT_NE(d.out.find("Result: VERIFIED"), std::string::npos) << d.out;
+        // The output is the signed message again, and the peer verifies it.
+        EXPECT_EQ(openssl_verify(path("d.eml")).exit_code, 0);
+        EXPECT_GT(fs::file_size(path("d.eml")), k_attachment);
+        const long rss_kib = std::stol(read_file(rss));
+        EXPECT_LT(rss_kib, k_max_rss_kib) << "peak RSS " << rss_kib << " KiB";
+        // The signature is still checked: a tampered signed message inside fails (exit 1) and
+        // leaves no output.
+        std::string tampered = read_file(path("s.eml"));
+        std::size_t middle = tampered.size() / 2;
+        while (tampered[middle] == '\r' || tampered[middle] == '\n') ++middle;
+        tampered[middle] = tampered[middle] == 'A' ? 'B' : 'A';
+        write_file(path("t.eml"), tampered);
+        ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in",
+                      path("t.eml").string(), "--out", path("te.eml").string()})
+                      .exit_code,
+                  0);
+        fs::remove(path("td.eml"));
+        auto t = kf({"smime", "decrypt", "--key", key("rsa2048"), "--ca", m_world.ca_pem(), "--in",
+                     path("te.eml").string(), "--out", path("td.eml").string()});
+        EXPECT_EQ(t.exit_code, 1) << t.out << t.err;
+        EXPECT_NE(t.out.find("NOT VERIFIED"), std::string::npos) << t.out;
+        EXPECT_FALSE(fs::exists(path("td.eml")));
+    }
+}
+
 // `mail open` picks its key from the RecipientInfos, which come before the encrypted content:
 // the head of the envelope is complete as soon as the content encryption algorithm was read,
 // and nothing after it is decoded or needed.
