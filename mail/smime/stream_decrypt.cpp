@@ -10,6 +10,7 @@
 #include "mail/smime/cms_limits.hpp"
 #include "mail/smime/decrypt.hpp"
 #include "mail/smime/envelope_head.hpp"
+#include "mail/smime/stream_base64_decoder.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -64,23 +65,53 @@ struct DecodedEnvelope {
     std::vector<std::uint8_t> sha256;
 };
 
+// The part's content, decoded, handed to `sink` in pieces: base64 (RFC 8551 §3.3) by
+// Base64Decoder from the raw stream in 1 MiB blocks, any other transfer encoding by GMime.
+// Errors: BadInput (cannot be decoded), Io.
+base::Status decode_part(GMimeDataWrapper* wrapper,
+                         const std::function<void(std::string_view)>& sink) {
+    GMimeStream* raw = g_mime_data_wrapper_get_stream(wrapper);
+    if (g_mime_data_wrapper_get_encoding(wrapper) == GMIME_CONTENT_ENCODING_BASE64 &&
+        raw != nullptr && g_mime_stream_reset(raw) == 0) {
+        Base64Decoder decoder([&sink](std::string_view bytes) {
+            sink(bytes);
+            return true;
+        });
+        std::vector<char> block(k_buffer);
+        // A bounded GMime stream fails a read at its end rather than returning 0: eos()
+        // decides (as canonical.cpp's copy).
+        while (!g_mime_stream_eos(raw)) {
+            const gssize got = g_mime_stream_read(raw, block.data(), block.size());
+            if (got < 0) return base::Error(ErrorCode::Io, "the message cannot be read");
+            if (got == 0) break;
+            decoder.write(std::string_view(block.data(), static_cast<std::size_t>(got)));
+        }
+        decoder.finish();
+        return {};
+    }
+    auto stream = mime::sink_stream([&sink](std::string_view bytes) {
+        sink(bytes);
+        return true;
+    });
+    if (g_mime_data_wrapper_write_to_stream(wrapper, stream.get()) < 0) {
+        return base::Error(ErrorCode::BadInput, "the part's transfer encoding cannot be decoded");
+    }
+    return {};
+}
+
 base::Result<DecodedEnvelope> decode_envelope(const std::string& path, const ProgressFn& progress) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
     KEYFENCE_TRY(check_encrypted_body(parsed.body()));
     GMimeDataWrapper* wrapper = g_mime_part_get_content(GMIME_PART(parsed.body()));
     if (wrapper == nullptr) return base::Error(ErrorCode::BadInput, "the S/MIME part is empty");
     KEYFENCE_TRY_ASSIGN(der, TempFile::create());
-    Hasher sha256(EVP_sha256());
     BufferedWriter file([&](std::string_view block) { return write_fd(der.fd(), block); });
-    auto sink = mime::sink_stream([&](std::string_view bytes) {
+    Hasher sha256(EVP_sha256());
+    KEYFENCE_TRY(decode_part(wrapper, [&](std::string_view bytes) {
         sha256.update(bytes);
         if (progress) progress(file.written(), 0);
-        return file.write(bytes);
-    });
-    if (g_mime_data_wrapper_write_to_stream(wrapper, sink.get()) < 0) {
-        KEYFENCE_TRY(file.status());
-        return base::Error(ErrorCode::BadInput, "the part's transfer encoding cannot be decoded");
-    }
+        file.write(bytes);  // a failure is kept for flush()
+    }));
     KEYFENCE_TRY(file.flush());
     KEYFENCE_TRY_ASSIGN(skeleton, read_enveloped_skeleton(der.path()));
     KEYFENCE_TRY_ASSIGN(cms, cms_from_der(skeleton.der));
