@@ -25,7 +25,7 @@ base::Error malformed(const std::string& what) {
 struct Header {
     std::uint8_t tag = 0;
     bool indefinite = false;
-    std::size_t length = 0;
+    std::uint64_t length = 0;  ///< the ContentInfo's may be that of the whole message
     std::size_t header_size = 0;
 };
 template <class T>
@@ -55,10 +55,7 @@ class Prefix {
             if (pos + 2 + count > m_bytes.size()) return std::optional<Header>();
             std::uint64_t length = 0;
             for (unsigned i = 0; i < count; ++i) length = (length << 8) | byte(pos + 2 + i);
-            // Everything before the content is small: a longer element is refused now rather
-            // than read up to the bound.
-            if (length > k_max_envelope_head) return malformed("an element is too large");
-            h.length = static_cast<std::size_t>(length);
+            h.length = length;
             h.header_size = 2 + count;
         }
         return std::optional<Header>(h);
@@ -71,8 +68,8 @@ class Prefix {
         if (!h) return std::optional<std::size_t>();
         std::size_t at = pos + h->header_size;
         if (!h->indefinite) {
-            if (at + h->length > m_bytes.size()) return std::optional<std::size_t>();
-            return std::optional<std::size_t>(at + h->length);
+            if (h->length > m_bytes.size() - at) return std::optional<std::size_t>();
+            return std::optional<std::size_t>(at + static_cast<std::size_t>(h->length));
         }
         for (;;) {
             if (at + 2 > m_bytes.size()) return std::optional<std::size_t>();
@@ -88,6 +85,9 @@ class Prefix {
         KEYFENCE_TRY_ASSIGN(h, header(pos));
         if (!h) return std::optional<std::string_view>();
         if (h->tag != tag) return malformed(std::string("expected ") + what);
+        // Everything before the content is small: a longer element is refused now rather than
+        // read up to the bound. (The elements around it may be as long as the message.)
+        if (h->length > k_max_envelope_head) return malformed("an element is too large");
         KEYFENCE_TRY_ASSIGN(e, end(pos));
         if (!e) return std::optional<std::string_view>();
         return std::optional<std::string_view>(m_bytes.substr(pos, *e - pos));

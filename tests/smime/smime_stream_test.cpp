@@ -517,8 +517,10 @@ TEST_F(SmimeStreamTest, RecipientsAreReadFromTheHeadOfTheEnvelopeAlone) {
     ASSERT_TRUE(rsa && other && unrelated);
     const std::vector<X509*> candidates = {unrelated->front().get(), rsa->front().get(),
                                            other->front().get()};
+    // Larger than the head's bound: openssl's definite lengths of the whole structure (no
+    // -stream) are not taken for elements of the head.
     write_file(path("entity"), "Content-Type: application/octet-stream\r\n\r\n" +
-                                   std::string(64 << 10, 'x') + "\r\n");
+                                   std::string((16 << 20) + 1, 'x') + "\r\n");
     for (bool stream : {false, true}) {
         for (const char* cipher : {"-aes-256-gcm", "-aes-256-cbc"}) {
             SCOPED_TRACE(std::string(cipher) + (stream ? " -stream" : ""));
@@ -539,8 +541,14 @@ TEST_F(SmimeStreamTest, RecipientsAreReadFromTheHeadOfTheEnvelopeAlone) {
             ASSERT_EQ(run(argv).exit_code, 0);
             const std::string der = read_file(path("env.der"));
             // Every prefix is incomplete until the head is whole; from then on it is complete.
+            // Every prefix of the first 8 KiB, and the whole.
+            std::vector<std::size_t> prefixes;
+            for (std::size_t n = 0; n <= std::min<std::size_t>(der.size(), 8192); ++n) {
+                prefixes.push_back(n);
+            }
+            prefixes.push_back(der.size());
             std::size_t head = 0;
-            for (std::size_t n = 0; n <= der.size(); ++n) {
+            for (std::size_t n : prefixes) {
                 auto skeleton =
                     mail::smime::envelope_head_skeleton(std::string_view(der).substr(0, n));
                 ASSERT_TRUE(skeleton) << n << ": " << skeleton.error().context;
