@@ -27,6 +27,7 @@
 #include "mail/mime/message.hpp"
 #include "mail/pgp/keys.hpp"
 #include "mail/smime/cert_store.hpp"
+#include "mail/smime/envelope_head.hpp"
 #include "mail/smime/stream_decrypt.hpp"
 #include "mail/smime/stream_io.hpp"
 
@@ -182,9 +183,10 @@ base::Result<std::string> smime_key_for(engine::Engine& engine, const std::strin
 // several keys for one address, a renewed key, or a Bcc: copy need no --key. When several of
 // the user's keys are named, one whose certificate names a recipient address is preferred; any
 // of them opens the message with one operation.
+// `part` is the encrypted part (the body, or the part opened alone): only the head of its
+// envelope is decoded, where the RecipientInfos are.
 base::Result<std::string> smime_key_for_message(const GlobalOptions& globals,
-                                                const mime::Message& message,
-                                                const std::string& in) {
+                                                const mime::Message& message, GMimeObject* part) {
     auto engine = make_engine(globals);
     std::vector<token::pkcs11::ModuleFailure> failures;
     KEYFENCE_TRY_ASSIGN(keys, engine->keys("", failures));
@@ -206,7 +208,7 @@ base::Result<std::string> smime_key_for_message(const GlobalOptions& globals,
         candidates.push_back(certificate->get());
         certificates.push_back(std::move(*certificate));
     }
-    KEYFENCE_TRY_ASSIGN(named, mail::smime::file_recipients_among(in, candidates));
+    KEYFENCE_TRY_ASSIGN(named, mail::smime::recipients_among(part, candidates));
     if (named.empty()) {
         return base::Error(base::ErrorCode::KeyNotFound,
                            "the message is not encrypted to a key on the tokens (" +
@@ -351,9 +353,9 @@ bool is_encrypted(mime::Protection p) {
 // Runs the protocol command for `part` with its report captured; `opened` receives what it
 // writes. Exit code 1 and a reason for protections Keyfence does not open.
 std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOpenOptions& options,
-                                      const mime::Message& message, mime::Protection protection,
-                                      const std::string& in, const std::string& opened,
-                                      DecryptOutcome& outcome) {
+                                      const mime::Message& message, GMimeObject* part,
+                                      mime::Protection protection, const std::string& in,
+                                      const std::string& opened, DecryptOutcome& outcome) {
     using P = mime::Protection;
     switch (protection) {
         case P::SmimeSigned:
@@ -369,7 +371,7 @@ std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOp
             return capture_stdout([&] {
                 std::string key = options.key;
                 if (key.empty()) {
-                    auto found = smime_key_for_message(globals, message, in);
+                    auto found = smime_key_for_message(globals, message, part);
                     if (!found) return finish(found.error());
                     key = *found;
                 }
@@ -400,10 +402,9 @@ std::pair<int, std::string> open_part(const GlobalOptions& globals, const MailOp
     return {k_exit_not_verified, ""};
 }
 
-// The entity at MIME `path` ("2", "1.3") of `message`, written to `file` as the body of a
-// message with the same outer headers. Errors: BadInput when the path names no part.
-base::Result<std::string> alone_in_message(mime::Message& message, const std::string& path,
-                                           const std::string& file) {
+// The entity at MIME `path` ("2", "1.3") of `message` ("" is the body). Errors: BadInput when
+// the path names no part.
+base::Result<GMimeObject*> entity_at(const mime::Message& message, const std::string& path) {
     GMimeObject* entity = message.body();
     std::size_t at = 0;
     while (at < path.size()) {
@@ -416,6 +417,13 @@ base::Result<std::string> alone_in_message(mime::Message& message, const std::st
         entity = g_mime_multipart_get_part(GMIME_MULTIPART(entity), index);
         at = dot == std::string::npos ? path.size() : dot + 1;
     }
+    return entity;
+}
+
+// `entity`, a part of `message`, written to `file` as the body of a message with the same
+// outer headers (which then has it as its body).
+base::Result<std::string> alone_in_message(mime::Message& message, GMimeObject* entity,
+                                           const std::string& file) {
     auto alone = mime::add_ref(entity);
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(file));
     KEYFENCE_TRY(out.write(message.with_body(alone.get())));
@@ -449,15 +457,18 @@ int mail_open(const GlobalOptions& globals, const MailOpenOptions& options) {
         mail["path"] = part.path;
         DecryptOutcome outcome;
         std::string in = input->path;
+        auto entity = entity_at(*message, part.path);
+        if (!entity) return finish(entity.error());
+        const auto protected_part = mime::add_ref(*entity);
         if (part.protection == mime::Protection::SmimeEncrypted && !part.path.empty()) {
             // EFAIL direct exfiltration: the encrypted part alone, under the message's own
             // headers, is what gets decrypted; the parts around it are never joined to it.
-            auto alone = alone_in_message(*message, part.path, scratch->file("part.eml"));
+            auto alone = alone_in_message(*message, *entity, scratch->file("part.eml"));
             if (!alone) return finish(alone.error());
             in = *alone;
         }
-        std::tie(code, report) =
-            open_part(globals, options, *message, part.protection, in, opened, outcome);
+        std::tie(code, report) = open_part(globals, options, *message, protected_part.get(),
+                                           part.protection, in, opened, outcome);
         if (part.protection == mime::Protection::UnknownSigned ||
             part.protection == mime::Protection::UnknownEncrypted) {
             notes.push_back(std::string("the message is ") +

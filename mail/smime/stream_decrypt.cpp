@@ -1,16 +1,16 @@
 #include "mail/smime/stream_decrypt.hpp"
 
-#include "mail/mime/sender.hpp"
-#include "mail/smime/cms_limits.hpp"
-
 #include <sys/stat.h>
 
 #include "base/openssl_error.hpp"
 #include "base/secure_buffer.hpp"
+#include "mail/mime/coverage.hpp"
 #include "mail/mime/sender.hpp"
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/cms_limits.hpp"
 #include "mail/smime/decrypt.hpp"
+#include "mail/smime/envelope_head.hpp"
+#include "mail/smime/stream_base64_decoder.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -38,16 +38,18 @@ base::Status decrypt_to(PreparedFileDecryption& p, int plain_fd) {
     return {};
 }
 
-bool looks_signed(GMimeObject* entity) {
+// S/MIME signed at its top, as is_signed_entity() (verify.hpp) judges the bytes: a
+// multipart/signed with a PKCS#7 protocol and two parts, or opaque signed-data.
+bool is_smime_signed(GMimeObject* entity) {
     const std::string type = mime::mime_type(entity);
-    return type == "multipart/signed" || type == "application/pkcs7-mime" ||
-           type == "application/x-pkcs7-mime";
-}
-
-base::Result<std::string> read_file(const std::string& path) {
-    std::string out;
-    KEYFENCE_TRY(read_chunks(path, [&](std::string_view chunk) { out.append(chunk); }));
-    return out;
+    if (type == "multipart/signed") {
+        return mime::is_smime_signature_protocol(
+                   mime::content_type_parameter(entity, "protocol")) &&
+               g_mime_multipart_get_count(GMIME_MULTIPART(entity)) == 2;
+    }
+    if (type != "application/pkcs7-mime" && type != "application/x-pkcs7-mime") return false;
+    const std::string smime_type = mime::content_type_parameter(entity, "smime-type");
+    return smime_type.empty() || smime_type == "signed-data";
 }
 }  // namespace
 
@@ -63,23 +65,53 @@ struct DecodedEnvelope {
     std::vector<std::uint8_t> sha256;
 };
 
+// The part's content, decoded, handed to `sink` in pieces: base64 (RFC 8551 §3.3) by
+// Base64Decoder from the raw stream in 1 MiB blocks, any other transfer encoding by GMime.
+// Errors: BadInput (cannot be decoded), Io.
+base::Status decode_part(GMimeDataWrapper* wrapper,
+                         const std::function<void(std::string_view)>& sink) {
+    GMimeStream* raw = g_mime_data_wrapper_get_stream(wrapper);
+    if (g_mime_data_wrapper_get_encoding(wrapper) == GMIME_CONTENT_ENCODING_BASE64 &&
+        raw != nullptr && g_mime_stream_reset(raw) == 0) {
+        Base64Decoder decoder([&sink](std::string_view bytes) {
+            sink(bytes);
+            return true;
+        });
+        std::vector<char> block(k_buffer);
+        // A bounded GMime stream fails a read at its end rather than returning 0: eos()
+        // decides (as canonical.cpp's copy).
+        while (!g_mime_stream_eos(raw)) {
+            const gssize got = g_mime_stream_read(raw, block.data(), block.size());
+            if (got < 0) return base::Error(ErrorCode::Io, "the message cannot be read");
+            if (got == 0) break;
+            decoder.write(std::string_view(block.data(), static_cast<std::size_t>(got)));
+        }
+        decoder.finish();
+        return {};
+    }
+    auto stream = mime::sink_stream([&sink](std::string_view bytes) {
+        sink(bytes);
+        return true;
+    });
+    if (g_mime_data_wrapper_write_to_stream(wrapper, stream.get()) < 0) {
+        return base::Error(ErrorCode::BadInput, "the part's transfer encoding cannot be decoded");
+    }
+    return {};
+}
+
 base::Result<DecodedEnvelope> decode_envelope(const std::string& path, const ProgressFn& progress) {
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
     KEYFENCE_TRY(check_encrypted_body(parsed.body()));
     GMimeDataWrapper* wrapper = g_mime_part_get_content(GMIME_PART(parsed.body()));
     if (wrapper == nullptr) return base::Error(ErrorCode::BadInput, "the S/MIME part is empty");
     KEYFENCE_TRY_ASSIGN(der, TempFile::create());
-    Hasher sha256(EVP_sha256());
     BufferedWriter file([&](std::string_view block) { return write_fd(der.fd(), block); });
-    auto sink = mime::sink_stream([&](std::string_view bytes) {
+    Hasher sha256(EVP_sha256());
+    KEYFENCE_TRY(decode_part(wrapper, [&](std::string_view bytes) {
         sha256.update(bytes);
         if (progress) progress(file.written(), 0);
-        return file.write(bytes);
-    });
-    if (g_mime_data_wrapper_write_to_stream(wrapper, sink.get()) < 0) {
-        KEYFENCE_TRY(file.status());
-        return base::Error(ErrorCode::BadInput, "the part's transfer encoding cannot be decoded");
-    }
+        file.write(bytes);  // a failure is kept for flush()
+    }));
     KEYFENCE_TRY(file.flush());
     KEYFENCE_TRY_ASSIGN(skeleton, read_enveloped_skeleton(der.path()));
     KEYFENCE_TRY_ASSIGN(cms, cms_from_der(skeleton.der));
@@ -110,12 +142,8 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
 
 base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
                                                              const std::vector<X509*>& candidates) {
-    KEYFENCE_TRY_ASSIGN(decoded, decode_envelope(path, {}));
-    std::vector<std::size_t> named;
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-        if (encrypted_to(decoded.cms.get(), candidates[i])) named.push_back(i);
-    }
-    return named;
+    KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
+    return recipients_among(parsed.body(), candidates);
 }
 
 base::Result<FileDecryptResult> finish_file_decryption(
@@ -140,17 +168,13 @@ base::Result<FileDecryptResult> finish_file_decryption(
     // message would tell a bad padding from a wrong key (Bleichenbacher, Marvin).
     auto entity = mime::parse_entity_file(plain.path());
     if (!entity) return decryption_failed();
-    if (looks_signed(entity->get())) {
-        // verify.hpp takes the entity in memory: a signed-then-encrypted message is held once.
-        KEYFENCE_TRY_ASSIGN(bytes, read_file(plain.path()));
-        if (is_signed_entity(bytes)) {
-            KEYFENCE_TRY_ASSIGN(
-                // The outer From: and Sender: fields, judged as for a whole message.
-                signature,
-                verify_entity(bytes, mime::sender_headers(prepared.message.get()), verify));
-            result.signature = std::move(signature);
-        }
-        OPENSSL_cleanse(bytes.data(), bytes.size());
+    if (is_smime_signed(entity->get())) {
+        // From the file, in constant memory, against the outer From: and Sender: fields,
+        // judged as for a whole message.
+        KEYFENCE_TRY_ASSIGN(
+            signature, verify_entity_file(entity->get(), plain.path(),
+                                          mime::sender_headers(prepared.message.get()), verify));
+        result.signature = std::move(signature);
     }
     BufferedWriter writer(out);
     auto sink = mime::sink_stream([&](std::string_view bytes) {

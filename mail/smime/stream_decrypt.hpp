@@ -8,7 +8,8 @@
 //      CMS_decrypt with the encrypted content as a detached, streamed BIO); the plaintext goes to
 //      a temporary file and is used only when the whole content decrypted and, for
 //      AES-GCM, the tag verified. Then the output message is written through `out`.
-// A signed entity inside is verified in memory (verify.hpp has no streaming entry yet).
+// A signed entity inside is verified from the plaintext's temporary file, in constant memory
+// (verify_entity_file).
 
 #include <cstdint>
 #include <functional>
@@ -50,9 +51,9 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
                                                              const ProgressFn& progress = {});
 
 /// Which of `candidates` (certificates of the user's keys) a RecipientInfo of the encrypted
-/// message in the file at `path` names, as indexes in order: how `mail open` picks the key
-/// when several have a certificate for the same address. No key is used. Errors: as
-/// prepare_file_decryption(), but never KeyNotFound.
+/// message in the file at `path` names, as indexes in order. No key is used; only the head of
+/// the envelope is decoded (envelope_head.hpp: recipients_among, for a part already parsed).
+/// Errors: as prepare_file_decryption(), but never KeyNotFound.
 base::Result<std::vector<std::size_t>> file_recipients_among(const std::string& path,
                                                              const std::vector<X509*>& candidates);
 

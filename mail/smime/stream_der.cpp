@@ -176,21 +176,6 @@ base::Result<std::string> raw_element(const File& file, std::uint64_t offset) {
     return out;
 }
 
-// X.690 §10.1: DER definite length.
-std::string der(std::uint8_t tag, const std::string& content) {
-    std::string out(1, static_cast<char>(tag));
-    const std::uint64_t n = content.size();
-    if (n < 0x80) {
-        out.push_back(static_cast<char>(n));
-    } else {
-        std::string len;
-        for (std::uint64_t v = n; v != 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v));
-        out.push_back(static_cast<char>(0x80 | len.size()));
-        out += len;
-    }
-    return out + content;
-}
-
 // EncryptedContentInfo (RFC 5652 §6.1) without its content: contentType, algorithm.
 base::Result<std::string> encrypted_content_info(const File& file, std::uint64_t offset,
                                                  EnvelopedSkeleton& skeleton) {
@@ -204,9 +189,25 @@ base::Result<std::string> encrypted_content_info(const File& file, std::uint64_t
         skeleton.content_offset = kids[2];
         skeleton.has_content = true;
     }
-    return der(k_sequence, type + algorithm);
+    return der_element(k_sequence, type + algorithm);
 }
 }  // namespace
+
+// X.690 §10.1: DER definite length.
+std::string der_element(std::uint8_t tag, std::string_view content) {
+    std::string out(1, static_cast<char>(tag));
+    const std::uint64_t n = content.size();
+    if (n < 0x80) {
+        out.push_back(static_cast<char>(n));
+    } else {
+        std::string len;
+        for (std::uint64_t v = n; v != 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v));
+        out.push_back(static_cast<char>(0x80 | len.size()));
+        out += len;
+    }
+    out.append(content);
+    return out;
+}
 
 base::Result<EnvelopedSkeleton> read_enveloped_skeleton(const std::string& path) {
     KEYFENCE_TRY_ASSIGN(file, File::open(path));
@@ -238,7 +239,8 @@ base::Result<EnvelopedSkeleton> read_enveloped_skeleton(const std::string& path)
         body += raw;
     }
     if (!seen_content) return malformed("no EncryptedContentInfo");
-    skeleton.der = der(k_sequence, content_type + der(k_ctx0_cons, der(k_sequence, body)));
+    skeleton.der = der_element(
+        k_sequence, content_type + der_element(k_ctx0_cons, der_element(k_sequence, body)));
     return skeleton;
 }
 
@@ -286,9 +288,10 @@ base::Result<CmsSkeleton> read_signed_skeleton(const std::string& path) {
             skeleton.content_offset = inner[0];
             skeleton.has_content = true;
         }
-        body += der(k_sequence, e_content_type);
+        body += der_element(k_sequence, e_content_type);
     }
-    skeleton.der = der(k_sequence, content_type + der(k_ctx0_cons, der(k_sequence, body)));
+    skeleton.der = der_element(
+        k_sequence, content_type + der_element(k_ctx0_cons, der_element(k_sequence, body)));
     return skeleton;
 }
 

@@ -26,6 +26,9 @@ struct CmsSkeleton {
 };
 using EnvelopedSkeleton = CmsSkeleton;
 
+/// The DER element of `tag` with `content` (X.690 §10.1: definite length), for skeletons.
+std::string der_element(std::uint8_t tag, std::string_view content);
+
 /// Reads the ContentInfo in the file at `path`. Errors: BadInput (not BER, not an enveloped
 /// or auth-enveloped ContentInfo, an element other than the content over 16 MiB), Io.
 base::Result<EnvelopedSkeleton> read_enveloped_skeleton(const std::string& path);

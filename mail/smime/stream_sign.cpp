@@ -121,12 +121,13 @@ base::Status prepare_opaque(PreparedFileSignature& p, std::uint64_t total, const
         if (!writer.status()) return writer.status();
         return base::Error(ErrorCode::Internal, "could not encode the signed content");
     });
-    const base::Status hashed = hash_body(
+    base::Status hashed = hash_body(
         body.get(), p, total, progress,
         [&segments](std::string_view bytes) { return segments.write(bytes); }, segments.status());
+    // The last segment still goes through `encoded` to `writer`: before its sink is cut.
+    if (hashed) hashed = segments.flush();
     p.encoded->set_sink([](std::string_view) { return false; });  // `writer` ends here
     KEYFENCE_TRY(hashed);
-    KEYFENCE_TRY(segments.flush());
     return writer.flush();
 }
 }  // namespace

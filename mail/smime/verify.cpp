@@ -287,6 +287,13 @@ base::Result<VerifyResult> verify_message_file(const std::string& path,
     return result;
 }
 
+base::Result<VerifyResult> verify_entity_file(GMimeObject* entity, const std::string& path,
+                                              const mime::SenderHeaders& sender,
+                                              const VerifyOptions& options) {
+    const FileSource file{path, {}};
+    return verify_object(entity, {}, sender, options, &file);
+}
+
 bool is_signed_entity(std::string_view entity) {
     auto parsed = mime::parse_entity(entity);
     if (!parsed) return false;

@@ -92,6 +92,14 @@ base::Result<VerifyResult> verify_message_file(const std::string& path,
                                                const VerifyOptions& options,
                                                ContentSink content = {});
 
+/// verify_entity() in constant memory, for an entity that fills the file at `path` (a
+/// decrypted one) and that `entity` is parsed from, file-backed (mime::parse_entity_file):
+/// its signed content streams from the file as in verify_message_file(). Errors: as
+/// verify_message_file().
+base::Result<VerifyResult> verify_entity_file(GMimeObject* entity, const std::string& path,
+                                              const mime::SenderHeaders& sender,
+                                              const VerifyOptions& options);
+
 /// True when the entity's top-level type is S/MIME signed (multipart/signed with a PKCS#7
 /// protocol, or application/pkcs7-mime signed-data).
 bool is_signed_entity(std::string_view entity);

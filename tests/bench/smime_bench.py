@@ -3,7 +3,7 @@
 
 Generates one message (default 1 GiB; --size or KEYFENCE_BENCH_SIZE, e.g. 256M) in a temporary
 directory, then signs and verifies it (multipart/signed, and opaque signed-data: "-o"), encrypts
-and decrypts it with the SoftHSM RSA-2048 key of the test template, once with Keyfence and once with `openssl cms` (through libp11's pkcs11 engine,
+and decrypts it, decrypts the signed message encrypted and verifies it ("decrypt+v") with the SoftHSM RSA-2048 key of the test template, once with Keyfence and once with `openssl cms` (through libp11's pkcs11 engine,
 the same token key: no software copy), and hashes it with `openssl dgst -sha256` (the floor:
 the content must be hashed once). Prints wall time, the ratios and the peak RSS of each child
 (wait4's ru_maxrss, through GNU time). Everything is measured in this run, on the same file and key; the
@@ -155,6 +155,19 @@ def main():
              run(["openssl", "cms", "-decrypt", "-binary", "-recip", cert] + peer_key
                  + ["-in", p("kf.sealed"), "-out", p("ossl.opened")], peer_env)),
         ]
+        # Signed, then encrypted: decrypted and the signature inside verified in one call
+        # (the peer: openssl cms -decrypt, then -verify of what it wrote).
+        run(kf + ["smime", "encrypt", "--to", cert, "--in", p("kf.signed"), "--out",
+                  p("kf.signed.sealed")], env)
+        rows.append(
+            ("decrypt+v",
+             run(kf + ["smime", "decrypt", "--key", KEY, "--ca", ca, "--in", p("kf.signed.sealed"),
+                       "--out", p("kf.signed.opened")], env, pin=True),
+             run(["sh", "-c", " ".join(
+                 ["openssl", "cms", "-decrypt", "-binary", "-recip", cert] + peer_key[:-1]
+                 + ["'%s'" % peer_key[-1], "-in", p("kf.signed.sealed"), "-out",
+                    p("ossl.signed.opened"), "&&", "openssl", "cms", "-verify", "-CAfile", ca,
+                    "-in", p("ossl.signed.opened"), "-out", "/dev/null"])], peer_env)))
         print("message: %.0f MiB; floor: openssl dgst -sha256 %.2f s (%.1f MiB RSS)"
               % (size / 2**20, floor, floor_rss))
         print("%-9s %10s %10s %8s %9s %12s %12s" % ("op", "keyfence", "openssl", "kf/ossl",
@@ -165,7 +178,9 @@ def main():
         print("peers: openssl cms -sign/-decrypt use the token key through libp11's pkcs11 "
               "engine; verify checks Keyfence's signed message; \"-o\": opaque signed-data "
               "(sign --opaque, openssl cms -sign -nodetach); decrypt opens Keyfence's "
-              "AES-256-GCM message (both tools)")
+              "AES-256-GCM message (both tools); \"decrypt+v\": the signed message encrypted, "
+              "decrypted and its signature verified (Keyfence in one call; openssl cms "
+              "-decrypt, then -verify)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -5,11 +5,16 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <tuple>
 
 #include "mail/mime/canonical.hpp"
 #include "mail/mime/message.hpp"
 #include "mail/mime/raw_entity.hpp"
+#include "mail/smime/certificate.hpp"
+#include "mail/smime/envelope_head.hpp"
 #include "mail/smime/stream_base64.hpp"
+#include "mail/smime/stream_base64_decoder.hpp"
+#include "mail/smime/stream_decrypt.hpp"
 #include "mail/smime/stream_first_part.hpp"
 #include "mail/smime/stream_hash.hpp"
 #include "tests/smime/smime_fixture.hpp"
@@ -108,6 +113,67 @@ TEST(Base64Writer, WritesWhatOpenSslDecodesInLinesOf76) {
         }
         EXPECT_EQ(lines, (size + 56) / 57);
         EXPECT_EQ(decoded, raw) << size;
+    }
+}
+
+// The decoder of `smime decrypt` against the writer and against GMime's own decoding: the same
+// bytes, fed in pieces of any size, with LF or CRLF lines, stray characters and trailing text.
+TEST(Base64Decoder, DecodesWhatGMimeDecodesInPiecesOfAnySize) {
+    std::mt19937 rng(11);
+    for (std::size_t size : {0u, 1u, 2u, 3u, 56u, 57u, 58u, 57u * 16384u + 5u, 3000001u}) {
+        std::string raw(size, '\0');
+        for (auto& c : raw) c = static_cast<char>(rng());
+        std::string encoded;
+        mail::smime::Base64Writer writer([&](std::string_view lines) {
+            encoded.append(lines);
+            return true;
+        });
+        ASSERT_TRUE(writer.write(raw));
+        ASSERT_TRUE(writer.finish());
+        const std::string lf = std::regex_replace(encoded, std::regex("\r\n"), "\n");
+        const std::string stray =
+            "  " + lf.substr(0, lf.size() / 2) + "\t*\n" + lf.substr(lf.size() / 2) + "\n \r\n";
+        for (const std::string* text : std::vector<const std::string*>{&encoded, &lf, &stray}) {
+            for (std::size_t piece : {1u, 3u, 77u, 4096u, 1u << 22}) {
+                if (piece < 77 && size > 100000) continue;  // slow, and nothing new
+                std::string decoded;
+                mail::smime::Base64Decoder decoder([&](std::string_view b) {
+                    decoded.append(b);
+                    return true;
+                });
+                for (std::size_t i = 0; i < text->size(); i += piece) {
+                    ASSERT_TRUE(decoder.write(std::string_view(*text).substr(i, piece)));
+                }
+                ASSERT_TRUE(decoder.finish());
+                EXPECT_TRUE(decoded == raw) << size << " in pieces of " << piece;
+            }
+        }
+    }
+    // Padding, as GMime reads it; and what GMime reads differently (it decodes on after the
+    // padding and drops a last quantum without one): text no encoder writes, whose CMS parse
+    // or decryption fails either way.
+    for (const auto& [text, expected, as_gmime] :
+         std::vector<std::tuple<std::string, std::string, bool>>{
+             {"QQ==", "A", true},
+             {"QUI=\r\n", "AB", true},
+             {"QUJD\r\nQQ==\r\n", "ABCA", true},
+             {"QUJD\r\nQQ====\r\nQUJD", "ABCA", false},
+             {"QQ", "A", false},
+             {"Q", "", false}}) {
+        std::string decoded;
+        mail::smime::Base64Decoder decoder([&](std::string_view b) {
+            decoded.append(b);
+            return true;
+        });
+        ASSERT_TRUE(decoder.write(text));
+        ASSERT_TRUE(decoder.finish());
+        EXPECT_EQ(decoded, expected) << text;
+        if (!as_gmime) continue;
+        auto part = mail::mime::parse_entity("Content-Transfer-Encoding: base64\r\n\r\n" + text);
+        ASSERT_TRUE(part);
+        auto gmime = mail::mime::decoded_content(part->get());
+        ASSERT_TRUE(gmime);
+        EXPECT_EQ(*gmime, expected) << text << " (GMime)";
     }
 }
 
@@ -366,6 +432,151 @@ TEST_F(SmimeStreamTest, ALargeTamperedGcmMessageLeavesNoOutputAtAll) {
     EXPECT_FALSE(fs::exists(path("d.eml")));
     // And no plaintext (nor anything else) was left in the temporary directory either.
     EXPECT_TRUE(fs::is_empty(tmp));
+}
+
+// A signed message inside an encrypted one is verified from the plaintext's temporary file:
+// the decrypting process stays far below the message's size (it held the plaintext whole
+// before). Peak RSS is the child's own (GNU time reads wait4's ru_maxrss).
+TEST_F(SmimeStreamTest, SignedThenEncryptedDecryptsAndVerifiesInConstantMemory) {
+    constexpr std::size_t k_attachment = 40u << 20;
+    constexpr long k_max_rss_kib = 40 << 10;  // the plaintext alone is over 54 MiB
+    auto in = large_message(k_attachment);
+    for (bool opaque : {false, true}) {
+        SCOPED_TRACE(opaque ? "opaque signed-data" : "multipart/signed");
+        std::vector<std::string> sign = {"smime", "sign",      "--key", key("rsa2048"),
+                                         "--in",  in.string(), "--out", path("s.eml").string()};
+        if (opaque) sign.insert(sign.begin() + 2, "--opaque");
+        auto signed_run = kf(sign);
+        ASSERT_EQ(signed_run.exit_code, 0) << signed_run.err;
+        ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in",
+                      path("s.eml").string(), "--out", path("e.eml").string()})
+                      .exit_code,
+                  0);
+        ASSERT_GT(fs::file_size(path("e.eml")), k_attachment);
+        const fs::path rss = path("rss.txt");
+        std::vector<std::string> argv = {"/usr/bin/time",
+                                         "-f",
+                                         "%M",
+                                         "-o",
+                                         rss.string(),
+                                         KEYFENCE_BINARY,
+                                         "--no-p11-kit",
+                                         "--module",
+                                         k_softhsm_module,
+                                         "--pin-fd",
+                                         "3",
+                                         "smime",
+                                         "decrypt",
+                                         "--key",
+                                         key("rsa2048"),
+                                         "--ca",
+                                         m_world.ca_pem(),
+                                         "--in",
+                                         path("e.eml").string(),
+                                         "--out",
+                                         path("d.eml").string()};
+        ProcessOptions options{.env = env(), .fd3_data = "123456\n"};
+        for (const auto& [k, v] : m_world.env()) options.env.emplace(k, v);
+        auto d = run(argv, options);
+        ASSERT_EQ(d.exit_code, 0) << d.out << d.err;
+        EXPECT_NE(d.out.find("integrity-protected and"), std::string::npos) << d.out;
+        EXPECT_NE(d.out.find("Result: VERIFIED"), std::string::npos) << d.out;
+        // The output is the signed message again, and the peer verifies it.
+        EXPECT_EQ(openssl_verify(path("d.eml")).exit_code, 0);
+        EXPECT_GT(fs::file_size(path("d.eml")), k_attachment);
+        const long rss_kib = std::stol(read_file(rss));
+        EXPECT_LT(rss_kib, k_max_rss_kib) << "peak RSS " << rss_kib << " KiB";
+        // The signature is still checked: a tampered signed message inside fails (exit 1) and
+        // leaves no output.
+        std::string tampered = read_file(path("s.eml"));
+        std::size_t middle = tampered.size() / 2;
+        while (tampered[middle] == '\r' || tampered[middle] == '\n') ++middle;
+        tampered[middle] = tampered[middle] == 'A' ? 'B' : 'A';
+        write_file(path("t.eml"), tampered);
+        ASSERT_EQ(kf({"smime", "encrypt", "--to", m_world.cert_pem("rsa2048"), "--in",
+                      path("t.eml").string(), "--out", path("te.eml").string()})
+                      .exit_code,
+                  0);
+        fs::remove(path("td.eml"));
+        auto t = kf({"smime", "decrypt", "--key", key("rsa2048"), "--ca", m_world.ca_pem(), "--in",
+                     path("te.eml").string(), "--out", path("td.eml").string()});
+        EXPECT_EQ(t.exit_code, 1) << t.out << t.err;
+        EXPECT_NE(t.out.find("NOT VERIFIED"), std::string::npos) << t.out;
+        EXPECT_FALSE(fs::exists(path("td.eml")));
+    }
+}
+
+// `mail open` picks its key from the RecipientInfos, which come before the encrypted content:
+// the head of the envelope is complete as soon as the content encryption algorithm was read,
+// and nothing after it is decoded or needed.
+TEST_F(SmimeStreamTest, RecipientsAreReadFromTheHeadOfTheEnvelopeAlone) {
+    software_recipient("swrsa", "rsa");
+    auto rsa = mail::smime::load_certificates(m_world.cert_pem("rsa2048"));
+    auto other = mail::smime::load_certificates(path("swrsa.pem").string());
+    auto unrelated = mail::smime::load_certificates(m_world.cert_pem("ecp384"));
+    ASSERT_TRUE(rsa && other && unrelated);
+    const std::vector<X509*> candidates = {unrelated->front().get(), rsa->front().get(),
+                                           other->front().get()};
+    // Larger than the head's bound: openssl's definite lengths of the whole structure (no
+    // -stream) are not taken for elements of the head.
+    write_file(path("entity"), "Content-Type: application/octet-stream\r\n\r\n" +
+                                   std::string((16 << 20) + 1, 'x') + "\r\n");
+    for (bool stream : {false, true}) {
+        for (const char* cipher : {"-aes-256-gcm", "-aes-256-cbc"}) {
+            SCOPED_TRACE(std::string(cipher) + (stream ? " -stream" : ""));
+            std::vector<std::string> argv = {"openssl",
+                                             "cms",
+                                             "-encrypt",
+                                             cipher,
+                                             "-binary",
+                                             "-outform",
+                                             "DER",
+                                             "-in",
+                                             path("entity").string(),
+                                             "-out",
+                                             path("env.der").string(),
+                                             m_world.cert_pem("rsa2048"),
+                                             path("swrsa.pem").string()};
+            if (stream) argv.insert(argv.begin() + 3, "-stream");
+            ASSERT_EQ(run(argv).exit_code, 0);
+            const std::string der = read_file(path("env.der"));
+            // Every prefix is incomplete until the head is whole; from then on it is complete.
+            // Every prefix of the first 8 KiB, and the whole.
+            std::vector<std::size_t> prefixes;
+            for (std::size_t n = 0; n <= std::min<std::size_t>(der.size(), 8192); ++n) {
+                prefixes.push_back(n);
+            }
+            prefixes.push_back(der.size());
+            std::size_t head = 0;
+            for (std::size_t n : prefixes) {
+                auto skeleton =
+                    mail::smime::envelope_head_skeleton(std::string_view(der).substr(0, n));
+                ASSERT_TRUE(skeleton) << n << ": " << skeleton.error().context;
+                if (head == 0 && *skeleton) head = n;
+                ASSERT_EQ(skeleton->has_value(), head != 0 && n >= head) << n;
+            }
+            ASSERT_GT(head, 0u);
+            EXPECT_LT(head, 4096u) << "two RecipientInfos and the algorithm";
+            // A message whose envelope is whole up to the algorithm and garbage after it: its
+            // recipients are still found, so nothing after the head was read.
+            std::string cut = der.substr(0, head) + std::string(1 << 20, '\x5a');
+            write_file(path("cut.der"), cut);
+            auto b64 = run({"openssl", "base64", "-in", path("cut.der").string()});
+            write_file(path("cut.eml"),
+                       "From: bob@example.org\r\nTo: rsa2048@example.org\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+                       "Content-Transfer-Encoding: base64\r\n\r\n" +
+                           b64.out);
+            auto named = mail::smime::file_recipients_among(path("cut.eml").string(), candidates);
+            ASSERT_TRUE(named) << named.error().context;
+            EXPECT_EQ(*named, (std::vector<std::size_t>{1, 2}));
+        }
+    }
+    // Not an envelope at all: refused from its head.
+    auto signed_head = mail::smime::envelope_head_skeleton(
+        std::string("\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 13));
+    ASSERT_FALSE(signed_head);
+    EXPECT_EQ(signed_head.error().code, base::ErrorCode::BadInput);
 }
 
 TEST_F(SmimeStreamTest, FromLinesInSignedTextSurviveAnMboxHop) {

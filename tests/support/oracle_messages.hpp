@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "tests/support/test_world.hpp"
@@ -61,6 +62,23 @@ inline std::filesystem::path oracle_message(const std::string& der, const std::s
                "Content-Transfer-Encoding: base64\r\n\r\n" +
                    b64.out);
     return dir / (name + ".eml");
+}
+
+/// Decrypts `der` (through `decrypt`, which names the try "content") with its content corrupted
+/// in its last bytes: for CBC the final block (its padding then fails, but for a 1/256 chance
+/// that another flip avoids), for GCM (`cipher` "-aes-256-gcm") the tag. Returns the first try
+/// that failed as "decryption failed" does (exit 7), or the last one.
+inline ProcessResult oracle_corrupted_content(
+    const std::string& der, const char* cipher,
+    const std::function<ProcessResult(const std::string&, const std::string&)>& decrypt) {
+    ProcessResult corrupted;
+    for (int flip = 1; flip < 8 && corrupted.exit_code != 7; ++flip) {
+        std::string corrupt = der;
+        const std::size_t at = corrupt.size() - (std::string(cipher) == "-aes-256-gcm" ? 5 : 2);
+        corrupt[at] = static_cast<char>(corrupt[at] ^ flip);
+        corrupted = decrypt(corrupt, "content");
+    }
+    return corrupted;
 }
 
 }  // namespace keyfence::test
