@@ -4,9 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace keyfence::base {
@@ -31,6 +38,137 @@ mode_t default_file_mode() {
 }
 }  // namespace
 
+// The blocks of start_write_behind(), written in order by a thread of their own.
+class AtomicOutput::WriteBehind {
+  public:
+    static constexpr std::size_t k_block = 1 << 20;  // a multiple of any logical block size
+    static constexpr std::size_t k_queue = 4;
+
+    WriteBehind(int fd, std::string what) : m_fd(fd), m_what(std::move(what)) {
+        const int flags = ::fcntl(fd, F_GETFL);
+        m_direct = flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+        m_filling = take_free();
+        m_worker = std::thread([this] { run(); });
+    }
+    WriteBehind(const WriteBehind&) = delete;  // owns a thread
+    WriteBehind& operator=(const WriteBehind&) = delete;
+    ~WriteBehind() { stop(); }
+
+    Status write(const std::uint8_t* data, std::size_t size) {
+        while (size > 0) {
+            const std::size_t n = std::min(size, k_block - m_fill);
+            std::memcpy(m_filling.get() + m_fill, data, n);
+            m_fill += n;
+            data += n;
+            size -= n;
+            if (m_fill == k_block) KEYFENCE_TRY(hand_over());
+        }
+        return {};
+    }
+
+    /// Writes what is left (the last, partial block: without O_DIRECT, whose sizes must be
+    /// whole blocks) and ends the thread. Call once.
+    Status finish() {
+        stop();
+        KEYFENCE_TRY(m_status);
+        if (m_direct) {
+            const int flags = ::fcntl(m_fd, F_GETFL);
+            if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) {
+                return system_error(ErrorCode::Io, "could not write " + m_what, errno);
+            }
+        }
+        return write_fully(m_fd, m_filling.get(), m_fill, m_what);
+    }
+
+  private:
+    struct Free {
+        void operator()(std::uint8_t* p) const noexcept { std::free(p); }
+    };
+    using Block = std::unique_ptr<std::uint8_t, Free>;
+
+    Block take_free() {
+        if (!m_free.empty()) {
+            Block b = std::move(m_free.back());
+            m_free.pop_back();
+            return b;
+        }
+        auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(4096, k_block));
+        if (p == nullptr) throw std::bad_alloc();
+        return Block(p);
+    }
+
+    Status hand_over() {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [this] { return m_full.size() < k_queue || !m_status; });
+        KEYFENCE_TRY(m_status);
+        m_full.push_back(std::move(m_filling));
+        m_filling = take_free();
+        m_fill = 0;
+        lock.unlock();
+        m_changed.notify_all();
+        return {};
+    }
+
+    void stop() noexcept {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_changed.notify_all();
+        if (m_worker.joinable()) m_worker.join();
+    }
+
+    void run() {
+        for (;;) {
+            Block block;
+            {
+                std::unique_lock lock(m_mutex);
+                m_changed.wait(lock, [this] { return !m_full.empty() || m_done; });
+                if (m_full.empty()) return;  // done, and everything written
+                block = std::move(m_full.front());
+                m_full.pop_front();
+            }
+            Status written = m_status ? write_block(block.get()) : Status{};
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_status && !written) m_status = std::move(written);
+                m_free.push_back(std::move(block));
+            }
+            m_changed.notify_all();
+        }
+    }
+
+    // Touches m_direct: the worker's alone until finish() joined it.
+    Status write_block(const std::uint8_t* data) {
+        ssize_t n = 0;
+        do {
+            n = ::write(m_fd, data, k_block);
+        } while (n < 0 && errno == EINTR);
+        if (n == static_cast<ssize_t>(k_block)) return {};
+        if (n < 0 && errno == EINVAL && m_direct) {
+            // A file system that took the flag but not the write: without it from here on.
+            const int flags = ::fcntl(m_fd, F_GETFL);
+            if (flags >= 0 && ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) == 0) m_direct = false;
+            if (!m_direct) return write_fully(m_fd, data, k_block, m_what);
+        }
+        if (n < 0) return system_error(ErrorCode::Io, "could not write " + m_what, errno);
+        return write_fully(m_fd, data + n, k_block - static_cast<std::size_t>(n), m_what);
+    }
+
+    int m_fd;
+    std::string m_what;
+    bool m_direct = false;
+    Block m_filling;
+    std::size_t m_fill = 0;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<Block> m_full;
+    std::vector<Block> m_free;
+    Status m_status;  ///< the first write error
+    bool m_done = false;
+    std::thread m_worker;
+};
+
 Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
     if (path.empty() || path == "-") return AtomicOutput("-", "", -1);
     const std::filesystem::path target(path);
@@ -52,6 +190,9 @@ Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
     return AtomicOutput(path, std::string(name.data()), fd);
 }
 
+AtomicOutput::AtomicOutput(std::string path, std::string temp_path, int fd)
+    : m_path(std::move(path)), m_temp_path(std::move(temp_path)), m_fd(fd) {}
+
 AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
     : m_path(std::move(other.m_path)),
       m_temp_path(std::move(other.m_temp_path)),
@@ -59,9 +200,11 @@ AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
       m_stdout_buffer(std::move(other.m_stdout_buffer)),
       m_committed(std::exchange(other.m_committed, true)),
       m_written(other.m_written),
-      m_flushed(other.m_flushed) {}
+      m_flushed(other.m_flushed),
+      m_behind(std::move(other.m_behind)) {}
 
 AtomicOutput::~AtomicOutput() {
+    m_behind.reset();  // its thread may still write to m_fd
     if (m_fd >= 0) ::close(m_fd);
     if (!m_committed && !m_temp_path.empty()) ::unlink(m_temp_path.c_str());
 }
@@ -70,6 +213,10 @@ Status AtomicOutput::write(std::span<const std::uint8_t> bytes) {
     if (to_stdout()) {
         m_stdout_buffer.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         return {};
+    }
+    if (m_behind) {
+        m_written += bytes.size();
+        return m_behind->write(bytes.data(), bytes.size());
     }
     KEYFENCE_TRY(write_fully(m_fd, bytes.data(), bytes.size(), m_path));
     m_written += bytes.size();
@@ -88,6 +235,11 @@ Status AtomicOutput::write(std::string_view text) {
     return write({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
 }
 
+void AtomicOutput::start_write_behind() {
+    if (to_stdout() || m_written != 0 || m_behind) return;
+    m_behind = std::make_unique<WriteBehind>(m_fd, m_path);
+}
+
 Status AtomicOutput::commit() {
     if (m_committed) return Error(ErrorCode::Internal, "output committed twice");
     if (to_stdout()) {
@@ -96,6 +248,11 @@ Status AtomicOutput::commit() {
                                  m_stdout_buffer.size(), "standard output"));
         m_committed = true;
         return {};
+    }
+    if (m_behind) {
+        const Status written = m_behind->finish();
+        m_behind.reset();
+        KEYFENCE_TRY(written);
     }
     if (::fsync(m_fd) != 0) return system_error(ErrorCode::Io, "could not sync " + m_path, errno);
     ::close(std::exchange(m_fd, -1));

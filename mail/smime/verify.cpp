@@ -9,6 +9,7 @@
 #include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_first_part.hpp"
 #include "mail/smime/stream_io.hpp"
+#include "mail/smime/stream_opaque.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -20,6 +21,11 @@ struct SignedParts {
     std::string der;
     bool detached = false;
     base::BioPtr stream;  ///< detached, from a file: the first part, streamed (content empty)
+    /// Opaque, read in one pass: the content's digests (stream_opaque.hpp), and the structure
+    /// they came from; or why the structure broke after its content.
+    base::BioPtr digests;
+    CmsPtr head;
+    std::string unreadable;
 };
 
 // A message in a file: the detached content is read from it as the digests need it, and handed
@@ -43,6 +49,16 @@ base::Result<std::optional<SignedParts>> opaque_from_file(GMimeObject* entity,
     GMimeDataWrapper* wrapper =
         GMIME_IS_PART(entity) ? g_mime_part_get_content(GMIME_PART(entity)) : nullptr;
     if (wrapper == nullptr) return std::optional<SignedParts>();
+    // In one pass when the part is base64 and the structure one the streaming reader takes.
+    KEYFENCE_TRY_ASSIGN(streamed, stream_opaque_signed_data(wrapper, file.tee));
+    if (streamed) {
+        SignedParts parts{
+            "application/pkcs7-mime signed-data", {}, std::move(streamed->der), false, {}};
+        parts.digests = std::move(streamed->digests);
+        parts.head = std::move(streamed->head);
+        parts.unreadable = std::move(streamed->unreadable);
+        return std::optional<SignedParts>(std::move(parts));
+    }
     KEYFENCE_TRY_ASSIGN(der, TempFile::create());
     BufferedWriter writer([&der](std::string_view block) { return write_fd(der.fd(), block); });
     auto sink =
@@ -145,7 +161,14 @@ base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std:
         return part;
     }
     SignedDataCheck checked;
-    if ((*parts)->stream) {
+    if (!(*parts)->unreadable.empty()) {
+        checked.problem_code = "signature_unreadable";
+        checked.problem = "the signature is not a readable CMS structure: " + (*parts)->unreadable;
+    } else if ((*parts)->digests) {
+        KEYFENCE_TRY_ASSIGN(
+            digested, check_signed_data_digested((*parts)->der, (*parts)->digests.get(), options));
+        checked = std::move(digested);
+    } else if ((*parts)->stream) {
         KEYFENCE_TRY_ASSIGN(
             streamed, check_signed_data_streamed((*parts)->der, (*parts)->stream.get(), options));
         checked = std::move(streamed);
