@@ -297,6 +297,22 @@ base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, B
     return check(der, Detached{nullptr, detached, nullptr}, options);
 }
 
+base::BioPtr detached_digests(std::string_view der) {
+    auto parsed = cms_from_der(der);
+    if (!parsed) return {};
+    CMS_ContentInfo* cms = parsed->get();
+    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return {};
+    ASN1_OCTET_STRING** econtent = CMS_get0_content(cms);
+    if (econtent != nullptr && *econtent != nullptr) return {};
+    base::BioPtr sink(BIO_new(BIO_s_null()));
+    if (!sink) return {};
+    BIO* chain = CMS_dataInit(cms, sink.get());
+    base::clear_openssl_errors();
+    if (chain == nullptr) return {};
+    sink.release();  // the end of `chain`
+    return base::BioPtr(chain);
+}
+
 base::Result<SignedDataCheck> check_signed_data_digested(std::string_view der, BIO* digests,
                                                          const VerifyOptions& options) {
     return check(der, Detached{nullptr, nullptr, digests}, options);

@@ -43,6 +43,12 @@ base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, B
 base::Result<SignedDataCheck> check_signed_data_digested(std::string_view der, BIO* digests,
                                                          const VerifyOptions& options);
 
+/// The digest BIOs (CMS_dataInit, ending in a null sink) that a multipart/signed's content is
+/// written through for check_signed_data_digested(), so that hashing can run on a thread of
+/// its own; null when `der` is not a readable SignedData without content of its own (then
+/// check_signed_data_streamed() says what is wrong).
+base::BioPtr detached_digests(std::string_view der);
+
 /// The ISO 8601 UTC form of `at`, or of now when it has no value.
 std::string verification_time(const std::optional<std::int64_t>& at);
 

@@ -40,16 +40,67 @@ struct PairTable {
 };
 constexpr PairTable k_pairs;
 
+// Three bytes to four characters through the pair table.
+inline void encode_group(const unsigned char* in, char* out) {
+    const std::uint32_t v = (std::uint32_t{in[0]} << 16) | (std::uint32_t{in[1]} << 8) | in[2];
+    const std::uint16_t hi = k_pairs.pair[v >> 12];
+    const std::uint16_t lo = k_pairs.pair[v & 0xfff];
+    std::memcpy(out, &hi, 2);
+    std::memcpy(out + 2, &lo, 2);
+}
+
+#if defined(__x86_64__)
+// 24 bytes to 32 characters with AVX2 (Muła and Lemire, 2018, as the decoder below); reads 28
+// bytes from `in`.
+__attribute__((target("avx2"))) void encode24_avx2(const unsigned char* in, char* out) {
+    const __m256i input =
+        _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 12)),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(in)));
+    // Each 32-bit lane gets the three bytes of one group, arranged for the shifts below.
+    const __m256i shuffled = _mm256_shuffle_epi8(
+        input, _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1, 10, 11, 9, 10, 7,
+                               8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1));
+    const __m256i t0 = _mm256_and_si256(shuffled, _mm256_set1_epi32(0x0FC0FC00));
+    const __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+    const __m256i t2 = _mm256_and_si256(shuffled, _mm256_set1_epi32(0x003F03F0));
+    const __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+    const __m256i sextets = _mm256_or_si256(t1, t3);
+    // Sextet to character: an offset per range (A-Z, a-z, 0-9, '+', '/').
+    const __m256i lut =
+        _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0, 65, 71, -4,
+                         -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0);
+    __m256i indices = _mm256_subs_epu8(sextets, _mm256_set1_epi8(51));
+    const __m256i mask = _mm256_cmpgt_epi8(sextets, _mm256_set1_epi8(25));
+    indices = _mm256_sub_epi8(indices, mask);
+    const __m256i chars = _mm256_add_epi8(sextets, _mm256_shuffle_epi8(lut, indices));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), chars);
+}
+
+const bool k_avx2_encode = __builtin_cpu_supports("avx2");
+#endif
+
 // `lines` whole lines of 57 bytes from `in` as 76 characters and CRLF each, to `out`.
 void encode_whole_lines(const unsigned char* in, std::size_t lines, char* out) {
+#if defined(__x86_64__)
+    if (k_avx2_encode) {
+        // 24 + 24 bytes with AVX2 (reading at most in[52), within the line), then 9 by table.
+        for (std::size_t l = 0; l < lines; ++l) {
+            encode24_avx2(in, out);
+            encode24_avx2(in + 24, out + 32);
+            encode_group(in + 48, out + 64);
+            encode_group(in + 51, out + 68);
+            encode_group(in + 54, out + 72);
+            out[76] = '\r';
+            out[77] = '\n';
+            in += 57;
+            out += 78;
+        }
+        return;
+    }
+#endif
     for (std::size_t l = 0; l < lines; ++l) {
         for (int g = 0; g < 19; ++g) {
-            const std::uint32_t v =
-                (std::uint32_t{in[0]} << 16) | (std::uint32_t{in[1]} << 8) | in[2];
-            const std::uint16_t hi = k_pairs.pair[v >> 12];
-            const std::uint16_t lo = k_pairs.pair[v & 0xfff];
-            std::memcpy(out, &hi, 2);
-            std::memcpy(out + 2, &lo, 2);
+            encode_group(in, out);
             in += 3;
             out += 4;
         }

@@ -8,6 +8,7 @@
 #include "mail/smime/signed_data.hpp"
 #include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_hash.hpp"
 #include "mail/smime/stream_io.hpp"
 #include "mail/smime/stream_opaque.hpp"
 
@@ -141,6 +142,26 @@ std::string signer_list(const std::vector<SignerResult>& signers) {
     return s;
 }
 
+// Reads `source` to its end (or its failure, which the digests then show), writing what it
+// yields through `digests` on a second thread.
+base::Status hash_in_background(BIO* source, BIO* digests) {
+    BackgroundHasher hasher({}, [digests](std::string_view bytes) {
+        const int n = static_cast<int>(bytes.size());
+        return BIO_write(digests, bytes.data(), n) == n;
+    });
+    std::vector<char> block(1 << 20);
+    for (;;) {
+        const int n = BIO_read(source, block.data(), static_cast<int>(block.size()));
+        if (n <= 0) break;
+        hasher.update(std::string_view(block.data(), static_cast<std::size_t>(n)));
+    }
+    hasher.final();
+    if (hasher.sink_failed()) {
+        return base::Error(ErrorCode::Internal, "could not hash the signed content");
+    }
+    return {};
+}
+
 // Checks one signed entity. `raw` holds it as received (the body) or as GMime writes it (a
 // part below the body, only ever reported, never verified as the message).
 base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std::string_view raw,
@@ -167,6 +188,12 @@ base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std:
     } else if ((*parts)->digests) {
         KEYFENCE_TRY_ASSIGN(
             digested, check_signed_data_digested((*parts)->der, (*parts)->digests.get(), options));
+        checked = std::move(digested);
+    } else if (auto digests = (*parts)->stream ? detached_digests((*parts)->der) : nullptr) {
+        // The first part is cut from the file here and hashed on a second thread.
+        KEYFENCE_TRY(hash_in_background((*parts)->stream.get(), digests.get()));
+        KEYFENCE_TRY_ASSIGN(digested,
+                            check_signed_data_digested((*parts)->der, digests.get(), options));
         checked = std::move(digested);
     } else if ((*parts)->stream) {
         KEYFENCE_TRY_ASSIGN(
