@@ -1,5 +1,6 @@
 #include "mail/mime/read_ahead_stream.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +18,39 @@ struct ReadAheadStream {
     char* block;         ///< null until the first small read
     gint64 block_start;  ///< the file offset of block[0]
     std::size_t block_len;
+    std::size_t max_line;  ///< 0: no check
+    gint64 checked;        ///< the file's bytes before this offset were checked
+    std::size_t line;      ///< bytes of the line open at `checked`
+    bool too_long;
 };
+
+// The line check of check_stream_line_limits (limits.cpp) over the bytes `data` read at file
+// offset `at`, continuing where the last block ended: within the window a line may still take,
+// memrchr() finds the last line end, so the cost is about one call per block. A region that
+// does not continue the checked prefix is left unchecked (read_ahead_stream_checked_all()).
+bool check_lines(ReadAheadStream* self, const char* data, gint64 at, std::size_t n) {
+    if (self->max_line == 0 || at > self->checked || at + static_cast<gint64>(n) <= self->checked) {
+        return true;
+    }
+    const char* p = data + (self->checked - at);
+    const char* end = data + n;
+    while (p < end) {
+        const std::size_t budget = self->max_line - self->line;  // before an LF is due
+        const char* window =
+            p + std::min<std::size_t>(static_cast<std::size_t>(end - p), budget + 1);
+        const auto* lf =
+            static_cast<const char*>(::memrchr(p, '\n', static_cast<std::size_t>(window - p)));
+        self->line = lf != nullptr ? static_cast<std::size_t>(window - lf - 1)
+                                   : self->line + static_cast<std::size_t>(window - p);
+        if (self->line > self->max_line) {
+            self->too_long = true;
+            return false;
+        }
+        p = window;
+    }
+    self->checked = at + static_cast<gint64>(n);
+    return true;
+}
 
 struct ReadAheadStreamClass {
     GMimeStreamFsClass parent_class;
@@ -42,6 +75,10 @@ ssize_t read_ahead(GMimeStream* stream, char* buf, size_t len) {
             std::min<gint64>(stream->bound_end - stream->position, static_cast<gint64>(len)));
     }
     if (len == 0) return 0;
+    if (self->too_long) {
+        errno = EFBIG;
+        return -1;
+    }
     const gint64 at = stream->position;
     if (self->block != nullptr && at >= self->block_start &&
         at < self->block_start + static_cast<gint64>(self->block_len)) {
@@ -74,6 +111,11 @@ ssize_t read_ahead(GMimeStream* stream, char* buf, size_t len) {
         fs->eos = TRUE;
         return 0;
     }
+    if (!check_lines(self, into, at, static_cast<std::size_t>(n))) {
+        self->block_len = 0;
+        errno = EFBIG;
+        return -1;
+    }
     if (into == self->block) {
         self->block_start = at;
         self->block_len = static_cast<std::size_t>(n);
@@ -102,6 +144,10 @@ void instance_init(GTypeInstance* instance, gpointer) {
     self->block = nullptr;
     self->block_start = 0;
     self->block_len = 0;
+    self->max_line = 0;
+    self->checked = 0;
+    self->line = 0;
+    self->too_long = false;
 }
 
 GType read_ahead_stream_type() {
@@ -112,7 +158,7 @@ GType read_ahead_stream_type() {
 }
 }  // namespace
 
-GMimeStream* read_ahead_stream_new(int fd) {
+GMimeStream* read_ahead_stream_new(int fd, std::size_t max_line) {
     auto* fs = static_cast<GMimeStreamFs*>(g_object_new(read_ahead_stream_type(), nullptr));
     // As g_mime_stream_fs_new.
     const off_t start = ::lseek(fd, 0, SEEK_CUR);
@@ -120,7 +166,20 @@ GMimeStream* read_ahead_stream_new(int fd) {
     fs->owner = TRUE;
     fs->eos = FALSE;
     fs->fd = fd;
+    auto* self = reinterpret_cast<ReadAheadStream*>(fs);
+    self->max_line = max_line;
+    self->checked = start != -1 ? start : 0;
     return GMIME_STREAM(fs);
+}
+
+bool read_ahead_stream_checked_all(GMimeStream* stream) {
+    if (stream == nullptr || !G_TYPE_CHECK_INSTANCE_TYPE(stream, read_ahead_stream_type())) {
+        return false;
+    }
+    auto* self = reinterpret_cast<ReadAheadStream*>(stream);
+    if (self->max_line == 0 || self->too_long) return false;
+    struct stat st {};
+    return ::fstat(self->parent.fd, &st) == 0 && self->checked == static_cast<gint64>(st.st_size);
 }
 
 }  // namespace keyfence::mail::mime
