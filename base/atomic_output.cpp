@@ -41,12 +41,10 @@ mode_t default_file_mode() {
 // The blocks of start_write_behind(), written in order by a thread of their own.
 class AtomicOutput::WriteBehind {
   public:
-    static constexpr std::size_t k_block = 1 << 20;  // a multiple of any logical block size
+    static constexpr std::size_t k_block = 1 << 20;
     static constexpr std::size_t k_queue = 4;
 
     WriteBehind(int fd, std::string what) : m_fd(fd), m_what(std::move(what)) {
-        const int flags = ::fcntl(fd, F_GETFL);
-        m_direct = flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
         m_filling = take_free();
         m_worker = std::thread([this] { run(); });
     }
@@ -57,7 +55,7 @@ class AtomicOutput::WriteBehind {
     Status write(const std::uint8_t* data, std::size_t size) {
         while (size > 0) {
             const std::size_t n = std::min(size, k_block - m_fill);
-            std::memcpy(m_filling.get() + m_fill, data, n);
+            std::memcpy(m_filling.data() + m_fill, data, n);
             m_fill += n;
             data += n;
             size -= n;
@@ -66,35 +64,21 @@ class AtomicOutput::WriteBehind {
         return {};
     }
 
-    /// Writes what is left (the last, partial block: without O_DIRECT, whose sizes must be
-    /// whole blocks) and ends the thread. Call once.
+    /// Writes what is left and ends the thread. Call once.
     Status finish() {
         stop();
         KEYFENCE_TRY(m_status);
-        if (m_direct) {
-            const int flags = ::fcntl(m_fd, F_GETFL);
-            if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) != 0) {
-                return system_error(ErrorCode::Io, "could not write " + m_what, errno);
-            }
-        }
-        return write_fully(m_fd, m_filling.get(), m_fill, m_what);
+        return write_fully(m_fd, m_filling.data(), m_fill, m_what);
     }
 
   private:
-    struct Free {
-        void operator()(std::uint8_t* p) const noexcept { std::free(p); }
-    };
-    using Block = std::unique_ptr<std::uint8_t, Free>;
+    using Block = std::vector<std::uint8_t>;
 
     Block take_free() {
-        if (!m_free.empty()) {
-            Block b = std::move(m_free.back());
-            m_free.pop_back();
-            return b;
-        }
-        auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(4096, k_block));
-        if (p == nullptr) throw std::bad_alloc();
-        return Block(p);
+        if (m_free.empty()) return Block(k_block);
+        Block b = std::move(m_free.back());
+        m_free.pop_back();
+        return b;
     }
 
     Status hand_over() {
@@ -119,6 +103,7 @@ class AtomicOutput::WriteBehind {
     }
 
     void run() {
+        std::uint64_t written = 0, flushed = 0;
         for (;;) {
             Block block;
             {
@@ -128,36 +113,32 @@ class AtomicOutput::WriteBehind {
                 block = std::move(m_full.front());
                 m_full.pop_front();
             }
-            Status written = m_status ? write_block(block.get()) : Status{};
+            bool ok = true;
             {
                 std::lock_guard lock(m_mutex);
-                if (m_status && !written) m_status = std::move(written);
+                ok = static_cast<bool>(m_status);
+            }
+            Status status = ok ? write_fully(m_fd, block.data(), block.size(), m_what) : Status{};
+            if (ok && status) {
+                written += block.size();
+                // As AtomicOutput::write: writeback starts as the file grows (a hint).
+                if (written - flushed >= k_flush_every) {
+                    ::sync_file_range(m_fd, static_cast<off_t>(flushed),
+                                      static_cast<off_t>(written - flushed), SYNC_FILE_RANGE_WRITE);
+                    flushed = written;
+                }
+            }
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_status && !status) m_status = std::move(status);
                 m_free.push_back(std::move(block));
             }
             m_changed.notify_all();
         }
     }
 
-    // Touches m_direct: the worker's alone until finish() joined it.
-    Status write_block(const std::uint8_t* data) {
-        ssize_t n = 0;
-        do {
-            n = ::write(m_fd, data, k_block);
-        } while (n < 0 && errno == EINTR);
-        if (n == static_cast<ssize_t>(k_block)) return {};
-        if (n < 0 && errno == EINVAL && m_direct) {
-            // A file system that took the flag but not the write: without it from here on.
-            const int flags = ::fcntl(m_fd, F_GETFL);
-            if (flags >= 0 && ::fcntl(m_fd, F_SETFL, flags & ~O_DIRECT) == 0) m_direct = false;
-            if (!m_direct) return write_fully(m_fd, data, k_block, m_what);
-        }
-        if (n < 0) return system_error(ErrorCode::Io, "could not write " + m_what, errno);
-        return write_fully(m_fd, data + n, k_block - static_cast<std::size_t>(n), m_what);
-    }
-
     int m_fd;
     std::string m_what;
-    bool m_direct = false;
     Block m_filling;
     std::size_t m_fill = 0;
     std::mutex m_mutex;

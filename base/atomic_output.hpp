@@ -27,11 +27,11 @@ class AtomicOutput {
     Status write(std::span<const std::uint8_t> bytes);
     Status write(std::string_view text);
     /// For large outputs, before the first write: from then on write() only copies the bytes
-    /// into 1 MiB blocks, which a second thread writes to the temporary file, with O_DIRECT
-    /// where the file system takes it (no copy into the page cache, which on a virtual machine
-    /// cost more than hashing the content; the data is on the device when commit() fsyncs).
-    /// A write error shows at a later write() or at commit(). Memory: at most five blocks.
-    /// No effect on standard output, or after a write.
+    /// into 1 MiB blocks, which a second thread writes to the temporary file (starting
+    /// writeback every 8 MiB), so that the kernel's copy into the page cache (on a virtual
+    /// machine, at times as slow as hashing) overlaps the caller's work. A write error shows
+    /// at a later write() or at commit(). Memory: at most six blocks. No effect on standard
+    /// output, or after a write.
     void start_write_behind();
 
     /// Flushes, fsyncs and renames the temporary file into place (or writes standard output).
