@@ -4,9 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace keyfence::base {
@@ -31,6 +38,118 @@ mode_t default_file_mode() {
 }
 }  // namespace
 
+// The blocks of start_write_behind(), written in order by a thread of their own.
+class AtomicOutput::WriteBehind {
+  public:
+    static constexpr std::size_t k_block = 1 << 20;
+    static constexpr std::size_t k_queue = 4;
+
+    WriteBehind(int fd, std::string what) : m_fd(fd), m_what(std::move(what)) {
+        m_filling = take_free();
+        m_worker = std::thread([this] { run(); });
+    }
+    WriteBehind(const WriteBehind&) = delete;  // owns a thread
+    WriteBehind& operator=(const WriteBehind&) = delete;
+    ~WriteBehind() { stop(); }
+
+    Status write(const std::uint8_t* data, std::size_t size) {
+        while (size > 0) {
+            const std::size_t n = std::min(size, k_block - m_fill);
+            std::memcpy(m_filling.data() + m_fill, data, n);
+            m_fill += n;
+            data += n;
+            size -= n;
+            if (m_fill == k_block) KEYFENCE_TRY(hand_over());
+        }
+        return {};
+    }
+
+    /// Writes what is left and ends the thread. Call once.
+    Status finish() {
+        stop();
+        KEYFENCE_TRY(m_status);
+        return write_fully(m_fd, m_filling.data(), m_fill, m_what);
+    }
+
+  private:
+    using Block = std::vector<std::uint8_t>;
+
+    Block take_free() {
+        if (m_free.empty()) return Block(k_block);
+        Block b = std::move(m_free.back());
+        m_free.pop_back();
+        return b;
+    }
+
+    Status hand_over() {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [this] { return m_full.size() < k_queue || !m_status; });
+        KEYFENCE_TRY(m_status);
+        m_full.push_back(std::move(m_filling));
+        m_filling = take_free();
+        m_fill = 0;
+        lock.unlock();
+        m_changed.notify_all();
+        return {};
+    }
+
+    void stop() noexcept {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_changed.notify_all();
+        if (m_worker.joinable()) m_worker.join();
+    }
+
+    void run() {
+        std::uint64_t written = 0, flushed = 0;
+        for (;;) {
+            Block block;
+            {
+                std::unique_lock lock(m_mutex);
+                m_changed.wait(lock, [this] { return !m_full.empty() || m_done; });
+                if (m_full.empty()) return;  // done, and everything written
+                block = std::move(m_full.front());
+                m_full.pop_front();
+            }
+            bool ok = true;
+            {
+                std::lock_guard lock(m_mutex);
+                ok = static_cast<bool>(m_status);
+            }
+            Status status = ok ? write_fully(m_fd, block.data(), block.size(), m_what) : Status{};
+            if (ok && status) {
+                written += block.size();
+                // As AtomicOutput::write: writeback starts as the file grows (a hint).
+                if (written - flushed >= k_flush_every) {
+                    ::sync_file_range(m_fd, static_cast<off_t>(flushed),
+                                      static_cast<off_t>(written - flushed), SYNC_FILE_RANGE_WRITE);
+                    flushed = written;
+                }
+            }
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_status && !status) m_status = std::move(status);
+                m_free.push_back(std::move(block));
+            }
+            m_changed.notify_all();
+        }
+    }
+
+    int m_fd;
+    std::string m_what;
+    Block m_filling;
+    std::size_t m_fill = 0;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<Block> m_full;
+    std::vector<Block> m_free;
+    Status m_status;  ///< the first write error
+    bool m_done = false;
+    std::thread m_worker;
+};
+
 Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
     if (path.empty() || path == "-") return AtomicOutput("-", "", -1);
     const std::filesystem::path target(path);
@@ -52,6 +171,9 @@ Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
     return AtomicOutput(path, std::string(name.data()), fd);
 }
 
+AtomicOutput::AtomicOutput(std::string path, std::string temp_path, int fd)
+    : m_path(std::move(path)), m_temp_path(std::move(temp_path)), m_fd(fd) {}
+
 AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
     : m_path(std::move(other.m_path)),
       m_temp_path(std::move(other.m_temp_path)),
@@ -59,9 +181,11 @@ AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
       m_stdout_buffer(std::move(other.m_stdout_buffer)),
       m_committed(std::exchange(other.m_committed, true)),
       m_written(other.m_written),
-      m_flushed(other.m_flushed) {}
+      m_flushed(other.m_flushed),
+      m_behind(std::move(other.m_behind)) {}
 
 AtomicOutput::~AtomicOutput() {
+    m_behind.reset();  // its thread may still write to m_fd
     if (m_fd >= 0) ::close(m_fd);
     if (!m_committed && !m_temp_path.empty()) ::unlink(m_temp_path.c_str());
 }
@@ -70,6 +194,10 @@ Status AtomicOutput::write(std::span<const std::uint8_t> bytes) {
     if (to_stdout()) {
         m_stdout_buffer.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         return {};
+    }
+    if (m_behind) {
+        m_written += bytes.size();
+        return m_behind->write(bytes.data(), bytes.size());
     }
     KEYFENCE_TRY(write_fully(m_fd, bytes.data(), bytes.size(), m_path));
     m_written += bytes.size();
@@ -88,6 +216,11 @@ Status AtomicOutput::write(std::string_view text) {
     return write({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
 }
 
+void AtomicOutput::start_write_behind() {
+    if (to_stdout() || m_written != 0 || m_behind) return;
+    m_behind = std::make_unique<WriteBehind>(m_fd, m_path);
+}
+
 Status AtomicOutput::commit() {
     if (m_committed) return Error(ErrorCode::Internal, "output committed twice");
     if (to_stdout()) {
@@ -96,6 +229,11 @@ Status AtomicOutput::commit() {
                                  m_stdout_buffer.size(), "standard output"));
         m_committed = true;
         return {};
+    }
+    if (m_behind) {
+        const Status written = m_behind->finish();
+        m_behind.reset();
+        KEYFENCE_TRY(written);
     }
     if (::fsync(m_fd) != 0) return system_error(ErrorCode::Io, "could not sync " + m_path, errno);
     ::close(std::exchange(m_fd, -1));

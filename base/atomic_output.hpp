@@ -4,6 +4,7 @@
 // memory and written by commit(). Destroyed without commit(), it leaves nothing behind.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,14 +26,22 @@ class AtomicOutput {
 
     Status write(std::span<const std::uint8_t> bytes);
     Status write(std::string_view text);
+    /// For large outputs, before the first write: from then on write() only copies the bytes
+    /// into 1 MiB blocks, which a second thread writes to the temporary file (starting
+    /// writeback every 8 MiB), so that the kernel's copy into the page cache (on a virtual
+    /// machine, at times as slow as hashing) overlaps the caller's work. A write error shows
+    /// at a later write() or at commit(). Memory: at most six blocks. No effect on standard
+    /// output, or after a write.
+    void start_write_behind();
+
     /// Flushes, fsyncs and renames the temporary file into place (or writes standard output).
     Status commit();
 
     const std::string& path() const noexcept { return m_path; }
 
   private:
-    AtomicOutput(std::string path, std::string temp_path, int fd)
-        : m_path(std::move(path)), m_temp_path(std::move(temp_path)), m_fd(fd) {}
+    class WriteBehind;
+    AtomicOutput(std::string path, std::string temp_path, int fd);
     bool to_stdout() const noexcept { return m_fd < 0; }
 
     std::string m_path;
@@ -41,8 +50,9 @@ class AtomicOutput {
     std::string m_stdout_buffer;
     bool m_committed = false;
     static constexpr std::uint64_t k_flush_every = 8 << 20;
-    std::uint64_t m_written = 0;  ///< bytes written to the temporary file
-    std::uint64_t m_flushed = 0;  ///< of which writeback was started (sync_file_range)
+    std::uint64_t m_written = 0;            ///< bytes written to the temporary file
+    std::uint64_t m_flushed = 0;            ///< of which writeback was started (sync_file_range)
+    std::unique_ptr<WriteBehind> m_behind;  ///< after start_write_behind()
 };
 
 /// Reads a whole file ("-" or empty: standard input) into memory.

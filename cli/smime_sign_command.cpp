@@ -122,6 +122,9 @@ base::Status smime_sign(const GlobalOptions& globals, const SmimeSignOptions& op
         chain = std::move(loaded);
     }
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
+    // The signed message is as large as the input: written by a thread of its own, beside
+    // hashing (docs/smime.md, "Large messages").
+    out.start_write_behind();
     const mail::smime::SignOptions sign_options{
         .opaque = options.opaque, .pss = options.pss, .hash = hash};
     // multipart/signed and opaque signed-data stream from file to file in constant memory.

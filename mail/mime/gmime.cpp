@@ -1,6 +1,7 @@
 #include "mail/mime/gmime.hpp"
 
 #include "mail/mime/raw_entity.hpp"
+#include "mail/mime/read_ahead_stream.hpp"
 
 #include <fcntl.h>
 
@@ -101,8 +102,15 @@ GPtr<GMimeStream> sink_stream(ByteSink sink) {
 }
 
 GPtr<GMimeStream> file_stream(const std::string& path) {
+    return file_stream(path, 0);
+}
+
+GPtr<GMimeStream> file_stream(const std::string& path, std::size_t max_line) {
     ensure_gmime();
-    return GPtr<GMimeStream>(g_mime_stream_fs_open(path.c_str(), O_RDONLY, 0, nullptr));
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return GPtr<GMimeStream>();
+    // GMime's parser reads 4 KiB at a time: served from 1 MiB blocks (read_ahead_stream.hpp).
+    return GPtr<GMimeStream>(read_ahead_stream_new(fd, max_line));
 }
 
 void ensure_gmime() {

@@ -62,6 +62,9 @@ GPtr<GMimeStream> sink_stream(ByteSink sink);
 /// pages read do not count against the process's resident memory). Returns null and sets
 /// nothing when the file cannot be opened.
 GPtr<GMimeStream> file_stream(const std::string& path);
+/// As above, checking lines against `max_line` bytes as the blocks are read
+/// (read_ahead_stream.hpp: read_ahead_stream_checked_all() tells whether all of it was).
+GPtr<GMimeStream> file_stream(const std::string& path, std::size_t max_line);
 
 /// Writes `object` in canonical form (CRLF line ends throughout, RFC 8551 §3.1.1) to `out`,
 /// streaming: the bytes of file-backed parts are never all in memory; large leaf parts stored

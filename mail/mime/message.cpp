@@ -2,6 +2,7 @@
 
 #include "mail/mime/limits.hpp"
 #include "mail/mime/raw_entity.hpp"
+#include "mail/mime/read_ahead_stream.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -62,12 +63,20 @@ base::Result<Message> Message::parse(std::string_view bytes) {
 }
 
 base::Result<Message> Message::parse_file(const std::string& path) {
-    auto stream = file_stream(path);
+    auto stream = file_stream(path, MimeLimits{}.max_line_bytes);
     if (!stream) return base::Error(ErrorCode::Io, "cannot read " + path);
     // A file is parsed in place, so its size is not held in memory; the line and tree limits
-    // still bound the work (docs/limits.md, "Files").
-    KEYFENCE_TRY(check_stream_line_limits(stream.get()));
-    return parse_stream(stream.get());
+    // still bound the work (docs/limits.md, "Files"). The line limit is checked on each block
+    // before the parser sees it (read_ahead_stream.hpp): one pass over the file, not two. A
+    // line over the limit, or bytes the parser did not read, are checked by the separate pass,
+    // which reports the line limit first, as before.
+    auto parsed = parse_stream(stream.get());
+    if (!read_ahead_stream_checked_all(stream.get())) {
+        auto again = file_stream(path);  // `stream` fails every read after a long line
+        if (!again) return base::Error(ErrorCode::Io, "cannot read " + path);
+        KEYFENCE_TRY(check_stream_line_limits(again.get()));
+    }
+    return parsed;
 }
 
 base::Result<Message> Message::parse_stream(GMimeStream* stream) {

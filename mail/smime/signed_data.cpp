@@ -153,6 +153,19 @@ std::vector<bool> content_digests_match(CMS_ContentInfo* cms, BIO* detached) {
     return ok;
 }
 
+// As content_digests_match, for content that already went through `chain` (the digest BIOs of
+// CMS_dataInit over a structure with the same digestAlgorithms).
+std::vector<bool> digests_match(CMS_ContentInfo* cms, BIO* chain) {
+    STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms);
+    std::vector<bool> ok(static_cast<std::size_t>(sk_CMS_SignerInfo_num(infos)), false);
+    for (int i = 0; i < sk_CMS_SignerInfo_num(infos); ++i) {
+        ok[static_cast<std::size_t>(i)] =
+            CMS_SignerInfo_verify_content(sk_CMS_SignerInfo_value(infos, i), chain) == 1;
+    }
+    base::clear_openssl_errors();
+    return ok;
+}
+
 SignerResult describe_signer(CMS_SignerInfo* si) {
     X509* cert = nullptr;
     X509_ALGOR* digest = nullptr;
@@ -186,6 +199,7 @@ namespace {
 struct Detached {
     const std::string* bytes = nullptr;
     BIO* stream = nullptr;
+    BIO* digests = nullptr;  ///< the content already went through these digest BIOs
 };
 
 base::Result<SignedDataCheck> check(std::string_view der, const std::optional<Detached>& detached,
@@ -248,7 +262,9 @@ base::Result<SignedDataCheck> check(std::string_view der, const std::optional<De
     }
     BIO* content =
         detached && !hidden_content && detached->stream != nullptr ? detached->stream : data.get();
-    const std::vector<bool> digests = content_digests_match(cms, content);
+    const std::vector<bool> digests = detached && !hidden_content && detached->digests != nullptr
+                                          ? digests_match(cms, detached->digests)
+                                          : content_digests_match(cms, content);
     for (int i = 0; i < sk_CMS_SignerInfo_num(infos); ++i) {
         CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, i);
         SignerResult signer = describe_signer(si);
@@ -273,12 +289,33 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
                                                 const std::optional<std::string>& detached,
                                                 const VerifyOptions& options) {
     if (!detached) return check(der, std::nullopt, options);
-    return check(der, Detached{&*detached, nullptr}, options);
+    return check(der, Detached{&*detached, nullptr, nullptr}, options);
 }
 
 base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, BIO* detached,
                                                          const VerifyOptions& options) {
-    return check(der, Detached{nullptr, detached}, options);
+    return check(der, Detached{nullptr, detached, nullptr}, options);
+}
+
+base::BioPtr detached_digests(std::string_view der) {
+    auto parsed = cms_from_der(der);
+    if (!parsed) return {};
+    CMS_ContentInfo* cms = parsed->get();
+    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return {};
+    ASN1_OCTET_STRING** econtent = CMS_get0_content(cms);
+    if (econtent != nullptr && *econtent != nullptr) return {};
+    base::BioPtr sink(BIO_new(BIO_s_null()));
+    if (!sink) return {};
+    BIO* chain = CMS_dataInit(cms, sink.get());
+    base::clear_openssl_errors();
+    if (chain == nullptr) return {};
+    sink.release();  // the end of `chain`
+    return base::BioPtr(chain);
+}
+
+base::Result<SignedDataCheck> check_signed_data_digested(std::string_view der, BIO* digests,
+                                                         const VerifyOptions& options) {
+    return check(der, Detached{nullptr, nullptr, digests}, options);
 }
 
 }  // namespace keyfence::mail::smime

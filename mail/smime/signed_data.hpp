@@ -37,6 +37,18 @@ base::Result<SignedDataCheck> check_signed_data(std::string_view der,
 base::Result<SignedDataCheck> check_signed_data_streamed(std::string_view der, BIO* detached,
                                                          const VerifyOptions& options);
 
+/// As above for an opaque signed-data read in one pass (stream_opaque.hpp): `der` is the
+/// signature detached, and its content already went through `digests` (CMS_dataInit's digest
+/// BIOs for the same digestAlgorithms); the result's `content` stays empty.
+base::Result<SignedDataCheck> check_signed_data_digested(std::string_view der, BIO* digests,
+                                                         const VerifyOptions& options);
+
+/// The digest BIOs (CMS_dataInit, ending in a null sink) that a multipart/signed's content is
+/// written through for check_signed_data_digested(), so that hashing can run on a thread of
+/// its own; null when `der` is not a readable SignedData without content of its own (then
+/// check_signed_data_streamed() says what is wrong).
+base::BioPtr detached_digests(std::string_view der);
+
 /// The ISO 8601 UTC form of `at`, or of now when it has no value.
 std::string verification_time(const std::optional<std::int64_t>& at);
 

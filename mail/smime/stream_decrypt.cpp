@@ -10,7 +10,7 @@
 #include "mail/smime/cms_limits.hpp"
 #include "mail/smime/decrypt.hpp"
 #include "mail/smime/envelope_head.hpp"
-#include "mail/smime/stream_base64_decoder.hpp"
+#include "mail/smime/stream_base64.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -66,17 +66,14 @@ struct DecodedEnvelope {
 };
 
 // The part's content, decoded, handed to `sink` in pieces: base64 (RFC 8551 §3.3) by
-// Base64Decoder from the raw stream in 1 MiB blocks, any other transfer encoding by GMime.
-// Errors: BadInput (cannot be decoded), Io.
+// Base64Decoder (stream_base64.hpp) from the raw stream in 1 MiB blocks, any other transfer
+// encoding by GMime. Errors: BadInput (cannot be decoded), Io.
 base::Status decode_part(GMimeDataWrapper* wrapper,
                          const std::function<void(std::string_view)>& sink) {
     GMimeStream* raw = g_mime_data_wrapper_get_stream(wrapper);
     if (g_mime_data_wrapper_get_encoding(wrapper) == GMIME_CONTENT_ENCODING_BASE64 &&
         raw != nullptr && g_mime_stream_reset(raw) == 0) {
-        Base64Decoder decoder([&sink](std::string_view bytes) {
-            sink(bytes);
-            return true;
-        });
+        Base64Decoder decoder;
         std::vector<char> block(k_buffer);
         // A bounded GMime stream fails a read at its end rather than returning 0: eos()
         // decides (as canonical.cpp's copy).
@@ -84,9 +81,9 @@ base::Status decode_part(GMimeDataWrapper* wrapper,
             const gssize got = g_mime_stream_read(raw, block.data(), block.size());
             if (got < 0) return base::Error(ErrorCode::Io, "the message cannot be read");
             if (got == 0) break;
-            decoder.write(std::string_view(block.data(), static_cast<std::size_t>(got)));
+            sink(decoder.decode(std::string_view(block.data(), static_cast<std::size_t>(got))));
         }
-        decoder.finish();
+        sink(decoder.finish());
         return {};
     }
     auto stream = mime::sink_stream([&sink](std::string_view bytes) {

@@ -8,7 +8,9 @@
 #include "mail/smime/signed_data.hpp"
 #include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_first_part.hpp"
+#include "mail/smime/stream_hash.hpp"
 #include "mail/smime/stream_io.hpp"
+#include "mail/smime/stream_opaque.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -20,6 +22,11 @@ struct SignedParts {
     std::string der;
     bool detached = false;
     base::BioPtr stream;  ///< detached, from a file: the first part, streamed (content empty)
+    /// Opaque, read in one pass: the content's digests (stream_opaque.hpp), and the structure
+    /// they came from; or why the structure broke after its content.
+    base::BioPtr digests;
+    CmsPtr head;
+    std::string unreadable;
 };
 
 // A message in a file: the detached content is read from it as the digests need it, and handed
@@ -43,6 +50,16 @@ base::Result<std::optional<SignedParts>> opaque_from_file(GMimeObject* entity,
     GMimeDataWrapper* wrapper =
         GMIME_IS_PART(entity) ? g_mime_part_get_content(GMIME_PART(entity)) : nullptr;
     if (wrapper == nullptr) return std::optional<SignedParts>();
+    // In one pass when the part is base64 and the structure one the streaming reader takes.
+    KEYFENCE_TRY_ASSIGN(streamed, stream_opaque_signed_data(wrapper, file.tee));
+    if (streamed) {
+        SignedParts parts{
+            "application/pkcs7-mime signed-data", {}, std::move(streamed->der), false, {}};
+        parts.digests = std::move(streamed->digests);
+        parts.head = std::move(streamed->head);
+        parts.unreadable = std::move(streamed->unreadable);
+        return std::optional<SignedParts>(std::move(parts));
+    }
     KEYFENCE_TRY_ASSIGN(der, TempFile::create());
     BufferedWriter writer([&der](std::string_view block) { return write_fd(der.fd(), block); });
     auto sink =
@@ -125,6 +142,26 @@ std::string signer_list(const std::vector<SignerResult>& signers) {
     return s;
 }
 
+// Reads `source` to its end (or its failure, which the digests then show), writing what it
+// yields through `digests` on a second thread.
+base::Status hash_in_background(BIO* source, BIO* digests) {
+    BackgroundHasher hasher({}, [digests](std::string_view bytes) {
+        const int n = static_cast<int>(bytes.size());
+        return BIO_write(digests, bytes.data(), n) == n;
+    });
+    std::vector<char> block(1 << 20);
+    for (;;) {
+        const int n = BIO_read(source, block.data(), static_cast<int>(block.size()));
+        if (n <= 0) break;
+        hasher.update(std::string_view(block.data(), static_cast<std::size_t>(n)));
+    }
+    hasher.final();
+    if (hasher.sink_failed()) {
+        return base::Error(ErrorCode::Internal, "could not hash the signed content");
+    }
+    return {};
+}
+
 // Checks one signed entity. `raw` holds it as received (the body) or as GMime writes it (a
 // part below the body, only ever reported, never verified as the message).
 base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std::string_view raw,
@@ -145,7 +182,20 @@ base::Result<SignedPartResult> check_part(const mime::SignedEntity& entity, std:
         return part;
     }
     SignedDataCheck checked;
-    if ((*parts)->stream) {
+    if (!(*parts)->unreadable.empty()) {
+        checked.problem_code = "signature_unreadable";
+        checked.problem = "the signature is not a readable CMS structure: " + (*parts)->unreadable;
+    } else if ((*parts)->digests) {
+        KEYFENCE_TRY_ASSIGN(
+            digested, check_signed_data_digested((*parts)->der, (*parts)->digests.get(), options));
+        checked = std::move(digested);
+    } else if (auto digests = (*parts)->stream ? detached_digests((*parts)->der) : nullptr) {
+        // The first part is cut from the file here and hashed on a second thread.
+        KEYFENCE_TRY(hash_in_background((*parts)->stream.get(), digests.get()));
+        KEYFENCE_TRY_ASSIGN(digested,
+                            check_signed_data_digested((*parts)->der, digests.get(), options));
+        checked = std::move(digested);
+    } else if ((*parts)->stream) {
         KEYFENCE_TRY_ASSIGN(
             streamed, check_signed_data_streamed((*parts)->der, (*parts)->stream.get(), options));
         checked = std::move(streamed);

@@ -65,6 +65,17 @@ TEST_F(SmimeLimitsTest, MimeStructureBeyondTheLimitsIsRefusedWithExitSeven) {
     expect_refused(folded + "\r\n\r\nbody\r\n", "the size of one header block in bytes");
     expect_refused(headers() + "\r\n" + std::string(k_limits.max_line_bytes + 1, 'x') + "\r\n",
                    "the length of one line in bytes");
+    // The line limit is checked on the blocks GMime's parser reads (read_ahead_stream.hpp):
+    // a line of exactly the limit passes wherever the blocks end, one byte more does not, and a
+    // long line is reported before a broken tree after it.
+    const std::string pad(700000, 'p');
+    EXPECT_EQ(
+        verify(headers() + "\r\n" + pad + "\n" + std::string(k_limits.max_line_bytes, 'x') + "\n")
+            .exit_code,
+        1);
+    expect_refused(headers() + "\r\n" + pad + "\n" + std::string(k_limits.max_line_bytes + 1, 'x') +
+                       "\n" + many_parts(k_limits.max_parts + 1),
+                   "the length of one line in bytes");
 }
 
 TEST_F(SmimeLimitsTest, CmsBeyondTheLimitsIsRefusedWithExitSeven) {
