@@ -203,6 +203,23 @@ base::Status stop_daemons(const std::string& homedir) {
                        "end them with 'gpgconf --homedir " + homedir + " --kill all'");
 }
 
+base::Status set_pkcs11_pin_cache(const std::string& homedir, std::int64_t seconds) {
+    const fs::path file = fs::path(homedir) / "gnupg-pkcs11-scd.conf";
+    std::ifstream in(file);
+    if (!in) return {};
+    std::string text;
+    bool changed = false;
+    const std::string wanted = "pin-cache " + std::to_string(std::max<std::int64_t>(seconds, 1));
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("pin-cache ", 0) == 0 && line != wanted) {
+            line = wanted;
+            changed = true;
+        }
+        text += line + "\n";
+    }
+    return changed ? write_text(file, text) : base::Status{};
+}
+
 base::Status record_binding(const std::string& homedir, const std::string& keygrip,
                             const std::string& uri) {
     const fs::path file = fs::path(homedir) / k_bindings_file;
