@@ -33,8 +33,7 @@ std::optional<PgpSessionLink> PgpSessionLink::for_operation(const GlobalOptions&
     base.token_serial = token.serial;
     base.token_label = token.label;
     base.module = token.module_path;
-    return PgpSessionLink(std::move(*agent), std::move(base),
-                          (*policy)->values().pin.session_ttl);
+    return PgpSessionLink(std::move(*agent), std::move(base), (*policy)->values().pin.session_ttl);
 }
 
 std::optional<nlohmann::json> PgpSessionLink::call(const char* action) {

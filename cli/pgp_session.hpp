@@ -42,8 +42,7 @@ class PgpSessionLink {
     std::int64_t ttl_seconds() const noexcept { return m_ttl; }
 
   private:
-    PgpSessionLink(engine::agent::AgentClient agent, engine::agent::Request base,
-                   std::int64_t ttl)
+    PgpSessionLink(engine::agent::AgentClient agent, engine::agent::Request base, std::int64_t ttl)
         : m_agent(std::move(agent)), m_base(std::move(base)), m_ttl(ttl) {}
     std::optional<nlohmann::json> call(const char* action);
 

@@ -15,12 +15,13 @@ namespace keyfence::engine {
 namespace {
 constexpr std::string_view k_pcsc = "pcsc:";
 
-std::string holder_name(const std::string& homedir) { return "gnupg:" + homedir; }
+std::string holder_name(const std::string& homedir) {
+    return "gnupg:" + homedir;
+}
 
 base::Status check_home(const std::string& homedir) {
     std::error_code ec;
-    if (homedir.empty() || homedir.front() != '/' ||
-        !std::filesystem::is_directory(homedir, ec)) {
+    if (homedir.empty() || homedir.front() != '/' || !std::filesystem::is_directory(homedir, ec)) {
         return base::Error(base::ErrorCode::BadInput,
                            "a PGP session needs the absolute path of an existing GnuPG home");
     }

@@ -164,8 +164,22 @@ wait_for_end "cap"
 [ "$(sign "")" != 0 ] || fail "a third operation without a PIN (cap 2)"
 echo "ok: the operation cap ends the session"
 
-# --- the agent's stop ends it ---------------------------------------------------------------
+# --- removing the card ends it ---------------------------------------------------------------
 policy session 60 10
+[ "$(sign 123456)" = 0 ] || fail "sign before the card is removed: $(cat "$WORLD/sign.err")"
+[ "$(daemons)" -gt 0 ] || fail "no session before the card is removed"
+card_stop
+wait_for_card absent
+for _ in $(seq 100); do
+    [ "$(daemons)" = 0 ] && break
+    sleep 0.1
+done
+[ "$(daemons)" = 0 ] || fail "the agent did not end the session of a removed card"
+card_start --serial 0000C5E6
+[ "$(sign "")" != 0 ] || fail "a signature without a PIN after the card came back"
+echo "ok: removing the card ends the session"
+
+# --- the agent's stop ends it ---------------------------------------------------------------
 [ "$(sign 123456)" = 0 ] || fail "sign before the agent stops: $(cat "$WORLD/sign.err")"
 [ "$(daemons)" -gt 0 ] || fail "no session before the agent stops"
 stop_agent
