@@ -31,11 +31,12 @@ class PgpSessionTest : public PgpTest {
         PgpTest::TearDown();
     }
 
-    void set_policy(int ttl, int max_operations) {
+    void set_policy(int ttl, int max_operations, bool confirm = false) {
         std::filesystem::create_directories(m_world.user_config().parent_path());
         write_file(m_world.user_config(),
                    "[pin]\nmode = \"session\"\nsession_ttl = " + std::to_string(ttl) +
-                       "\nsession_max_operations = " + std::to_string(max_operations) + "\n");
+                       "\nsession_max_operations = " + std::to_string(max_operations) +
+                       "\nconfirm_each_operation = " + (confirm ? "true" : "false") + "\n");
     }
     void start_agent() {
         auto env = m_world.env(m_extra_env);
@@ -167,6 +168,23 @@ TEST_F(PgpSessionTest, StoppingTheAgentEndsIt) {
     stop_agent();
     EXPECT_TRUE(daemons_gone(5));
     EXPECT_NE(kf_no_pin(sign_args("s2.eml")).exit_code, 0);
+}
+
+TEST_F(PgpSessionTest, EachOperationIsStillConfirmedInsideTheSession) {
+    set_policy(60, 10, true);
+    start_agent();
+    auto first_args = sign_args("s1.eml");
+    first_args.insert(first_args.begin(), "--assume-confirmed");
+    ASSERT_EQ(kf(first_args).exit_code, 0);
+    ASSERT_GT(daemons(), 0);
+    // With --pin-fd and no --assume-confirmed nobody confirms: refused (exit 8), nothing signed.
+    auto refused = kf_no_pin(sign_args("s2.eml"));
+    EXPECT_EQ(refused.exit_code, 8) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(path("s2.eml")));
+    auto confirmed_args = sign_args("s3.eml");
+    confirmed_args.insert(confirmed_args.begin(), "--assume-confirmed");
+    auto confirmed = kf_no_pin(confirmed_args);
+    EXPECT_EQ(confirmed.exit_code, 0) << confirmed.err;
 }
 
 TEST_F(PgpSessionTest, PerOperationModeKeepsNoDaemonsEvenWithTheAgent) {
