@@ -21,7 +21,16 @@ stop_agent() {
     wait "$AGENT_PID" 2>/dev/null || true
     AGENT_PID=""
 }
-trap 'rc_=$?; stop_agent; (exit $rc_); world_cleanup' EXIT
+# The agent first, then pcsc_world's cleanup with the test's exit status (errexit off: a
+# failing status must not cut the cleanup short).
+session_cleanup() {
+    local rc=$?
+    set +e
+    stop_agent
+    (exit "$rc")
+    world_cleanup
+}
+trap session_cleanup EXIT
 kf() { timeout 120 "$KEYFENCE" --no-p11-kit "$@"; }
 start_agent() {
     "$KEYFENCED" --no-p11-kit --verbose >>"$WORLD/agent.log" 2>&1 &
