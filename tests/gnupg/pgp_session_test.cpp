@@ -128,6 +128,27 @@ TEST_F(PgpSessionTest, AfterOnePinSignAndDecryptAskNone) {
     EXPECT_GE(std::count(log.begin(), log.end(), '\n'), 3) << log;
 }
 
+TEST_F(PgpSessionTest, MailProtectAndMailOpenUseTheSession) {
+    set_policy(60, 10);
+    start_agent();
+    ASSERT_EQ(kf(sign_args("s1.eml")).exit_code, 0);
+    // OpenPGP through `mail protect` (sign and encrypt to Bob) and `mail open` (a message to
+    // the token key): no PIN, counted in the same session.
+    auto protect =
+        kf_no_pin({"mail", "protect", "--protocol", "openpgp", "--homedir", home(), "--key", k_me,
+                   "--in", message("out.eml", k_me, "Sealed.\n", k_my_name).string(), "--out",
+                   path("protected.eml").string()});
+    ASSERT_EQ(protect.exit_code, 0) << protect.err;
+    EXPECT_NE(read_file(path("protected.eml")).find("multipart/encrypted"), std::string::npos);
+    (void)decrypt_args("unused.eml");  // writes enc.eml: unsigned, so `mail open` exits non-zero
+    auto open = kf_no_pin({"mail", "open", "--homedir", home(), "--in", path("enc.eml").string(),
+                           "--out", path("opened.eml").string()});
+    EXPECT_NE(read_file(path("opened.eml")).find("For the token only."), std::string::npos)
+        << open.out << open.err;
+    auto doctor = run_keyfence(m_world, {"doctor"}, {.env = m_extra_env});
+    EXPECT_NE(doctor.out.find("3 of 10 operations"), std::string::npos) << doctor.out;
+}
+
 TEST_F(PgpSessionTest, KeyfenceLockEndsItAndTheNextOperationNeedsThePin) {
     set_policy(60, 10);
     start_agent();
