@@ -4,7 +4,8 @@
 # first operation asks the PIN; later ones in the session ask none (the PIN source is empty and
 # fails if asked); the session ends on `keyfence lock`, at its TTL without any further request
 # (the home's daemons gone, the card's PINs not verified), at its operation cap, on a policy
-# edit and when the agent stops. Without the agent a session lasts one command.
+# edit, when the card is removed and when the agent stops; a card whose PW1 is valid for one
+# signature only gets no session. Without the agent a session lasts one command.
 # Usage: pgp_session_card_test.sh /path/to/keyfence-vcard /path/to/keyfence /path/to/keyfenced
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
 KEYFENCE=$(readlink -f "$2")
@@ -187,6 +188,22 @@ done
 card_start --serial 0000C5E6
 [ "$(sign "")" != 0 ] || fail "a signature without a PIN after the card came back"
 echo "ok: removing the card ends the session"
+
+# --- a card that resets PW1 after each signature gets no session ----------------------------
+# set_c4 BYTE: PW1 valid for one (00) or several (01) signatures, PW3 forgotten again.
+set_c4() {
+    local out
+    out=$(opensc-tool -r 0 -s 00:A4:04:00:06:D2:76:00:01:24:01 \
+        -s 00:20:00:83:08:31:32:33:34:35:36:37:38 -s "00:DA:00:C4:01:$1" -s 00:20:FF:83 2>&1)
+    [ "$(grep -c "SW1=0x90, SW2=0x00" <<<"$out")" = 4 ] || fail "setting C4 to $1: $out"
+}
+set_c4 00
+[ "$(sign 123456)" = 0 ] || fail "sign on a one-signature card: $(cat "$WORLD/sign.err")"
+[ "$(daemons)" = 0 ] || fail "a one-signature card kept its daemons"
+[ "$(pw1_state)" = "$NOT_VERIFIED" ] || fail "a one-signature card stayed verified: $(pw1_state)"
+[ "$(sign "")" != 0 ] || fail "a signature without a PIN on a one-signature card"
+set_c4 01
+echo "ok: a card with PW1 valid for one signature gets no session"
 
 # --- the agent's stop ends it ---------------------------------------------------------------
 [ "$(sign 123456)" = 0 ] || fail "sign before the agent stops: $(cat "$WORLD/sign.err")"
