@@ -285,20 +285,24 @@ void Server::dispatch(const std::shared_ptr<Connection>& connection, Request req
 }
 
 void Server::work() {
+    auto last_sweep = std::chrono::steady_clock::now();
     while (!m_stopping.load()) {
         auto job = m_queue.pop(std::chrono::milliseconds(1000));
-        if (!job) {
-            // Idle: end sessions that expired or whose token went away, without waiting for
-            // the next operation.
-            if (!m_stopping.load()) m_engine->sweep_sessions();
-            continue;
+        if (job && !job->connection->gone()) {
+            json reply = run_job(*job);
+            if (!job->connection->send(reply)) {
+                // Gone, or not reading for 10 s: its reader thread ends the connection.
+                job->connection->hang_up();
+                ::shutdown(job->connection->fd(), SHUT_RDWR);
+            }
         }
-        if (job->connection->gone()) continue;
-        json reply = run_job(*job);
-        if (!job->connection->send(reply)) {
-            // Gone, or not reading for 10 s: its reader thread ends the connection.
-            job->connection->hang_up();
-            ::shutdown(job->connection->fd(), SHUT_RDWR);
+        // Once a second, busy or idle: end sessions that expired or whose token went away,
+        // without waiting for an operation on them (a PGP/MIME session's daemons would
+        // otherwise serve other programs past its TTL while the queue is busy).
+        const auto now = std::chrono::steady_clock::now();
+        if (!m_stopping.load() && (!job || now - last_sweep >= std::chrono::seconds(1))) {
+            m_engine->sweep_sessions();
+            last_sweep = now;
         }
     }
 }

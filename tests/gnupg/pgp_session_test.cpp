@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -169,6 +170,30 @@ TEST_F(PgpSessionTest, TheTtlEndsItWithoutAnyFurtherRequest) {
     ASSERT_GT(daemons(), 0);
     EXPECT_TRUE(daemons_gone(6)) << "the agent did not end the session at its TTL";
     EXPECT_NE(kf_no_pin(sign_args("s2.eml")).exit_code, 0);
+}
+
+TEST_F(PgpSessionTest, TheTtlEndsItWhileTheAgentIsBusy) {
+    set_policy(2, 10);
+    start_agent();
+    ASSERT_EQ(kf(sign_args("s1.eml")).exit_code, 0);
+    ASSERT_GT(daemons(), 0);
+    // Another client keeps the agent's queue busy: the worker never waits a whole second for
+    // work, and must still end the session on time.
+    std::atomic<bool> stop{false};
+    std::thread busy([&] {
+        auto client =
+            engine::agent::AgentClient::connect(path("run").string() + "/keyfence/agent.sock");
+        if (!client || !*client) return;
+        engine::agent::Request sign;
+        sign.op = engine::agent::RequestOp::Sign;
+        sign.key_uri = "pkcs11:token=none;object=none";
+        sign.digest = std::vector<std::uint8_t>(32, 1);
+        while (!stop.load()) (void)(*client)->call(sign, nullptr);
+    });
+    const bool gone = daemons_gone(5);
+    stop.store(true);
+    busy.join();
+    EXPECT_TRUE(gone) << "a busy agent did not end the session at its TTL";
 }
 
 TEST_F(PgpSessionTest, TheOperationCapEndsIt) {
