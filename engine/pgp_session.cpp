@@ -84,7 +84,8 @@ base::Result<std::optional<SessionLimits>> Engine::open_pgp_session(
     const std::string reader =
         is_card(target) ? target.module_path.substr(k_pcsc.size()) : std::string();
     session.end = [homedir, reader] {
-        if (auto stopped = mail::pgp::stop_daemons(homedir); !stopped) {
+        // A short bound for gpgconf: the session must end on time, and the worker waits.
+        if (auto stopped = mail::pgp::stop_daemons(homedir, std::chrono::seconds(2)); !stopped) {
             base::log_warn(stopped.error().message());
         }
         // scdaemon leaves the card verified when it exits.

@@ -168,7 +168,8 @@ TEST_F(PgpSessionTest, TheTtlEndsItWithoutAnyFurtherRequest) {
     start_agent();
     ASSERT_EQ(kf(sign_args("s1.eml")).exit_code, 0);
     ASSERT_GT(daemons(), 0);
-    EXPECT_TRUE(daemons_gone(6)) << "the agent did not end the session at its TTL";
+    // TTL 2 s, the sweep within 1 s, then gpgconf (2 s) and SIGTERM/SIGKILL (2 s each) at most.
+    EXPECT_TRUE(daemons_gone(12)) << "the agent did not end the session at its TTL";
     EXPECT_NE(kf_no_pin(sign_args("s2.eml")).exit_code, 0);
 }
 
@@ -190,7 +191,7 @@ TEST_F(PgpSessionTest, TheTtlEndsItWhileTheAgentIsBusy) {
         sign.digest = std::vector<std::uint8_t>(32, 1);
         while (!stop.load()) (void)(*client)->call(sign, nullptr);
     });
-    const bool gone = daemons_gone(5);
+    const bool gone = daemons_gone(12);
     stop.store(true);
     busy.join();
     EXPECT_TRUE(gone) << "a busy agent did not end the session at its TTL";
