@@ -6,6 +6,7 @@
 #include "base/hex.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/pgp_session.hpp"
 #include "cli/pgp_support.hpp"
 #include "cli/smime_support.hpp"
 #include "mail/pgp/homedir.hpp"
@@ -101,6 +102,7 @@ void describe_card(const token::openpgp::CardEntry& entry, TokenKey& key) {
     token.pin.locked = card.pins.pw1_tries == 0;
     token.pin.final_try = card.pins.pw1_tries == 1;
     key.tries_left = card.pins.pw1_tries;
+    key.pw1_several_signatures = card.pins.pw1_valid_for_several_signatures;
 }
 }  // namespace
 
@@ -184,12 +186,55 @@ base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& c
     answerer.install(ctx.get());
     // A fresh agent and smartcard daemon: no login left from before answers for this PIN.
     (void)mail::pgp::stop_daemons(ctx.homedir());
+    (void)mail::pgp::set_pkcs11_pin_cache(ctx.homedir(), 1);
     base::Status result = outcome_of(operation(), answerer);
     // And none survives this operation (gnupg-pkcs11-scd and scdaemon keep theirs).
     auto stopped = mail::pgp::stop_daemons(ctx.homedir());
     // Nor on the card, which scdaemon leaves with its PINs verified.
     forget_card_pins_after(key);
     gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
+    if (result && !stopped) result = stopped;
+    return record_operation(engine, match, request, std::move(result));
+}
+
+base::Status run_private_operation(const GlobalOptions& globals, engine::Engine& engine,
+                                   mail::pgp::Context& ctx, const TokenKey& key,
+                                   const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation) {
+    auto session = PgpSessionLink::for_operation(globals, engine, ctx.homedir(), key);
+    if (!session) return run_private_operation(engine, ctx, key, request, operation);
+    const p11::KeyMatch& match = key.match;
+    // pin.confirm_each_operation holds inside a session too: admit() asks first.
+    KEYFENCE_TRY(engine.admit(match, request, pin_prompt(key, request)));
+    const token::PinRequest prompt = pin_prompt(key, request);
+    mail::pgp::PassphraseAnswerer answerer(
+        [&](const mail::pgp::PassphraseQuestion&) { return engine.pin_source().ask(prompt); }, 1);
+    answerer.install(ctx.get());
+    const bool live = session->use();
+    if (!live) {
+        // As in per-operation mode: nothing left from before answers for this PIN. The
+        // PKCS#11 daemon's login then lasts the session's life (the agent ends it sooner).
+        (void)mail::pgp::stop_daemons(ctx.homedir());
+        (void)mail::pgp::set_pkcs11_pin_cache(ctx.homedir(), session->ttl_seconds());
+    }
+    base::Status result = outcome_of(operation(), answerer);
+    gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
+    // The unlocked state stays with the daemons while the agent's session holds it. In a live
+    // session (not at its cap): always, unless a PIN entered now unlocked something the agent
+    // no longer takes (its session ended meanwhile); a failure leaves the state no more open
+    // than it was. Outside one: when a PIN was entered and the agent took the state over.
+    // Otherwise it ends now.
+    bool kept = false;
+    if (live && !session->last()) {
+        kept = answerer.requests() == 0 || !result || session->open();
+    } else if (!live && answerer.requests() > 0 && result) {
+        kept = session->open();
+    }
+    base::Status stopped;
+    if (!kept) {
+        stopped = mail::pgp::stop_daemons(ctx.homedir());
+        forget_card_pins_after(key);
+    }
     if (result && !stopped) result = stopped;
     return record_operation(engine, match, request, std::move(result));
 }

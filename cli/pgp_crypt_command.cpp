@@ -91,9 +91,9 @@ base::Status pgp_encrypt(const GlobalOptions& globals, const PgpEncryptOptions& 
         request.summary.emplace_back("Signed and encrypted content",
                                      std::to_string(prepared->content_size) + " bytes");
         request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
-        KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-            return encrypt(signer.get());
-        }));
+        KEYFENCE_TRY(
+            run_private_operation(globals, *engine, ctx, token_key, request,
+                                  [&]() -> base::Status { return encrypt(signer.get()); }));
     }
     return out.commit();
 }
@@ -134,14 +134,15 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
                                                           " bytes, " + prepared->format);
     request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
     std::optional<pgp::DecryptResult> result;
-    KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-        base::Progress decrypting("Decrypting", prepared->ciphertext_size);
-        auto write = [&](std::string_view bytes) { return out.write(bytes); };
-        KEYFENCE_TRY_ASSIGN(
-            decrypted, pgp::finish_file_decryption(ctx, *prepared, write, progress_of(decrypting)));
-        result = std::move(decrypted);
-        return {};
-    }));
+    KEYFENCE_TRY(
+        run_private_operation(globals, *engine, ctx, token_key, request, [&]() -> base::Status {
+            base::Progress decrypting("Decrypting", prepared->ciphertext_size);
+            auto write = [&](std::string_view bytes) { return out.write(bytes); };
+            KEYFENCE_TRY_ASSIGN(decrypted, pgp::finish_file_decryption(ctx, *prepared, write,
+                                                                       progress_of(decrypting)));
+            result = std::move(decrypted);
+            return {};
+        }));
     return std::move(*result);
 }
 

@@ -42,14 +42,15 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     request.summary.emplace_back("Signed content", std::to_string(prepared->content_size) +
                                                        " bytes, PGP/MIME multipart/signed");
     request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
-    KEYFENCE_TRY(run_private_operation(*engine, ctx, token_key, request, [&]() -> base::Status {
-        base::Progress signing("Signing", prepared->content_size);
-        auto write = [&](std::string_view bytes) { return out.write(bytes); };
-        auto done = mail::pgp::finish_file_signature(ctx, *prepared, key.get(), write,
-                                                     progress_of(signing));
-        if (!done) return std::move(done).error();
-        return {};
-    }));
+    KEYFENCE_TRY(
+        run_private_operation(globals, *engine, ctx, token_key, request, [&]() -> base::Status {
+            base::Progress signing("Signing", prepared->content_size);
+            auto write = [&](std::string_view bytes) { return out.write(bytes); };
+            auto done = mail::pgp::finish_file_signature(ctx, *prepared, key.get(), write,
+                                                         progress_of(signing));
+            if (!done) return std::move(done).error();
+            return {};
+        }));
     return out.commit();
 }
 

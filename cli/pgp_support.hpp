@@ -33,6 +33,8 @@ base::Result<mail::pgp::Context> open_home(const std::string& homedir);
 struct TokenKey {
     token::pkcs11::KeyMatch match;
     std::optional<int> tries_left;  ///< an OpenPGP card's PW1 retry counter, read just now
+    /// An OpenPGP card whose PW1 stays valid for several signatures (DO C4 byte 1).
+    bool pw1_several_signatures = false;
 };
 
 /// The engine's view of the token key behind an OpenPGP key: the PKCS#11 key recorded by
@@ -59,6 +61,18 @@ token::PinRequest pin_prompt(const TokenKey& key, const engine::OperationRequest
 /// request in one operation is reported as a wrong PIN (PinIncorrect).
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
                                    const TokenKey& key, const engine::OperationRequest& request,
+                                   const std::function<base::Status()>& operation);
+
+/// The same for a PGP/MIME operation (sign, decrypt, sign+encrypt), with PIN sessions: when
+/// the policy says pin.mode = "session" and an agent runs (cli/pgp_session.hpp), an operation
+/// inside the agent's live session for this home and token asks no PIN and leaves the daemons
+/// running; one that asked the PIN hands its unlocked state to the agent, which ends it at the
+/// session's TTL, cap, on `keyfence lock`, token removal, a policy change or its own stop.
+/// Otherwise (no agent, per-operation, a card without several signatures per VERIFY) the
+/// daemons stop after the operation as above.
+base::Status run_private_operation(const GlobalOptions& globals, engine::Engine& engine,
+                                   mail::pgp::Context& ctx, const TokenKey& key,
+                                   const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation);
 
 /// The same, for an operation with several distinct PIN requests (on-card key generation:

@@ -65,6 +65,15 @@ struct OperationRequest {
     std::optional<audit::Caller> caller;
 };
 
+/// The GnuPG home and the token of a PGP/MIME operation, whose PIN session GnuPG's daemons
+/// hold (engine/pgp_session.cpp).
+struct PgpSessionTarget {
+    std::string homedir;       ///< absolute path of the GnuPG home
+    std::string token_serial;  ///< the card's or token's serial
+    std::string token_label;
+    std::string module_path;  ///< "pcsc:READER" for an OpenPGP card, else the PKCS#11 module
+};
+
 /// The PIN prompt for `request` with the key `match`: the token, the key, the operation and the
 /// summary of what is signed or decrypted (what you see is what you sign).
 token::PinRequest pin_request_for(const token::pkcs11::KeyMatch& match,
@@ -133,6 +142,18 @@ class Engine {
     std::size_t lock() { return m_sessions.end_all(SessionEnd::Locked); }
     std::size_t sweep_sessions() { return m_sessions.sweep(); }
     std::vector<SessionInfo> sessions() const { return m_sessions.list(); }
+    /// PGP/MIME PIN sessions (agent only; docs/agent-protocol.md "PGP/MIME"): GnuPG's daemons
+    /// of a home hold the unlocked state, the engine its limits and its end (the daemons
+    /// stopped, the card's PINs reset). use_pgp_session() counts one operation in a live
+    /// session for `target` (None: the client asks the PIN and stops the daemons as usual).
+    /// open_pgp_session() opens one after an operation that asked the PIN, and returns its
+    /// limits; nothing when the policy is per-operation, the cap is one, or the token is gone
+    /// (the client then ends the state itself). Both load the policy first (a changed policy
+    /// ends every session). Errors: BadInput (a home that is not an absolute directory), and
+    /// those of policy().
+    base::Result<HeldUse> use_pgp_session(const PgpSessionTarget& target);
+    base::Result<std::optional<SessionLimits>> open_pgp_session(const PgpSessionTarget& target);
+
     /// The agent serves clients with their own --demo and --allow-last-pin-try.
     void set_client_options(bool demo_mode, token::LockoutOptions lockout) {
         m_options.demo_mode = demo_mode;

@@ -1,5 +1,7 @@
 #include "engine/session.hpp"
 
+#include <algorithm>
+
 #include "base/logger.hpp"
 
 namespace keyfence::engine {
@@ -141,6 +143,14 @@ void PinSessions::end_card(const token::openpgp::CardReference& ref, SessionEnd 
 
 std::size_t PinSessions::sweep() {
     std::size_t ended = 0;
+    for (auto it = m_held.begin(); it != m_held.end();) {
+        auto next = std::next(it);
+        if (auto why = stale_held(it->second)) {
+            end_held(it, *why);
+            ++ended;
+        }
+        it = next;
+    }
     for (auto it = m_cards.begin(); it != m_cards.end();) {
         auto next = std::next(it);
         if (auto why = stale_card(it->second)) {
@@ -162,6 +172,10 @@ std::size_t PinSessions::sweep() {
 
 std::size_t PinSessions::end_all(SessionEnd why) {
     std::size_t ended = 0;
+    while (!m_held.empty()) {
+        end_held(m_held.begin(), why);
+        ++ended;
+    }
     while (!m_cards.empty()) {
         end_card(m_cards.begin(), why);
         ++ended;
@@ -188,7 +202,72 @@ std::vector<SessionInfo> PinSessions::list() const {
                        "pcsc:" + open.lease.reader(), open.operations, open.max_operations,
                        left.count() > 0 ? left.count() : 0});
     }
+    for (const auto& [name, open] : m_held) {
+        if (open.operations >= open.max_operations) continue;  // its last operation is running
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(open.expires - now);
+        out.push_back({open.session.token_label, open.session.token_serial,
+                       open.session.module_path, open.operations, open.max_operations,
+                       left.count() > 0 ? left.count() : 0});
+    }
     return out;
+}
+
+std::optional<SessionEnd> PinSessions::stale_held(const HeldOpen& open) const {
+    if (m_clock() >= open.expires) {
+        return open.operations >= open.max_operations ? SessionEnd::Exhausted : SessionEnd::Expired;
+    }
+    if (open.session.present && !open.session.present()) return SessionEnd::TokenRemoved;
+    return std::nullopt;
+}
+
+void PinSessions::end_held(std::map<std::string, HeldOpen>::iterator it, SessionEnd why) {
+    base::log_debug("PIN session on token '", it->second.session.token_label, "' (",
+                    it->second.session.name, ") ended: ", session_end_name(why));
+    // Taken out first: end() may take seconds (it stops daemons) and must run once.
+    HeldSession session = std::move(it->second.session);
+    m_held.erase(it);
+    if (session.end) session.end();
+}
+
+HeldUse PinSessions::use_held(const std::string& name, const std::string& token_serial) {
+    auto it = m_held.find(name);
+    if (it == m_held.end()) return HeldUse::None;
+    HeldOpen& open = it->second;
+    if (open.operations >= open.max_operations) return HeldUse::None;  // its client ends it
+    if (open.session.token_serial != token_serial) {
+        end_held(it, SessionEnd::TokenRemoved);  // another token behind the same daemons
+        return HeldUse::None;
+    }
+    if (auto why = stale_held(open)) {
+        end_held(it, *why);
+        return HeldUse::None;
+    }
+    if (++open.operations < open.max_operations) return HeldUse::Counted;
+    // The cap: the client ends the state after this operation; should it not, the session's
+    // own end() runs a little later.
+    base::log_debug("PIN session on token '", open.session.token_label,
+                    "' ended: ", session_end_name(SessionEnd::Exhausted));
+    open.expires = std::min(open.expires, m_clock() + k_held_grace);
+    return HeldUse::Last;
+}
+
+bool PinSessions::open_held(HeldSession session, const SessionLimits& limits) {
+    if (auto old = m_held.find(session.name); old != m_held.end()) {
+        HeldOpen& open = old->second;
+        // A PIN asked inside a live session (an OpenPGP card verifies PW1 for signing and for
+        // decryption separately, OpenPGP card 3.4 §7.2.2): the session goes on with its own
+        // TTL and count, which use_held() already advanced for this operation.
+        if (open.session.token_serial == session.token_serial &&
+            open.operations < open.max_operations && !stale_held(open)) {
+            return true;
+        }
+        m_held.erase(old);  // the daemons were restarted for this operation: their state is new
+    }
+    if (limits.max_operations <= 1) return false;
+    std::string name = session.name;
+    m_held.emplace(std::move(name),
+                   HeldOpen{std::move(session), m_clock() + limits.ttl, 1, limits.max_operations});
+    return true;
 }
 
 }  // namespace keyfence::engine

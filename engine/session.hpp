@@ -14,6 +14,12 @@
 // checked (same serial, no reset or removal, VERIFY 81 status 9000); at every end the card's
 // PW1 state is reset (VERIFY P1=FF) and the connection closed. A card that allows one
 // signature per VERIFY gets no session: it asks the PIN every time.
+//
+// Held sessions (PGP/MIME): the unlocked state lives in another program — GnuPG's gpg-agent and
+// smartcard daemon of one home, with the card verified or the PKCS#11 token logged in. The
+// engine keeps the session's limits and its end: a callback that stops those daemons (and
+// resets the card), so the next operation needs the PIN. The operations themselves run in the
+// client, which asks use_held() before each one.
 
 #include <chrono>
 #include <functional>
@@ -42,6 +48,21 @@ struct SessionInfo {
     std::int64_t max_operations = 0;  ///< its cap
     std::int64_t seconds_left = 0;    ///< until its TTL
 };
+
+/// A session whose unlocked state another program holds (GnuPG's daemons of one home, for
+/// PGP/MIME). `name` identifies the holder ("gnupg:" + the home); one session per holder.
+struct HeldSession {
+    std::string name;
+    std::string token_label;
+    std::string token_serial;
+    std::string module_path;
+    std::function<bool()> present;  ///< false once the token left (removed or replaced)
+    std::function<void()> end;      ///< ends the unlocked state: the next operation needs a PIN
+};
+
+/// What use_held() found: no usable session, one counted operation in it, or its last one
+/// (the client then ends the unlocked state itself, after the operation).
+enum class HeldUse { None, Counted, Last };
 
 /// Why a session ended, for the log.
 enum class SessionEnd { Expired, Exhausted, TokenRemoved, Locked, Shutdown, Failed, PolicyChanged };
@@ -82,8 +103,21 @@ class PinSessions {
     /// Ends the card session for `ref` (a failed signature, a removed card).
     void end_card(const token::openpgp::CardReference& ref, SessionEnd why);
 
+    /// Counts one operation in the held session `name` for the token `token_serial`, when it
+    /// is usable (not expired, token present, same token). A session for another token ends.
+    /// At its cap the session reports Last and stops counting; its end() still runs at the
+    /// latest `k_held_grace` later, in case the client does not end the state itself.
+    HeldUse use_held(const std::string& name, const std::string& token_serial);
+    /// After an operation that asked the PIN with the holder's daemons: opens the session,
+    /// counting that operation. A live session of the holder for the same token goes on as it
+    /// was (the PIN unlocked more of the same token: a card's PW1 for the other operation);
+    /// an ended or other one is replaced without ending it (the daemons were restarted: their
+    /// state is the new one). At a cap of one nothing opens (false): the client ends it.
+    bool open_held(HeldSession session, const SessionLimits& limits);
+    static constexpr std::chrono::seconds k_held_grace{60};
+
     std::vector<SessionInfo> list() const;
-    std::size_t size() const noexcept { return m_sessions.size() + m_cards.size(); }
+    std::size_t size() const noexcept { return m_sessions.size() + m_cards.size() + m_held.size(); }
 
   private:
     struct Open {
@@ -114,7 +148,17 @@ class PinSessions {
     /// Why the card session can no longer be used (asks the card), or nothing.
     std::optional<SessionEnd> stale_card(CardOpen& open) const;
 
+    struct HeldOpen {
+        HeldSession session;
+        std::chrono::steady_clock::time_point expires;
+        std::int64_t operations = 0;
+        std::int64_t max_operations = 0;
+    };
+    std::optional<SessionEnd> stale_held(const HeldOpen& open) const;
+    void end_held(std::map<std::string, HeldOpen>::iterator it, SessionEnd why);
+
     Clock m_clock;
+    std::map<std::string, HeldOpen> m_held;
     std::map<Key, Open> m_sessions;
     std::map<CardKey, CardOpen> m_cards;
 };

@@ -96,7 +96,7 @@ class Reader {
 
 std::optional<RequestOp> op_from_name(const std::string& name) {
     for (RequestOp op : {RequestOp::Ping, RequestOp::Status, RequestOp::Lock, RequestOp::Sign,
-                         RequestOp::Decrypt, RequestOp::Answer}) {
+                         RequestOp::Decrypt, RequestOp::Answer, RequestOp::PgpSession}) {
         if (request_op_name(op) == name) return op;
     }
     return std::nullopt;
@@ -141,6 +141,18 @@ void read_operation(Reader& r, Request& request) {
         if (r.ok() && request.data.empty()) r.fail("data is empty");
     }
 }
+void read_pgp_session(Reader& r, Request& request) {
+    r.string("action", request.action, true);
+    r.string("homedir", request.homedir, true);
+    r.string("token_serial", request.token_serial, true);
+    r.string("token_label", request.token_label);
+    r.string("module", request.module, true);
+    if (r.ok() && !one_of(request.action, {"use", "open"})) r.fail("action must be use or open");
+    if (r.ok() && (request.homedir.empty() || request.homedir.front() != '/'))
+        r.fail("homedir must be an absolute path");
+    if (r.ok() && (request.token_serial.empty() || request.module.empty()))
+        r.fail("token_serial and module must not be empty");
+}
 }  // namespace
 
 std::string_view request_op_name(RequestOp op) {
@@ -157,6 +169,8 @@ std::string_view request_op_name(RequestOp op) {
             return "decrypt";
         case RequestOp::Answer:
             return "answer";
+        case RequestOp::PgpSession:
+            return "pgp-session";
     }
     return "ping";
 }
@@ -184,6 +198,8 @@ base::Result<Request> parse_request(std::span<const std::uint8_t> payload) {
     } else if (request.op == RequestOp::Answer) {
         r.boolean("confirmed", request.confirmed);
         r.boolean("cancelled", request.cancelled);
+    } else if (request.op == RequestOp::PgpSession) {
+        read_pgp_session(r, request);
     }
     if (!r.ok()) return bad(*r.error());
     return request;
@@ -216,6 +232,12 @@ json request_json(const Request& request) {
     } else if (request.op == RequestOp::Answer) {
         j["confirmed"] = request.confirmed;
         j["cancelled"] = request.cancelled;
+    } else if (request.op == RequestOp::PgpSession) {
+        j["action"] = request.action;
+        j["homedir"] = request.homedir;
+        j["token_serial"] = request.token_serial;
+        j["token_label"] = request.token_label;
+        j["module"] = request.module;
     }
     return j;
 }

@@ -31,7 +31,7 @@ inline constexpr std::size_t k_max_string = 4096;
 inline constexpr std::size_t k_max_summary_lines = 32;
 inline constexpr std::size_t k_max_data_bytes = 1024;  ///< RSA-8192 ciphertext
 
-enum class RequestOp { Ping, Status, Lock, Sign, Decrypt, Answer };
+enum class RequestOp { Ping, Status, Lock, Sign, Decrypt, Answer, PgpSession };
 std::string_view request_op_name(RequestOp op);
 
 /// The client's own options that change what the engine does, and the modules it would load:
@@ -66,6 +66,13 @@ struct Request {
     // decrypt: "rsa-pkcs1", "rsa-oaep-sha1", "rsa-oaep-sha256" (ciphertext) or "ecdh" (peer)
     std::string mechanism;
     std::vector<std::uint8_t> data;
+    // pgp-session: "use" (count an operation in a live session) or "open" (after an operation
+    // that asked the PIN), for the GnuPG home `homedir` and the token of `key_uri`
+    std::string action;
+    std::string homedir;
+    std::string token_serial;
+    std::string token_label;
+    std::string module;  ///< "pcsc:READER" for an OpenPGP card, else the PKCS#11 module
     // answer (to need-confirm or need-pin)
     bool confirmed = false;
     bool cancelled = false;

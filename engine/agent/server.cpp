@@ -274,6 +274,7 @@ void Server::dispatch(const std::shared_ptr<Connection>& connection, Request req
             return;
         case RequestOp::Sign:
         case RequestOp::Decrypt:
+        case RequestOp::PgpSession:
             if (!m_queue.push(connection->id(), Job{connection, std::move(request)})) {
                 (void)connection->send(
                     error_reply(id, base::Error(base::ErrorCode::Io,
@@ -284,20 +285,24 @@ void Server::dispatch(const std::shared_ptr<Connection>& connection, Request req
 }
 
 void Server::work() {
+    auto last_sweep = std::chrono::steady_clock::now();
     while (!m_stopping.load()) {
         auto job = m_queue.pop(std::chrono::milliseconds(1000));
-        if (!job) {
-            // Idle: end sessions that expired or whose token went away, without waiting for
-            // the next operation.
-            if (!m_stopping.load()) m_engine->sweep_sessions();
-            continue;
+        if (job && !job->connection->gone()) {
+            json reply = run_job(*job);
+            if (!job->connection->send(reply)) {
+                // Gone, or not reading for 10 s: its reader thread ends the connection.
+                job->connection->hang_up();
+                ::shutdown(job->connection->fd(), SHUT_RDWR);
+            }
         }
-        if (job->connection->gone()) continue;
-        json reply = run_job(*job);
-        if (!job->connection->send(reply)) {
-            // Gone, or not reading for 10 s: its reader thread ends the connection.
-            job->connection->hang_up();
-            ::shutdown(job->connection->fd(), SHUT_RDWR);
+        // Once a second, busy or idle: end sessions that expired or whose token went away,
+        // without waiting for an operation on them (a PGP/MIME session's daemons would
+        // otherwise serve other programs past its TTL while the queue is busy).
+        const auto now = std::chrono::steady_clock::now();
+        if (!m_stopping.load() && (!job || now - last_sweep >= std::chrono::seconds(1))) {
+            m_engine->sweep_sessions();
+            last_sweep = now;
         }
     }
 }
@@ -309,6 +314,8 @@ json Server::run_job(Job& job) {
             return ok_reply(request.id, {{"ended", m_engine->lock()}});
         case RequestOp::Status:
             return status(request.id);
+        case RequestOp::PgpSession:
+            return pgp_session(request);
         case RequestOp::Sign:
         case RequestOp::Decrypt:
             break;
@@ -385,6 +392,23 @@ json Server::decrypt(Job& job) {
     if (!result) return error_reply(r.id, result.error());
     if (!written) return error_reply(r.id, written.error());
     return ok_reply(r.id, {{"data", base::to_hex(result->bytes())}});
+}
+
+json Server::pgp_session(const Request& r) {
+    // The operation itself runs in the client (GPGME); the client's own engine checked the
+    // policy and writes the audit record. The agent keeps the session: its limits and its end.
+    PgpSessionTarget target{r.homedir, r.token_serial, r.token_label, r.module};
+    if (r.action == "use") {
+        auto use = m_engine->use_pgp_session(target);
+        if (!use) return error_reply(r.id, use.error());
+        return ok_reply(r.id, {{"live", *use != HeldUse::None}, {"last", *use == HeldUse::Last}});
+    }
+    auto opened = m_engine->open_pgp_session(target);
+    if (!opened) return error_reply(r.id, opened.error());
+    if (!*opened) return ok_reply(r.id, {{"opened", false}});
+    return ok_reply(r.id, {{"opened", true},
+                           {"ttl", (*opened)->ttl.count()},
+                           {"max_operations", (*opened)->max_operations}});
 }
 
 json Server::status(std::uint64_t id) {

@@ -69,6 +69,7 @@ class Server {
     nlohmann::json sign(Job& job);
     nlohmann::json decrypt(Job& job);
     nlohmann::json status(std::uint64_t id);
+    nlohmann::json pgp_session(const Request& request);
     void reap_clients(bool all);
 
     ServerOptions m_options;

@@ -186,13 +186,15 @@ bool end_processes(const std::vector<pid_t>& pids, int signal, std::chrono::mill
 }
 }  // namespace
 
-base::Status stop_daemons(const std::string& homedir) {
+base::Status stop_daemons(const std::string& homedir, std::chrono::seconds gpgconf_bound) {
     // gpgconf asks the agent to stop its smartcard daemon first. An agent whose
     // gnupg-pkcs11-scd has gone away can leave that request unanswered for ever (seen on a
     // loaded machine: `pgp sign` waited on gpg-connect-agent's "scd killscd"), so gpgconf gets
-    // ten seconds, and whatever still runs for this home is then terminated: no daemon may
-    // outlive the operation holding a logged-in token.
-    (void)run_tool({"timeout", "10", "gpgconf", "--homedir", homedir, "--kill", "all"}, true);
+    // `gpgconf_bound` (ten seconds by default), and whatever still runs for this home is then
+    // terminated: no daemon may outlive the operation holding a logged-in token.
+    (void)run_tool({"timeout", std::to_string(gpgconf_bound.count()), "gpgconf", "--homedir",
+                    homedir, "--kill", "all"},
+                   true);
     const std::vector<pid_t> left = daemons_of(homedir);
     if (left.empty()) return {};
     if (end_processes(left, SIGTERM, std::chrono::seconds(2)) ||
@@ -201,6 +203,23 @@ base::Status stop_daemons(const std::string& homedir) {
     }
     return base::Error(ErrorCode::Io, "GnuPG's daemons for " + homedir + " could not be stopped",
                        "end them with 'gpgconf --homedir " + homedir + " --kill all'");
+}
+
+base::Status set_pkcs11_pin_cache(const std::string& homedir, std::int64_t seconds) {
+    const fs::path file = fs::path(homedir) / "gnupg-pkcs11-scd.conf";
+    std::ifstream in(file);
+    if (!in) return {};
+    std::string text;
+    bool changed = false;
+    const std::string wanted = "pin-cache " + std::to_string(std::max<std::int64_t>(seconds, 1));
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("pin-cache ", 0) == 0 && line != wanted) {
+            line = wanted;
+            changed = true;
+        }
+        text += line + "\n";
+    }
+    return changed ? write_text(file, text) : base::Status{};
 }
 
 base::Status record_binding(const std::string& homedir, const std::string& keygrip,

@@ -3,6 +3,8 @@
 // the smartcard daemon for the token (GnuPG's scdaemon over pcscd for OpenPGP cards, or
 // gnupg-pkcs11-scd for PKCS#11 tokens). Keyfence never writes into ~/.gnupg by itself.
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,8 +36,16 @@ base::Result<std::string> setup_home(const HomeSetup& setup);
 /// Stops the gpg-agent and smartcard daemon of `homedir` (gpgconf --kill all), so that no
 /// unlocked state survives an operation: gnupg-pkcs11-scd keeps its PKCS#11 login, and
 /// scdaemon the card's verified PIN, until they exit (../shared/TESTSTACK.md §3).
-/// Errors: Io when gpgconf cannot be run.
-base::Status stop_daemons(const std::string& homedir);
+/// gpgconf gets `gpgconf_bound` (then what still runs for the home is terminated): the agent,
+/// ending a PIN session on its worker, passes a short one. Errors: Io when gpgconf cannot be
+/// run.
+base::Status stop_daemons(const std::string& homedir,
+                          std::chrono::seconds gpgconf_bound = std::chrono::seconds(10));
+
+/// Sets how long gnupg-pkcs11-scd keeps its PKCS#11 login (its 'pin-cache', read when it
+/// starts): 1 s for per-operation work, the PIN session's TTL when the agent holds a session.
+/// Nothing for a home without gnupg-pkcs11-scd.conf. Errors: Io.
+base::Status set_pkcs11_pin_cache(const std::string& homedir, std::int64_t seconds);
 
 /// Remembers that the OpenPGP key with `keygrip` lives on the PKCS#11 key `uri` (pgp bind).
 base::Status record_binding(const std::string& homedir, const std::string& keygrip,

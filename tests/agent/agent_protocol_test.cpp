@@ -35,6 +35,27 @@ TEST(AgentProtocol, ARequestSurvivesTheRoundTrip) {
     EXPECT_EQ(parsed->options, sign.options);
 }
 
+TEST(AgentProtocol, APgpSessionRequestSurvivesTheRoundTrip) {
+    Request use;
+    use.id = 9;
+    use.op = RequestOp::PgpSession;
+    use.action = "use";
+    use.homedir = "/home/u/.local/share/keyfence/gnupg";
+    use.token_serial = "0000C0DE";
+    use.token_label = "OpenPGP card 0000C0DE";
+    use.module = "pcsc:Keyfence VCard 00 00";
+    const std::string text = request_json(use).dump();
+    EXPECT_NE(text.find("\"op\":\"pgp-session\""), std::string::npos) << text;
+    auto parsed = parse(text);
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    EXPECT_EQ(parsed->op, RequestOp::PgpSession);
+    EXPECT_EQ(parsed->action, "use");
+    EXPECT_EQ(parsed->homedir, use.homedir);
+    EXPECT_EQ(parsed->token_serial, use.token_serial);
+    EXPECT_EQ(parsed->token_label, use.token_label);
+    EXPECT_EQ(parsed->module, use.module);
+}
+
 TEST(AgentProtocol, MalformedRequestsAreBadInputWithTheReason) {
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"{", "not JSON"},
@@ -54,6 +75,20 @@ TEST(AgentProtocol, MalformedRequestsAreBadInputWithTheReason) {
          "mechanism must"},
         {R"({"v":1,"id":1,"op":"sign","key":"k","digest":"00","options":{"demo":"yes"}})",
          "options: demo"},
+        {R"({"v":1,"id":1,"op":"pgp-session","homedir":"/h","token_serial":"1","module":"m"})",
+         "missing action"},
+        {R"({"v":1,"id":1,"op":"pgp-session","action":"steal","homedir":"/h","token_serial":"1",)"
+         R"("module":"m"})",
+         "action must be use or open"},
+        {R"({"v":1,"id":1,"op":"pgp-session","action":"use","homedir":"rel","token_serial":"1",)"
+         R"("module":"m"})",
+         "homedir must be an absolute path"},
+        {R"({"v":1,"id":1,"op":"pgp-session","action":"use","homedir":"/h","token_serial":"",)"
+         R"("module":"m"})",
+         "must not be empty"},
+        {R"({"v":1,"id":1,"op":"pgp-session","action":"use","homedir":")" + std::string(5000, 'a') +
+             R"(","token_serial":"1","module":"m"})",
+         "homedir is too long"},
     };
     for (const auto& [text, reason] : cases) {
         auto parsed = parse(text);
