@@ -80,7 +80,7 @@ base::Status check_keygen_user_id(const std::string& name, const std::string& ad
     const std::string n = trimmed(name);
     const auto refuse = [](const std::string& what) {
         return base::Error(base::ErrorCode::Usage, "gpg would refuse this user ID: " + what,
-                           "see 'User IDs' in keyfence-pgp(1)");
+                           "see the user ID rules under pgp card-keygen in keyfence(1)");
     };
     if (n.find_first_of("<>") != std::string::npos) {
         return refuse("the name may not contain '<' or '>'");
@@ -134,7 +134,7 @@ base::Error KeygenDialogue::error() const {
         return base::Error(base::ErrorCode::Usage,
                            m_why + "; key generation was cancelled (the user ID \"" +
                                m_request.name + " <" + m_request.address + ">\")",
-                           "see 'User IDs' in keyfence-pgp(1)");
+                           "see the user ID rules under pgp card-keygen in keyfence(1)");
     }
     return base::Error(base::ErrorCode::Cancelled, m_why + "; key generation was cancelled");
 }
