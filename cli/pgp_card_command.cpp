@@ -71,6 +71,9 @@ base::Status check_admin_pin(int tries, bool allow_last) {
 
 base::Status card_keygen(const GlobalOptions& globals, const CardKeygenOptions& options) {
     KEYFENCE_TRY_ASSIGN(uid, mail::pgp::split_uid(options.uid));
+    // Before any PIN and any change to the card: gpg's dialogue would refuse the user ID only
+    // after the admin PIN opened it (and the card's attributes may have been changed).
+    KEYFENCE_TRY(mail::pgp::check_keygen_user_id(uid.first, uid.second));
     auto engine = make_engine(globals);
     KEYFENCE_TRY_ASSIGN(ctx, open_home(options.homedir));
     KEYFENCE_TRY_ASSIGN(found, the_card());

@@ -46,7 +46,13 @@ Engine::Engine(EngineOptions options, std::unique_ptr<token::PinSource> pin_sour
       m_pin_source(std::move(pin_source)),
       m_modules(token::pkcs11::load_modules(m_options.modules, m_options.use_registered_modules)),
       m_policy(std::move(m_options.policy)),
-      m_policy_given(m_policy.has_value()) {}
+      m_policy_given(m_policy.has_value()) {
+    if (!m_options.held_record_path.empty()) {
+        m_sessions.observe_held([path = m_options.held_record_path](const auto& held) {
+            record_held_sessions(path, held);
+        });
+    }
+}
 
 std::vector<token::pkcs11::TokenEntry> Engine::tokens(
     std::vector<token::pkcs11::ModuleFailure>& failures) const {

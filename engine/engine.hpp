@@ -12,6 +12,7 @@
 
 #include "base/result.hpp"
 #include "engine/audit/audit_log.hpp"
+#include "engine/held_record.hpp"
 #include "engine/policy/effective_policy.hpp"
 #include "engine/policy/rules.hpp"
 #include "engine/session.hpp"
@@ -42,6 +43,9 @@ struct EngineOptions {
     std::optional<policy::EffectivePolicy> policy;
     /// The agent's engine, whose PIN sessions outlive a command (the prompt says which).
     bool long_lived = false;
+    /// The agent's record of its held (PGP/MIME) sessions (engine/held_record.hpp), kept up
+    /// to date while they change; empty: none is kept.
+    std::string held_record_path;
 };
 
 /// What the user is asked to authorize, shown in the PIN prompt.
@@ -153,6 +157,12 @@ class Engine {
     /// those of policy().
     base::Result<HeldUse> use_pgp_session(const PgpSessionTarget& target);
     base::Result<std::optional<SessionLimits>> open_pgp_session(const PgpSessionTarget& target);
+    /// At the agent's start: ends every held session that EngineOptions::held_record_path
+    /// records — left by an agent that died without ending them — as a session's end does
+    /// (the home's daemons stopped, the card's PINs reset), and removes the record. Returns
+    /// each recorded session with what came of its end, for the audit log. Errors: Io,
+    /// BadInput (a record that cannot be read: it is removed, naming the homes is impossible).
+    base::Result<std::vector<std::pair<HeldRecord, base::Status>>> end_recorded_pgp_sessions();
 
     /// The agent serves clients with their own --demo and --allow-last-pin-try.
     void set_client_options(bool demo_mode, token::LockoutOptions lockout) {
@@ -200,6 +210,11 @@ class Engine {
                                                       OperationRequest request,
                                                       token::pkcs11::Hash hash,
                                                       std::span<const std::uint8_t> digest);
+    /// Writes the held sessions to the agent's record (engine/pgp_session.cpp); a record
+    /// that cannot be written is a warning: the sessions still end on time while the agent
+    /// lives.
+    static void record_held_sessions(const std::string& path,
+                                     const std::vector<HeldSnapshot>& held);
     /// pin.confirm_each_operation: asks the PIN source to confirm; a refusal is recorded.
     base::Status confirm(const token::pkcs11::KeyMatch& match, const OperationRequest& request,
                          token::PinRequest prompt);

@@ -227,6 +227,17 @@ void PinSessions::end_held(std::map<std::string, HeldOpen>::iterator it, Session
     HeldSession session = std::move(it->second.session);
     m_held.erase(it);
     if (session.end) session.end();
+    held_changed();
+}
+
+void PinSessions::held_changed() const {
+    if (!m_held_observer) return;
+    std::vector<HeldSnapshot> held;
+    for (const auto& [name, open] : m_held) {
+        held.push_back({name, open.session.token_label, open.session.token_serial,
+                        open.session.module_path, open.expires});
+    }
+    m_held_observer(held);
 }
 
 HeldUse PinSessions::use_held(const std::string& name, const std::string& token_serial) {
@@ -248,6 +259,7 @@ HeldUse PinSessions::use_held(const std::string& name, const std::string& token_
     base::log_debug("PIN session on token '", open.session.token_label,
                     "' ended: ", session_end_name(SessionEnd::Exhausted));
     open.expires = std::min(open.expires, m_clock() + k_held_grace);
+    held_changed();
     return HeldUse::Last;
 }
 
@@ -263,10 +275,14 @@ bool PinSessions::open_held(HeldSession session, const SessionLimits& limits) {
         }
         m_held.erase(old);  // the daemons were restarted for this operation: their state is new
     }
-    if (limits.max_operations <= 1) return false;
+    if (limits.max_operations <= 1) {
+        held_changed();
+        return false;
+    }
     std::string name = session.name;
     m_held.emplace(std::move(name),
                    HeldOpen{std::move(session), m_clock() + limits.ttl, 1, limits.max_operations});
+    held_changed();
     return true;
 }
 

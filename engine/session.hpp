@@ -60,6 +60,16 @@ struct HeldSession {
     std::function<void()> end;      ///< ends the unlocked state: the next operation needs a PIN
 };
 
+/// A held session as its owner records it (engine/held_record.hpp): which holder, which
+/// token, and when its TTL ends.
+struct HeldSnapshot {
+    std::string name;
+    std::string token_label;
+    std::string token_serial;
+    std::string module_path;
+    std::chrono::steady_clock::time_point expires;
+};
+
 /// What use_held() found: no usable session, one counted operation in it, or its last one
 /// (the client then ends the unlocked state itself, after the operation).
 enum class HeldUse { None, Counted, Last };
@@ -115,6 +125,12 @@ class PinSessions {
     /// state is the new one). At a cap of one nothing opens (false): the client ends it.
     bool open_held(HeldSession session, const SessionLimits& limits);
     static constexpr std::chrono::seconds k_held_grace{60};
+    /// Called with every held session after each change to them (opened, replaced, its
+    /// deadline moved, ended — after its end() ran, so a crash inside end() leaves the
+    /// session recorded). The agent records them so that a successor can end them.
+    void observe_held(std::function<void(const std::vector<HeldSnapshot>&)> observer) {
+        m_held_observer = std::move(observer);
+    }
 
     std::vector<SessionInfo> list() const;
     std::size_t size() const noexcept { return m_sessions.size() + m_cards.size() + m_held.size(); }
@@ -156,8 +172,10 @@ class PinSessions {
     };
     std::optional<SessionEnd> stale_held(const HeldOpen& open) const;
     void end_held(std::map<std::string, HeldOpen>::iterator it, SessionEnd why);
+    void held_changed() const;
 
     Clock m_clock;
+    std::function<void(const std::vector<HeldSnapshot>&)> m_held_observer;
     std::map<std::string, HeldOpen> m_held;
     std::map<Key, Open> m_sessions;
     std::map<CardKey, CardOpen> m_cards;

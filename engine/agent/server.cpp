@@ -15,6 +15,7 @@
 #include "base/hex.hpp"
 #include "base/logger.hpp"
 #include "engine/audit/audit_log.hpp"
+#include "engine/held_record.hpp"
 #include "token/openpgp/card_directory.hpp"
 
 namespace keyfence::engine::agent {
@@ -88,6 +89,9 @@ base::Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     engine_options.modules = server->m_options.modules;
     engine_options.use_registered_modules = !server->m_options.no_p11_kit;
     engine_options.long_lived = true;
+    // Only now, with the socket ours: a second agent refused above must not touch the first
+    // one's sessions.
+    if (auto record = held_record_path()) engine_options.held_record_path = *record;
     auto pins = std::make_unique<ClientPinSource>();
     server->m_pins = pins.get();
     server->m_engine = std::make_unique<Engine>(std::move(engine_options), std::move(pins));
@@ -96,6 +100,7 @@ base::Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     }
     KEYFENCE_TRY_ASSIGN(policy, server->m_engine->policy());
     server->m_audit_path = audit::resolve_log_path(policy->values().audit.path);
+    server->end_left_sessions();
     return server;
 }
 
@@ -392,6 +397,29 @@ json Server::decrypt(Job& job) {
     if (!result) return error_reply(r.id, result.error());
     if (!written) return error_reply(r.id, written.error());
     return ok_reply(r.id, {{"data", base::to_hex(result->bytes())}});
+}
+
+void Server::end_left_sessions() {
+    auto ended = m_engine->end_recorded_pgp_sessions();
+    if (!ended) {
+        base::log_warn("the PIN sessions a previous agent recorded could not be read: ",
+                       ended.error().message());
+        return;
+    }
+    for (const auto& [record, status] : *ended) {
+        audit::AuditEvent event;
+        // Not an operation on a key: the end of an unlocked state nobody was watching.
+        event.operation = "end-left-session";
+        event.protocol = "openpgp";
+        event.token_label = record.token_label;
+        event.token_serial = record.token_serial;
+        event.caller = audit::Caller::self();
+        event.outcome = status ? audit::Outcome{} : audit::Outcome::from_error(status.error());
+        auto log = audit::AuditLog::open(m_audit_path);
+        if (!log || !log->append(event)) {
+            base::log_warn("the end of a session a previous agent left could not be audited");
+        }
+    }
 }
 
 json Server::pgp_session(const Request& r) {

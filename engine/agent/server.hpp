@@ -70,6 +70,9 @@ class Server {
     nlohmann::json decrypt(Job& job);
     nlohmann::json status(std::uint64_t id);
     nlohmann::json pgp_session(const Request& request);
+    /// At the start: ends the held sessions a previous agent recorded and did not end (it
+    /// was killed), one audit record each.
+    void end_left_sessions();
     void reap_clients(bool all);
 
     ServerOptions m_options;

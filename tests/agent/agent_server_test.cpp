@@ -17,6 +17,7 @@
 
 #include "base/hex.hpp"
 #include "engine/agent/protocol.hpp"
+#include "engine/held_record.hpp"
 #include "tests/agent/agent_world.hpp"
 #include "tests/support/ecdh_peer.hpp"
 
@@ -245,6 +246,13 @@ TEST(Agent, TakesItsSocketFromSystemdSocketActivation) {
     ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
     auto listening = agent::listen_on(world.socket_path());
     ASSERT_TRUE(listening);
+    // What an agent killed with a PGP/MIME session leaves (engine/held_record.hpp); systemd
+    // restarts the agent with the same socket, and it ends the session before serving.
+    const std::string home = world.runtime_dir() + "/left-home";
+    ASSERT_EQ(::mkdir(home.c_str(), 0700), 0);
+    const std::string record = dir + "/held-sessions.json";
+    ASSERT_TRUE(engine::write_held_records(
+        record, {{home, "left-token", "LEFT-SERIAL-1", k_softhsm_module, 1}}));
     // As systemd does it (sd_listen_fds(3)): the socket as fd 3, LISTEN_PID the agent's pid
     // (the shell's, which exec keeps), LISTEN_FDS=1.
     const pid_t pid = spawn({"/bin/sh", "-c",
@@ -258,6 +266,10 @@ TEST(Agent, TakesItsSocketFromSystemdSocketActivation) {
     auto pong = client.call(ping, nullptr);
     ASSERT_TRUE(pong) << pong.error().message();
     EXPECT_EQ(pong->value("pid", 0), pid);
+    EXPECT_FALSE(std::filesystem::exists(record)) << "the left session was not ended";
+    const std::string audit = read_file(world.softhsm().audit_log());
+    EXPECT_NE(audit.find("\"operation\":\"end-left-session\""), std::string::npos) << audit;
+    EXPECT_NE(audit.find("LEFT-SERIAL-1"), std::string::npos) << audit;
     CountingPinSource pins;
     EXPECT_TRUE(client.call(sign_request(std::vector<std::uint8_t>(32, 4)), &pins));
     ::kill(pid, SIGTERM);

@@ -129,6 +129,15 @@ new_card() {
 }
 
 # --- RSA-2048 ----------------------------------------------------------------------------
+# A user ID gpg's key generation dialogue refuses (a name under 5 characters) is a usage error
+# before any PIN: gpg would ask for the name again and again (card-keygen used to hang there).
+rc=0
+timeout 30 "$KEYFENCE" --no-p11-kit --pin-fd 3 pgp card-keygen --homedir "$H" --algo rsa2048 \
+    --uid "T <t@example.org>" 3<"$WORLD/pins" >"$WORLD/short.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "card-keygen with a 1-character name: exit $rc: $(cat "$WORLD/short.out")"
+grep -q "at least 5 characters" "$WORLD/short.out" || fail "short name: $(cat "$WORLD/short.out")"
+[ "$(card_json '["pin_tries"]["admin"]')" = 3 ] || fail "a refused user ID cost admin PIN tries"
+echo "ok: card-keygen refuses a user ID gpg would refuse (exit 2, no PIN)"
 keygen rsa2048 card@example.org
 card_locked card-keygen
 kf --pin-fd 3 pgp card-keygen --homedir "$H" --uid "Other <other@example.org>" \

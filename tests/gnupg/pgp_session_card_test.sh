@@ -4,8 +4,9 @@
 # first operation asks the PIN; later ones in the session ask none (the PIN source is empty and
 # fails if asked); the session ends on `keyfence lock`, at its TTL without any further request
 # (the home's daemons gone, the card's PINs not verified), at its operation cap, on a policy
-# edit, when the card is removed and when the agent stops; a card whose PW1 is valid for one
-# signature only gets no session. Without the agent a session lasts one command.
+# edit, when the card is removed and when the agent stops, and at the next agent's start when
+# the agent was killed (SIGKILL: no clean stop); a card whose PW1 is valid for one signature
+# only gets no session. Without the agent a session lasts one command.
 # Usage: pgp_session_card_test.sh /path/to/keyfence-vcard /path/to/keyfence /path/to/keyfenced
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
 KEYFENCE=$(readlink -f "$2")
@@ -204,6 +205,26 @@ set_c4 00
 [ "$(sign "")" != 0 ] || fail "a signature without a PIN on a one-signature card"
 set_c4 01
 echo "ok: a card with PW1 valid for one signature gets no session"
+
+# --- an agent killed without a clean stop: the next one ends what it left ---------------------
+RECORD=$XDG_RUNTIME_DIR/keyfence/held-sessions.json
+[ "$(sign 123456)" = 0 ] || fail "sign before the agent is killed: $(cat "$WORLD/sign.err")"
+[ "$(daemons)" -gt 0 ] || fail "no session before the agent is killed"
+grep -q "\"$H\"" "$RECORD" || fail "the session is not recorded: $(cat "$RECORD" 2>&1)"
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+AGENT_PID=""
+sleep 0.3
+[ "$(daemons)" -gt 0 ] || fail "the daemons went with the killed agent: nothing left to end"
+[ "$(pw1_state)" != "$NOT_VERIFIED" ] || fail "the card was not verified after the kill"
+start_agent  # answers only after it ended the recorded session
+[ "$(daemons)" = 0 ] || fail "the new agent left the killed one's daemons running"
+wait_for_end "the next agent's start"
+[ ! -e "$RECORD" ] || fail "the record outlived the session: $(cat "$RECORD")"
+grep -q '"operation":"end-left-session"' "$XDG_STATE_HOME/keyfence/audit.log" ||
+    fail "the end of the left session was not audited"
+[ "$(sign "")" != 0 ] || fail "a signature without a PIN after the killed agent's session"
+echo "ok: the next agent ends the session a killed agent left"
 
 # --- the agent's stop ends it ---------------------------------------------------------------
 [ "$(sign 123456)" = 0 ] || fail "sign before the agent stops: $(cat "$WORLD/sign.err")"

@@ -214,7 +214,39 @@ TEST_F(PgpSessionTest, StoppingTheAgentEndsIt) {
     ASSERT_GT(daemons(), 0);
     stop_agent();
     EXPECT_TRUE(daemons_gone(5));
+    EXPECT_FALSE(std::filesystem::exists(path("run") / "keyfence" / "held-sessions.json"))
+        << "an ended session is still recorded";
     EXPECT_NE(kf_no_pin(sign_args("s2.eml")).exit_code, 0);
+}
+
+TEST_F(PgpSessionTest, AKilledAgentsSessionEndsWhenTheNextAgentStarts) {
+    set_policy(60, 10);
+    start_agent();
+    ASSERT_EQ(kf(sign_args("s1.eml")).exit_code, 0);
+    ASSERT_GT(daemons(), 0);
+    const auto record = path("run") / "keyfence" / "held-sessions.json";
+    ASSERT_TRUE(std::filesystem::exists(record)) << "the agent did not record its session";
+    EXPECT_NE(read_file(record).find(home()), std::string::npos) << read_file(record);
+    EXPECT_EQ(std::filesystem::status(record).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+    // No clean stop: the token stays logged in behind the home's daemons.
+    ::kill(m_agent, SIGKILL);
+    ::waitpid(m_agent, nullptr, 0);
+    m_agent = -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_GT(daemons(), 0) << "the daemons went with the agent: nothing to recover";
+    ASSERT_TRUE(std::filesystem::exists(record));
+
+    // The next agent ends it at its start, before it serves anything (start_agent waits for
+    // its first answer; nothing has touched the home since the kill).
+    start_agent();
+    EXPECT_TRUE(daemons_gone(2)) << "the new agent left the killed agent's session unlocked";
+    EXPECT_FALSE(std::filesystem::exists(record));
+    const std::string audit = read_file(m_world.audit_log());
+    EXPECT_NE(audit.find("\"operation\":\"end-left-session\""), std::string::npos) << audit;
+    EXPECT_NE(kf_no_pin(sign_args("s2.eml")).exit_code, 0);
+    EXPECT_FALSE(std::filesystem::exists(path("s2.eml")));
 }
 
 TEST_F(PgpSessionTest, EachOperationIsStillConfirmedInsideTheSession) {

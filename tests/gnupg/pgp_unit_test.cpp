@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "mail/pgp/bind.hpp"
+#include "mail/pgp/card_keygen.hpp"
 #include "mail/pgp/decrypt.hpp"
 #include "mail/pgp/homedir.hpp"
 #include "mail/pgp/packet_bounds.hpp"
@@ -387,4 +388,56 @@ TEST(PgpDaemons, StopDaemonsEndsWhatGpgconfLeftRunningForTheHome) {
     ::waitpid(other, &status, 0);
 }
 }  // namespace
+TEST(CardKeygenUserId, FollowsGpgsDialogueRules) {
+    using mail::pgp::check_keygen_user_id;
+    EXPECT_TRUE(check_keygen_user_id("Card Tester", "card@example.org"));
+    EXPECT_TRUE(check_keygen_user_id("", "card@example.org"));  // gpg allows an empty name
+    EXPECT_TRUE(check_keygen_user_id("  Alice  ", "a.b+tag@example.org"));
+    EXPECT_TRUE(check_keygen_user_id("Zoë Q", "zoe@example.org"));  // 6 bytes
+    EXPECT_TRUE(check_keygen_user_id("Tester", "t@x"));
+    const auto refused = [](const std::string& name, const std::string& address) {
+        auto r = check_keygen_user_id(name, address);
+        EXPECT_FALSE(r) << name << " <" << address << ">";
+        if (!r) {
+            EXPECT_EQ(r.error().code, base::ErrorCode::Usage);
+        }
+        return r ? std::string() : r.error().message();
+    };
+    EXPECT_NE(refused("T", "t@example.org").find("at least 5"), std::string::npos);
+    EXPECT_NE(refused("  Tim ", "t@example.org").find("at least 5"), std::string::npos);
+    EXPECT_NE(refused("Zoë", "z@example.org").find("at least 5"), std::string::npos);  // 4 bytes
+    EXPECT_NE(refused("1Tester", "t@example.org").find("digit"), std::string::npos);
+    refused("Tester", "");
+    refused("Tester", "t@@example.org");
+    refused("Tester", "@example.org");
+    refused("Tester", "t@");
+    refused("Tester", "t@example.org.");
+    refused("Tester", "t..u@example.org");
+    refused("Tester", "t u@example.org");
+    refused("Tester", "t@exa+mple.org");
+}
+
+TEST(CardKeygenDialogue, AnswersEachQuestionOnceAndARepeatStopsIt) {
+    mail::pgp::CardKeygen request{"Tester", "t@example.org", false, nullptr};
+    mail::pgp::KeygenDialogue dialogue(request);
+    EXPECT_EQ(dialogue.answer("cardedit.prompt"), "admin");
+    EXPECT_EQ(dialogue.answer("cardedit.prompt"), "generate");
+    EXPECT_EQ(dialogue.answer("cardedit.genkeys.backup_enc"), "n");
+    EXPECT_EQ(dialogue.answer("keygen.valid"), "0");
+    EXPECT_EQ(dialogue.answer("keygen.name"), "Tester");
+    EXPECT_TRUE(dialogue.why().empty());
+    // gpg refused the name and asks again: no second answer, no loop.
+    EXPECT_EQ(dialogue.answer("keygen.name"), std::nullopt);
+    EXPECT_NE(dialogue.why().find("keygen.name"), std::string::npos);
+    EXPECT_EQ(dialogue.error().code, base::ErrorCode::Usage);
+    EXPECT_EQ(dialogue.answer("keygen.email"), std::nullopt);  // stopped for good
+
+    mail::pgp::KeygenDialogue other(request);
+    EXPECT_EQ(other.answer("keygen.something_new"), std::nullopt);
+    EXPECT_EQ(other.error().code, base::ErrorCode::Cancelled);
+    mail::pgp::KeygenDialogue hidden(request);
+    EXPECT_EQ(hidden.answer("GET_HIDDEN passphrase.enter"), std::nullopt);
+    EXPECT_NE(hidden.why().find("unexpected"), std::string::npos);
+}
+
 }  // namespace keyfence::test
