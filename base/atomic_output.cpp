@@ -31,6 +31,22 @@ Status write_fully(int fd, const std::uint8_t* data, std::size_t size, const std
     return {};
 }
 
+// An unlinked temporary file (0600) in $TMPDIR, or /tmp: where output waits for commit() when
+// it cannot be renamed into place.
+Result<int> open_spool() {
+    const char* tmpdir = std::getenv("TMPDIR");
+    const std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    std::string temp = dir + "/keyfence-output-XXXXXX";
+    std::vector<char> name(temp.begin(), temp.end());
+    name.push_back('\0');
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) {
+        return system_error(ErrorCode::Io, "could not create a temporary file in " + dir, errno);
+    }
+    ::unlink(name.data());
+    return fd;
+}
+
 mode_t default_file_mode() {
     const mode_t mask = ::umask(0);
     ::umask(mask);
@@ -151,7 +167,18 @@ class AtomicOutput::WriteBehind {
 };
 
 Result<AtomicOutput> AtomicOutput::open(const std::string& path) {
-    if (path.empty() || path == "-") return AtomicOutput("-", "", -1);
+    if (path.empty() || path == "-") {
+        KEYFENCE_TRY_ASSIGN(spool, open_spool());
+        return AtomicOutput("-", "", spool);
+    }
+    struct stat existing {};
+    if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+        if (S_ISDIR(existing.st_mode)) {
+            return Error(ErrorCode::Io, path + " is a directory", "give a file name");
+        }
+        KEYFENCE_TRY_ASSIGN(spool, open_spool());
+        return AtomicOutput(path, "", spool);
+    }
     const std::filesystem::path target(path);
     std::filesystem::path dir = target.parent_path();
     if (dir.empty()) dir = ".";
@@ -178,7 +205,6 @@ AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
     : m_path(std::move(other.m_path)),
       m_temp_path(std::move(other.m_temp_path)),
       m_fd(std::exchange(other.m_fd, -1)),
-      m_stdout_buffer(std::move(other.m_stdout_buffer)),
       m_committed(std::exchange(other.m_committed, true)),
       m_written(other.m_written),
       m_flushed(other.m_flushed),
@@ -191,10 +217,6 @@ AtomicOutput::~AtomicOutput() {
 }
 
 Status AtomicOutput::write(std::span<const std::uint8_t> bytes) {
-    if (to_stdout()) {
-        m_stdout_buffer.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        return {};
-    }
     if (m_behind) {
         m_written += bytes.size();
         return m_behind->write(bytes.data(), bytes.size());
@@ -204,7 +226,7 @@ Status AtomicOutput::write(std::span<const std::uint8_t> bytes) {
     // A large output starts its way to the disk while it is written (Linux), so that commit()'s
     // fsync waits for the last few MiB rather than for all of it. Only a hint: errors show at
     // the fsync.
-    if (m_written - m_flushed >= k_flush_every) {
+    if (!spooled() && m_written - m_flushed >= k_flush_every) {
         ::sync_file_range(m_fd, static_cast<off_t>(m_flushed),
                           static_cast<off_t>(m_written - m_flushed), SYNC_FILE_RANGE_WRITE);
         m_flushed = m_written;
@@ -217,16 +239,14 @@ Status AtomicOutput::write(std::string_view text) {
 }
 
 void AtomicOutput::start_write_behind() {
-    if (to_stdout() || m_written != 0 || m_behind) return;
+    if (spooled() || m_written != 0 || m_behind) return;
     m_behind = std::make_unique<WriteBehind>(m_fd, m_path);
 }
 
 Status AtomicOutput::commit() {
     if (m_committed) return Error(ErrorCode::Internal, "output committed twice");
-    if (to_stdout()) {
-        KEYFENCE_TRY(write_fully(STDOUT_FILENO,
-                                 reinterpret_cast<const std::uint8_t*>(m_stdout_buffer.data()),
-                                 m_stdout_buffer.size(), "standard output"));
+    if (spooled()) {
+        KEYFENCE_TRY(copy_spool());
         m_committed = true;
         return {};
     }
@@ -250,6 +270,28 @@ Status AtomicOutput::commit() {
         ::close(dir_fd);
     }
     return {};
+}
+
+Status AtomicOutput::copy_spool() {
+    const bool to_stdout = m_path == "-";
+    const int target = to_stdout ? STDOUT_FILENO : ::open(m_path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (target < 0) return system_error(ErrorCode::Io, "could not open " + m_path, errno);
+    const std::string what = to_stdout ? std::string("standard output") : m_path;
+    Status status;
+    if (::lseek(m_fd, 0, SEEK_SET) != 0) {
+        status = system_error(ErrorCode::Io, "could not read back the output", errno);
+    }
+    std::vector<std::uint8_t> block(1 << 20);
+    while (status) {
+        const ssize_t n = ::read(m_fd, block.data(), block.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) status = system_error(ErrorCode::Io, "could not read back the output", errno);
+        if (n <= 0) break;
+        status = write_fully(target, block.data(), static_cast<std::size_t>(n), what);
+    }
+    if (!to_stdout) ::close(target);
+    ::close(std::exchange(m_fd, -1));
+    return status;
 }
 
 Result<std::string> read_all(const std::string& path) {

@@ -1,7 +1,10 @@
 #pragma once
-// AtomicOutput: output that appears whole or not at all. A file is written to a temporary file
-// in the same directory and renamed into place by commit(); standard output is buffered in
-// memory and written by commit(). Destroyed without commit(), it leaves nothing behind.
+// AtomicOutput: output that appears whole or not at all. A regular file is written to a
+// temporary file in the same directory and renamed into place by commit(). Standard output, and
+// a target that is not a regular file (a FIFO, /dev/null, /dev/stdout: a rename would replace
+// the device itself), are spooled to an unlinked temporary file in $TMPDIR and copied to the
+// target by commit(), so that they too get nothing before it, in constant memory. Destroyed
+// without commit(), it leaves nothing behind.
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +18,8 @@ namespace keyfence::base {
 
 class AtomicOutput {
   public:
-    /// Opens `path` for writing; an empty path or "-" means standard output.
+    /// Opens `path` for writing; an empty path or "-" means standard output. A directory is
+    /// refused (Io).
     static Result<AtomicOutput> open(const std::string& path);
 
     AtomicOutput(AtomicOutput&& other) noexcept;
@@ -34,7 +38,8 @@ class AtomicOutput {
     /// output, or after a write.
     void start_write_behind();
 
-    /// Flushes, fsyncs and renames the temporary file into place (or writes standard output).
+    /// Flushes, fsyncs and renames the temporary file into place (or copies the spool to
+    /// standard output or the device).
     Status commit();
 
     const std::string& path() const noexcept { return m_path; }
@@ -42,15 +47,15 @@ class AtomicOutput {
   private:
     class WriteBehind;
     AtomicOutput(std::string path, std::string temp_path, int fd);
-    bool to_stdout() const noexcept { return m_fd < 0; }
+    bool spooled() const noexcept { return m_temp_path.empty(); }
+    Status copy_spool();
 
     std::string m_path;
     std::string m_temp_path;
     int m_fd = -1;
-    std::string m_stdout_buffer;
     bool m_committed = false;
     static constexpr std::uint64_t k_flush_every = 8 << 20;
-    std::uint64_t m_written = 0;            ///< bytes written to the temporary file
+    std::uint64_t m_written = 0;            ///< bytes written to the temporary file or spool
     std::uint64_t m_flushed = 0;            ///< of which writeback was started (sync_file_range)
     std::unique_ptr<WriteBehind> m_behind;  ///< after start_write_behind()
 };

@@ -1,6 +1,9 @@
 #include "base/atomic_output.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/support/test_world.hpp"
 
@@ -63,6 +66,36 @@ TEST(AtomicOutput, WritesBehindInOrderAndStillOnlyOnCommit) {
     }
     EXPECT_FALSE(fs::exists(other));
     EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+// A target that is not a regular file (here a FIFO; /dev/null alike) is written into at commit,
+// never renamed over: as root, a rename would have replaced /dev/null with a file.
+TEST(AtomicOutput, WritesIntoAFifoAtCommitAndLeavesItAFifo) {
+    test::TempDir dir;
+    const fs::path target = dir.path() / "pipe";
+    ASSERT_EQ(::mkfifo(target.c_str(), 0600), 0);
+    const int reader = ::open(target.c_str(), O_RDONLY | O_NONBLOCK);
+    ASSERT_GE(reader, 0);
+    char got[64] = {};
+    {
+        auto out = AtomicOutput::open(target.string());
+        ASSERT_TRUE(out);
+        ASSERT_TRUE(out->write(std::string_view("verified")));
+        EXPECT_EQ(::read(reader, got, sizeof got), 0);  // no writer yet: nothing came
+        ASSERT_TRUE(out->commit());
+    }
+    EXPECT_EQ(::read(reader, got, sizeof got), 8);
+    EXPECT_EQ(std::string(got, 8), "verified");
+    ::close(reader);
+    EXPECT_TRUE(fs::is_fifo(target));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicOutput, RefusesADirectory) {
+    test::TempDir dir;
+    auto out = AtomicOutput::open(dir.path().string());
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code, ErrorCode::Io);
 }
 
 TEST(AtomicOutput, ReportsAnUnwritableDirectory) {
