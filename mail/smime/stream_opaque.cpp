@@ -9,6 +9,7 @@
 #include "base/openssl_error.hpp"
 #include "mail/smime/cms_io.hpp"
 #include "mail/smime/stream_base64.hpp"
+#include "mail/smime/stream_der.hpp"
 #include "mail/smime/stream_hash.hpp"
 
 namespace keyfence::mail::smime {
@@ -23,21 +24,6 @@ constexpr std::uint8_t k_sequence = 0x30, k_set = 0x31, k_ctx0_cons = 0xa0;
 constexpr std::uint8_t k_octets = 0x04, k_octets_cons = 0x24;
 // RFC 5652 §5.1 id-signedData, with its tag and length.
 constexpr std::string_view k_signed_data_oid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 11);
-
-// X.690 §10.1: DER definite length.
-std::string der(std::uint8_t tag, const std::string& content) {
-    std::string out(1, static_cast<char>(tag));
-    const std::uint64_t n = content.size();
-    if (n < 0x80) {
-        out.push_back(static_cast<char>(n));
-    } else {
-        std::string len;
-        for (std::uint64_t v = n; v != 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v));
-        out.push_back(static_cast<char>(0x80 | len.size()));
-        out += len;
-    }
-    return out + content;
-}
 
 // Where an element sits in ContentInfo { contentType, [0] SignedData { version,
 // digestAlgorithms, encapContentInfo { eContentType, [0] eContent }, ..., signerInfos } }.
@@ -105,19 +91,22 @@ class Walker {
 
     /// The head: what precedes the eContent, with an empty signerInfos (for CMS_dataInit).
     std::string head() const {
-        return der(k_sequence,
-                   m_content_type +
-                       der(k_ctx0_cons, der(k_sequence, m_fields[0] + m_fields[1] +
-                                                            der(k_sequence, m_e_content_type) +
-                                                            der(k_set, {}))));
+        return der_element(
+            k_sequence,
+            m_content_type +
+                der_element(k_ctx0_cons,
+                            der_element(k_sequence, m_fields[0] + m_fields[1] +
+                                                        der_element(k_sequence, m_e_content_type) +
+                                                        der_element(k_set, {}))));
     }
     /// The same signature detached (as read_signed_skeleton: the eContent left out).
     std::string skeleton() const {
         std::string body;
         for (std::size_t i = 0; i < m_fields.size(); ++i) {
-            body += i == 2 ? der(k_sequence, m_e_content_type) : m_fields[i];
+            body += i == 2 ? der_element(k_sequence, m_e_content_type) : m_fields[i];
         }
-        return der(k_sequence, m_content_type + der(k_ctx0_cons, der(k_sequence, body)));
+        return der_element(
+            k_sequence, m_content_type + der_element(k_ctx0_cons, der_element(k_sequence, body)));
     }
 
   private:
