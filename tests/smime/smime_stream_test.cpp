@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <regex>
 #include <tuple>
@@ -501,7 +502,14 @@ TEST_F(SmimeStreamTest, SignedThenEncryptedDecryptsAndVerifiesInConstantMemory) 
         EXPECT_EQ(openssl_verify(path("d.eml")).exit_code, 0);
         EXPECT_GT(fs::file_size(path("d.eml")), k_attachment);
         const long rss_kib = std::stol(read_file(rss));
+#if defined(__SANITIZE_ADDRESS__)
+        // Under AddressSanitizer the child peaks near 260 MiB whatever Keyfence holds (its
+        // allocator and shadow, measured also with quarantine_size_mb=0): the bound is checked
+        // by the unsanitized builds (build/dev's ctest) and the 1 GiB benchmark.
+        std::cout << "peak RSS " << rss_kib << " KiB under AddressSanitizer, not bounded\n";
+#else
         EXPECT_LT(rss_kib, k_max_rss_kib) << "peak RSS " << rss_kib << " KiB";
+#endif
         // The signature is still checked: a tampered signed message inside fails (exit 1) and
         // leaves no output.
         std::string tampered = read_file(path("s.eml"));
