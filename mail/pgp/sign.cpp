@@ -261,18 +261,28 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
 
-    // The fault-defence check (a second gpg reading the content file as its standard input)
-    // runs while the content is copied to the output: both read the same file, on two cores.
-    // Nothing reaches the output's owner unless the check passed (AtomicOutput).
+    // Fault defence: a signature that does not verify never leaves. For an RSA key (OpenPGP
+    // public-key algorithm 1 or 3) gpg-agent 2.2 already verifies the token's signature over
+    // gpg's digest with the public key before handing it to gpg, and fails the operation
+    // otherwise (agent/pksign.c, smartcard path: check_signature for RSA; docs/pgp.md "Large
+    // messages" has the evidence). For ECDSA and EdDSA card keys the agent does not, so a second
+    // gpg checks the signature, reading the content file as its standard input, while the
+    // content is copied to the output. Nothing reaches the output's owner unless the check
+    // passed (AtomicOutput).
+    const unsigned long pubkey_algo = std::strtoul(fields[1].c_str(), nullptr, 10);
+    const bool agent_checked = pubkey_algo == 1 || pubkey_algo == 3;
     base::Status checked;
-    std::thread checker([&] {
-        checked =
-            check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint);
-    });
+    std::thread checker;
+    if (!agent_checked) {
+        checker = std::thread([&] {
+            checked =
+                check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint);
+        });
+    }
     smime::BufferedWriter writer(out);
     writer.write(frame.first);
     base::Status copied = copy_file(prepared.content.fd(), prepared.content_size, writer);
-    checker.join();
+    if (checker.joinable()) checker.join();
     KEYFENCE_TRY(checked);
     KEYFENCE_TRY(copied);
     writer.write(frame.second);
