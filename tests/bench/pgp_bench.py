@@ -101,8 +101,9 @@ def main():
         for op, (kt, krss), (gt, grss) in rows:
             print("%-9s %9.2fs %9.2fs %13.2f %12.1f %12.1f" % (op, kt, gt, gt / kt, krss, grss))
         print("gpg signs detached over the raw file; Keyfence prepares the MIME entity, signs "
-              "it, checks the signature with gpg and writes the multipart message; gpg decrypts "
-              "its own ciphertext of the same message")
+              "it (the signature checked by gpg-agent for RSA, by a second gpg for ECDSA/EdDSA) "
+              "and writes the multipart message; gpg decrypts its own ciphertext of the same "
+              "message")
     finally:
         if env is not None and os.path.isdir(home):
             subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], env=env,
