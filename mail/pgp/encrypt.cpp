@@ -1,12 +1,35 @@
 #include "mail/pgp/encrypt.hpp"
 
+#include <cstdlib>
+
 #include "mail/pgp/gpg_error.hpp"
+#include "mail/pgp/gpg_process.hpp"
 #include "mail/pgp/mime_parts.hpp"
 #include "mail/pgp/stream_data.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
+
+// GPGME's reading of an INV_RECP reason (doc/DETAILS): the error it stands for.
+gpgme_error_t invalid_recipient_reason(int reason) {
+    switch (reason) {
+        case 1:
+            return ::gpg_error(GPG_ERR_NO_PUBKEY);
+        case 2:
+            return ::gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+        case 3:
+            return ::gpg_error(GPG_ERR_WRONG_KEY_USAGE);
+        case 4:
+            return ::gpg_error(GPG_ERR_CERT_REVOKED);
+        case 5:
+            return ::gpg_error(GPG_ERR_CERT_EXPIRED);
+        case 10:
+            return ::gpg_error(GPG_ERR_PUBKEY_NOT_TRUSTED);
+        default:
+            return ::gpg_error(GPG_ERR_UNUSABLE_PUBKEY);
+    }
+}
 
 // RFC 3156 §4: multipart/encrypted; protocol="application/pgp-encrypted", a control part
 // "Version: 1", then the armored OpenPGP message as application/octet-stream.
@@ -82,17 +105,49 @@ base::Status finish_file_encryption(Context& ctx, PreparedFile& prepared,
         return base::Error(ErrorCode::Internal,
                            "GMime did not write the multipart/encrypted frame");
     }
+    // gpg reads the content file directly as its standard input (no copy through GPGME's
+    // pipes, mail/pgp/gpg_process.hpp); its armored output streams to `out` as it comes. The
+    // recipients were named by the user: their keys are used whatever their trust, as
+    // GPGME_ENCRYPT_ALWAYS_TRUST does.
+    GpgRun run;
+    run.arguments = {"--armor", "--trust-model", "always", "--encrypt"};
+    for (gpgme_key_t key : recipients) {
+        if (key == nullptr || key->fpr == nullptr) {
+            return base::Error(ErrorCode::Internal, "a recipient key without a fingerprint");
+        }
+        run.arguments.insert(run.arguments.end(), {"--recipient", key->fpr});
+    }
+    if (signer != nullptr) {
+        if (signer->fpr == nullptr) return base::Error(ErrorCode::Internal, "no signing key");
+        run.arguments.insert(run.arguments.end(), {"--sign", "--local-user", signer->fpr});
+    }
+    run.arguments.insert(run.arguments.end(), {"--output", "-", "-"});
     smime::BufferedWriter writer(out);
     writer.write(std::string_view(whole).substr(0, at));
-    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
     ArmorSink sink{[&](std::string_view bytes) { return writer.write(bytes); }};
-    auto in = source_data(source);
-    auto armored = sink_data(sink);
-    if (!in || !armored) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
-    auto encrypted = encrypt_data(ctx, in.get(), armored.get(), recipients, signer);
+    run.stdin_fd = prepared.content.fd();
+    run.total = prepared.content_size;
+    run.progress = progress;
+    run.output = [&](std::string_view bytes) { return armor_write(sink, bytes); };
+    KEYFENCE_TRY_ASSIGN(result, run_gpg(ctx, run));
     KEYFENCE_TRY(writer.status());
-    if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
-    KEYFENCE_TRY(encrypted);
+    // INV_RECP <reason> <recipient> (doc/DETAILS)
+    if (const auto invalid = result.find("INV_RECP")) {
+        const std::size_t sp = invalid->find(' ');
+        const std::string who = sp == std::string::npos ? "?" : invalid->substr(sp + 1);
+        return gpg_error(invalid_recipient_reason(std::atoi(invalid->c_str())),
+                         "the recipient key " + who + " cannot be encrypted to",
+                         ErrorCode::KeyNotFound);
+    }
+    if (!result.exited_ok || result.output_failed || !result.find("END_ENCRYPTION")) {
+        if (result.failure != 0) {
+            return gpg_error(result.failure, "gpg did not encrypt", ErrorCode::ModuleFailure);
+        }
+        return base::Error(ErrorCode::ModuleFailure, "gpg did not encrypt");
+    }
+    if (signer != nullptr && !result.find("SIG_CREATED")) {
+        return base::Error(ErrorCode::ModuleFailure, "gpg encrypted but made no signature");
+    }
     writer.write(std::string_view(whole).substr(at + marker.size() + 2));
     KEYFENCE_TRY(writer.status());
     return writer.flush();

@@ -36,6 +36,10 @@ class PacketScanner {
     explicit PacketScanner(const PgpLimits& limits = k_pgp_limits) : m_limits(limits) {}
 
     base::Status feed(std::span<const std::uint8_t> bytes);
+    /// Skips `n` bytes without their values when all of them lie in the body of the current
+    /// packet (or chunk), as feed() would; false, with nothing changed, otherwise. The armor
+    /// scanner uses it to count, not decode, the bulk of a large message.
+    bool skip_body(std::uint64_t n);
     /// The end of the stream: a packet cut short is an error. The scanner is then ready for
     /// another stream, and keeps counting packets across streams.
     base::Status finish();

@@ -7,6 +7,13 @@ void PassphraseAnswerer::install(gpgme_ctx_t ctx) {
     gpgme_set_passphrase_cb(ctx, &PassphraseAnswerer::callback, this);
 }
 
+PassphraseAnswerer* PassphraseAnswerer::installed_on(gpgme_ctx_t ctx) noexcept {
+    gpgme_passphrase_cb_t cb = nullptr;
+    void* hook = nullptr;
+    gpgme_get_passphrase_cb(ctx, &cb, &hook);
+    return cb == &PassphraseAnswerer::callback ? static_cast<PassphraseAnswerer*>(hook) : nullptr;
+}
+
 gpgme_error_t PassphraseAnswerer::callback(void* hook, const char* uid_hint, const char* info,
                                            int prev_was_bad, int fd) noexcept {
     // No exception may cross GPGME's C callback.

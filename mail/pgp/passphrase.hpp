@@ -42,6 +42,13 @@ class PassphraseAnswerer {
 
     /// Installs loopback PIN entry and this answerer on `ctx`.
     void install(gpgme_ctx_t ctx);
+    /// The answerer install()ed on `ctx`, or null: a gpg that Keyfence runs itself for this
+    /// context (mail/pgp/gpg_process.hpp) is answered by the same once-only answerer.
+    static PassphraseAnswerer* installed_on(gpgme_ctx_t ctx) noexcept;
+
+    /// Answers one PIN request by writing the PIN and a line end to `fd`, or refuses it
+    /// (GPG_ERR_CANCELED, nothing written): the rules above, whoever relays the request.
+    gpgme_error_t answer(const PassphraseQuestion& question, int fd);
 
     /// How often gpg asked for a PIN in this operation.
     int requests() const noexcept { return m_requests; }
@@ -53,7 +60,6 @@ class PassphraseAnswerer {
   private:
     static gpgme_error_t callback(void* hook, const char* uid_hint, const char* info,
                                   int prev_was_bad, int fd) noexcept;
-    gpgme_error_t answer(const PassphraseQuestion& question, int fd);
 
     PinAsker m_asker;
     int m_answers = 1;

@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
+#include <thread>
 
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/gnupg_tool.hpp"
 #include "mail/pgp/gpg_error.hpp"
+#include "mail/pgp/gpg_process.hpp"
 #include "mail/pgp/mime_parts.hpp"
 #include "mail/pgp/recipients.hpp"
 #include "mail/pgp/stream_data.hpp"
@@ -17,6 +20,21 @@
 namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
+
+// A detached signature is a few hundred bytes; more than this from gpg is not one.
+constexpr std::size_t k_max_signature = 1 << 20;
+
+std::vector<std::string> split_words(const std::string& line) {
+    std::vector<std::string> words;
+    std::size_t at = 0;
+    while (at < line.size()) {
+        const std::size_t end = line.find(' ', at);
+        if (end != at) words.push_back(line.substr(at, end == std::string::npos ? end : end - at));
+        if (end == std::string::npos) break;
+        at = end + 1;
+    }
+    return words;
+}
 
 // Fault defence: a signature gpg cannot verify over the content never leaves.
 base::Status check_signature(Context& ctx, gpgme_data_t text, const std::string& signature) {
@@ -206,36 +224,67 @@ base::Result<PreparedFile> prepare_file_content(const std::string& path,
 base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prepared,
                                                 gpgme_key_t signer, const OutputFn& out,
                                                 const smime::ProgressFn& progress) {
+    if (signer == nullptr || signer->fpr == nullptr) {
+        return base::Error(ErrorCode::Internal, "no signing key");
+    }
+    // gpg reads the content file directly as its standard input (no copy through GPGME's
+    // pipes); its PIN request goes to the once-only answerer (mail/pgp/gpg_process.hpp).
+    std::string signature;
+    GpgRun run;
+    run.arguments = {"--armor", "--local-user", signer->fpr, "--detach-sign", "--output", "-", "-"};
+    run.stdin_fd = prepared.content.fd();
+    run.total = prepared.content_size;
+    run.progress = progress;
+    run.output = [&](std::string_view bytes) {
+        signature.append(bytes);
+        return signature.size() <= k_max_signature;
+    };
+    KEYFENCE_TRY_ASSIGN(result, run_gpg(ctx, run));
+    // SIG_CREATED <type> <pubkey algo> <hash algo> <class> <time> <fingerprint> (doc/DETAILS)
+    const auto created = result.find("SIG_CREATED");
+    const auto fields = created ? split_words(*created) : std::vector<std::string>();
+    if (!result.exited_ok || fields.size() < 6 || signature.empty() || result.output_failed) {
+        if (result.failure != 0) {
+            return gpg_error(result.failure, "the token did not sign", ErrorCode::ModuleFailure);
+        }
+        return base::Error(ErrorCode::ModuleFailure, "gpg made no signature");
+    }
+    const std::string micalg =
+        micalg_for(static_cast<gpgme_hash_algo_t>(std::strtoul(fields[2].c_str(), nullptr, 10)));
+    const std::string& fingerprint = fields[5];
+
     auto multipart = multipart_signed();
     auto* raw = GMIME_MULTIPART(multipart.get());
+    g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     auto placeholder = armored_part("octet-stream", "");
     g_mime_multipart_add(raw, placeholder.get());
-    g_mime_multipart_add(raw, signature_part("").get());
-
-    // gpg reads the content through GPGME to sign it. The fault-defence check is a separate
-    // gpg that reads the content file directly (its standard input is the file: no copy through
-    // GPGME's pipes), then the content is copied to the output between the frame's head and
-    // tail. Nothing reaches the output's owner unless the check passed (AtomicOutput).
-    FileSource source{prepared.content.fd(), prepared.content_size, progress, {}};
-    source.large_transfers = true;  // gpg's output is one signature
-    auto in = source_data(source);
-    if (!in) return base::Error(ErrorCode::Internal, "GPGME is out of memory");
-    std::string micalg;
-    std::string fingerprint;
-    KEYFENCE_TRY_ASSIGN(signature, detached_signature(ctx, in.get(), signer, micalg, &fingerprint));
-    if (source.failed) return base::Error(ErrorCode::Io, "could not read the prepared content");
-    KEYFENCE_TRY(
-        check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint));
-    g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
-    // The placeholder's reference comes back to us (transfer full).
-    if (GMimeObject* removed = g_mime_multipart_remove_at(raw, 1)) {
-        g_object_unref(removed);
-    }
     g_mime_multipart_add(raw, signature_part(signature).get());
     KEYFENCE_TRY_ASSIGN(frame, signed_frame(prepared.message, multipart.get()));
+
+    // Fault defence: a signature that does not verify never leaves. For an RSA key (OpenPGP
+    // public-key algorithm 1 or 3) gpg-agent 2.2 already verifies the token's signature over
+    // gpg's digest with the public key before handing it to gpg, and fails the operation
+    // otherwise (agent/pksign.c, smartcard path: check_signature for RSA; docs/pgp.md "Large
+    // messages" has the evidence). For ECDSA and EdDSA card keys the agent does not, so a second
+    // gpg checks the signature, reading the content file as its standard input, while the
+    // content is copied to the output. Nothing reaches the output's owner unless the check
+    // passed (AtomicOutput).
+    const unsigned long pubkey_algo = std::strtoul(fields[1].c_str(), nullptr, 10);
+    const bool agent_checked = pubkey_algo == 1 || pubkey_algo == 3;
+    base::Status checked;
+    std::thread checker;
+    if (!agent_checked) {
+        checker = std::thread([&] {
+            checked =
+                check_file_signature(ctx.homedir(), prepared.content.fd(), signature, fingerprint);
+        });
+    }
     smime::BufferedWriter writer(out);
     writer.write(frame.first);
-    KEYFENCE_TRY(copy_file(prepared.content.fd(), prepared.content_size, writer));
+    base::Status copied = copy_file(prepared.content.fd(), prepared.content_size, writer);
+    if (checker.joinable()) checker.join();
+    KEYFENCE_TRY(checked);
+    KEYFENCE_TRY(copied);
     writer.write(frame.second);
     KEYFENCE_TRY(writer.status());
     KEYFENCE_TRY(writer.flush());

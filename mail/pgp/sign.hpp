@@ -55,14 +55,16 @@ struct PreparedFile {
 base::Result<PreparedFile> prepare_file_content(const std::string& path,
                                                 const smime::ProgressFn& progress = {});
 
-/// Phase 2 of finish_signature() for a PreparedFile, streaming: gpg reads the content (through
-/// GPGME) to sign it; a second gpg checks the signature reading the content file directly as its
-/// standard input (fault defence: VALIDSIG by the signing key, or nothing is written); then
-/// `out` gets the frame's head (outer headers, multipart/signed header, first delimiter), the
-/// content file (so the signed part is, by construction, exactly the bytes signed and checked),
-/// the signature part and the close delimiter, in 1 MiB blocks. On failure `out` may have had
-/// part of the message: its owner must drop it (AtomicOutput). Returns the micalg.
-/// Errors: as finish_signature(), Io, and `out`'s.
+/// Phase 2 of finish_signature() for a PreparedFile, streaming: a gpg run by Keyfence reads
+/// the content file directly as its standard input to sign it (mail/pgp/gpg_process.hpp: the PIN
+/// request goes to the context's once-only answerer); for a key gpg-agent does not check
+/// itself (ECDSA, EdDSA: the agent verifies RSA token signatures), a second gpg checks the
+/// signature reading the file the same way (fault defence: VALIDSIG by the signing key, or
+/// nothing is written), while `out` gets the frame's head (outer headers, multipart/signed header,
+/// first delimiter) and the content file (so the signed part is, by construction, exactly the bytes
+/// signed and checked); then the signature part and the close delimiter, in 1 MiB blocks. On
+/// failure `out` may have had part of the message: its owner must drop it (AtomicOutput). Returns
+/// the micalg. Errors: as finish_signature(), Io, and `out`'s.
 base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prepared,
                                                 gpgme_key_t signer, const OutputFn& out,
                                                 const smime::ProgressFn& progress = {});

@@ -54,16 +54,7 @@ off_t source_seek(void* handle, off_t offset, int whence) {
 
 ssize_t sink_write(void* handle, const void* buffer, std::size_t size) {
     auto* s = static_cast<ArmorSink*>(handle);
-    const auto* p = static_cast<const char*>(buffer);
-    std::string out;
-    out.reserve(size + size / 32 + 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        if (p[i] == '\n' && !s->last_cr) out.push_back('\r');
-        out.push_back(p[i]);
-        s->last_cr = p[i] == '\r';
-    }
-    if (!s->write(out)) {
-        s->failed = true;
+    if (!armor_write(*s, std::string_view(static_cast<const char*>(buffer), size))) {
         errno = EIO;
         return -1;
     }
@@ -91,6 +82,21 @@ GpgmeDataPtr from_cbs(gpgme_data_cbs* cbs, void* handle, bool large) {
 
 GpgmeDataPtr source_data(FileSource& source) {
     return from_cbs(&k_source_cbs, &source, source.large_transfers);
+}
+
+bool armor_write(ArmorSink& sink, std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size() + bytes.size() / 32 + 2);
+    for (const char c : bytes) {
+        if (c == '\n' && !sink.last_cr) out.push_back('\r');
+        out.push_back(c);
+        sink.last_cr = c == '\r';
+    }
+    if (!sink.write(out)) {
+        sink.failed = true;
+        return false;
+    }
+    return true;
 }
 
 GpgmeDataPtr sink_data(ArmorSink& sink) {

@@ -47,6 +47,8 @@ struct ArmorSink {
 };
 /// Null when GPGME is out of memory. `sink` must outlive the data object.
 GpgmeDataPtr sink_data(ArmorSink& sink);
+/// Hands `bytes` of gpg's armored output to `sink` (LF to CRLF); false when its `write` failed.
+bool armor_write(ArmorSink& sink, std::string_view bytes);
 
 /// A data object on `fd` (gpg writes into it, GPGME reading gpg's output in blocks of up to
 /// 64 KiB) after rewinding it. Null on failure.

@@ -229,9 +229,11 @@ std::vector<std::uint8_t> bytes(std::initializer_list<int> b) {
 
 // An old-format packet (RFC 4880 §4.2.1) of `tag` with a one-octet length and `n` body bytes.
 std::vector<std::uint8_t> old_packet(int tag, std::size_t n) {
-    std::vector<std::uint8_t> v = {static_cast<std::uint8_t>(0x80 | (tag << 2)),
-                                   static_cast<std::uint8_t>(n)};
-    v.resize(2 + n, 0x42);
+    // Sized first, then the header set: GCC 12 at -O3 reports a false array-bounds error for
+    // resize() after a two-element initializer list (-Werror in Release builds).
+    std::vector<std::uint8_t> v(2 + n, 0x42);
+    v[0] = static_cast<std::uint8_t>(0x80 | (tag << 2));
+    v[1] = static_cast<std::uint8_t>(n);
     return v;
 }
 
