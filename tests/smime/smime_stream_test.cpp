@@ -456,7 +456,7 @@ TEST_F(SmimeStreamTest, ALargeTamperedGcmMessageLeavesNoOutputAtAll) {
 // before). Peak RSS is the child's own (GNU time reads wait4's ru_maxrss).
 TEST_F(SmimeStreamTest, SignedThenEncryptedDecryptsAndVerifiesInConstantMemory) {
     constexpr std::size_t k_attachment = 40u << 20;
-    constexpr long k_max_rss_kib = 40 << 10;  // the plaintext alone is over 54 MiB
+    [[maybe_unused]] constexpr long k_max_rss_kib = 40 << 10;  // the plaintext alone is over 54 MiB
     auto in = large_message(k_attachment);
     for (bool opaque : {false, true}) {
         SCOPED_TRACE(opaque ? "opaque signed-data" : "multipart/signed");
