@@ -2,14 +2,18 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <string_view>
+#include <thread>
 
 #include "mail/pgp/passphrase.hpp"
 
@@ -30,6 +34,11 @@ class Fd {
     Fd& operator=(const Fd&) = delete;
     ~Fd() { reset(); }
     int get() const noexcept { return m_fd; }
+    /// Hands the descriptor to `other` (which closes it from then on).
+    void release_to(Fd& other) noexcept {
+        other.reset(m_fd);
+        m_fd = -1;
+    }
     void reset(int fd = -1) noexcept {
         if (m_fd >= 0) ::close(m_fd);
         m_fd = fd;
@@ -62,6 +71,74 @@ bool write_all(int fd, std::string_view bytes) {
     }
     return true;
 }
+
+// Feeds gpg's standard input pipe with a byte range of a file, on a thread of its own, and is
+// joined on every path. splice(2) moves the file's pages into the pipe without a copy through
+// user space; where the kernel refuses (EINVAL), pread and write do the same. When gpg stops
+// reading (it failed, or was stopped), the write end's EPIPE ends the feed: SIGPIPE is blocked
+// on this thread, so the signal stays with the thread and vanishes with it.
+class RangeFeeder {
+  public:
+    RangeFeeder(int fd, std::uint64_t offset, std::uint64_t length, Fd& pipe_w)
+        : m_fd(fd), m_offset(offset), m_length(length) {
+        m_pipe = pipe_w.get();
+        pipe_w.release_to(m_owned);
+        m_thread = std::thread([this] { run(); });
+    }
+    RangeFeeder(const RangeFeeder&) = delete;  // the thread refers to this object
+    RangeFeeder& operator=(const RangeFeeder&) = delete;
+    ~RangeFeeder() { join(); }
+    void join() {
+        if (m_thread.joinable()) m_thread.join();
+    }
+    /// After join(): a read of the file failed.
+    bool failed() const noexcept { return m_failed; }
+
+  private:
+    void run() {
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+        loff_t at = static_cast<loff_t>(m_offset);
+        std::uint64_t left = m_length;
+        bool use_splice = true;
+        std::string block;
+        while (left > 0) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(left, 1 << 20));
+            ssize_t n = -1;
+            if (use_splice) {
+                n = ::splice(m_fd, &at, m_pipe, nullptr, want, SPLICE_F_MOVE);
+                if (n < 0 && errno == EINVAL) {
+                    use_splice = false;
+                    continue;
+                }
+            } else {
+                block.resize(want);
+                n = ::pread(m_fd, block.data(), want, at);
+                if (n > 0 && !write_all(m_pipe, std::string_view(block.data(),
+                                                                 static_cast<std::size_t>(n)))) {
+                    break;  // gpg stopped reading
+                }
+                if (n > 0) at += n;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0 || (n < 0 && errno != EPIPE)) m_failed = true;  // the file is shorter
+            if (n <= 0) break;
+            left -= static_cast<std::uint64_t>(n);
+        }
+        m_owned.reset();  // gpg sees the end of its input
+    }
+
+    int m_fd;
+    std::uint64_t m_offset;
+    std::uint64_t m_length;
+    int m_pipe = -1;
+    Fd m_owned;
+    std::atomic<bool> m_failed{false};
+    std::thread m_thread;
+};
 
 // What GPGME's passphrase handler would tell the callback: the key (USERID_HINT), gpg's
 // passphrase info (NEED_PASSPHRASE) and whether the last answer was bad (BAD_PASSPHRASE).
@@ -164,12 +241,18 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
         !make_pipe(out_r, out_w)) {
         return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
     }
-    if (run.stdin_fd >= 0 && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
+    Fd in_r, in_w;  // for a range of stdin_fd
+    if (run.stdin_length && !make_pipe(in_r, in_w)) {
+        return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
+    }
+    if (run.stdin_fd >= 0 && !run.stdin_length && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
         return base::system_error(ErrorCode::Io, "could not rewind the content for gpg", errno);
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    if (run.stdin_fd >= 0) {
+    if (run.stdin_length) {
+        posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
+    } else if (run.stdin_fd >= 0) {
         posix_spawn_file_actions_adddup2(&actions, run.stdin_fd, 0);
     } else {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -187,7 +270,10 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     status_w.reset();
     command_r.reset();
     out_w.reset();
+    in_r.reset();
     if (rc != 0) return base::system_error(ErrorCode::Io, "could not run " + program, rc);
+    std::optional<RangeFeeder> feeder;
+    if (run.stdin_length) feeder.emplace(run.stdin_fd, run.stdin_offset, *run.stdin_length, in_w);
 
     GpgResult result;
     PinState pin{PassphraseAnswerer::installed_on(ctx.get()), command_w.get(), {}, {}, false};
@@ -241,6 +327,10 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     command_w.reset();
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (feeder) {
+        feeder->join();  // gpg has exited: the pipe has no reader, the feed ends
+        result.input_failed = feeder->failed();
     }
     if (pipe_failed) return base::Error(ErrorCode::Io, "lost the connection to gpg");
     result.exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;

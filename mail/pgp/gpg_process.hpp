@@ -25,9 +25,14 @@ namespace keyfence::mail::pgp {
 struct GpgRun {
     std::vector<std::string> arguments;  ///< after gpg's common options (home, status, PIN)
     int stdin_fd = -1;                   ///< read from its start; -1: /dev/null
-    ByteFn output;                       ///< gpg's standard output as it comes; null: discarded
-    std::uint64_t total = 0;             ///< the input's size, for `progress`
-    smime::ProgressFn progress;          ///< from gpg's PROGRESS lines
+    /// With a length: gpg's standard input is a pipe fed with exactly `stdin_length` bytes of
+    /// `stdin_fd` from `stdin_offset` (splice(2) on a thread of its own), never more: a part of
+    /// a larger file. The descriptor's own offset is left alone.
+    std::uint64_t stdin_offset = 0;
+    std::optional<std::uint64_t> stdin_length;
+    ByteFn output;               ///< gpg's standard output as it comes; null: discarded
+    std::uint64_t total = 0;     ///< the input's size, for `progress`
+    smime::ProgressFn progress;  ///< from gpg's PROGRESS lines
 };
 
 struct GpgResult {
@@ -35,6 +40,7 @@ struct GpgResult {
     bool exited_ok = false;           ///< gpg exited with 0
     gpgme_error_t failure = 0;        ///< the code of gpg's FAILURE (else first ERROR) line
     bool output_failed = false;       ///< `output` returned false: gpg was stopped
+    bool input_failed = false;        ///< the range could not be read (not: gpg stopped reading)
 
     /// The arguments of the first status line with `keyword`; nullopt when there is none.
     std::optional<std::string> find(const std::string& keyword) const;
