@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "base/hex.hpp"
 #include "mail/mime/raw_entity.hpp"
@@ -361,8 +362,25 @@ base::Result<PreparedFileDecryption> prepare_file_decryption(const std::string& 
     };
     if (range) {
         // Hashed and scanned where it is; gpg reads the same range later (finish_file_decryption
-        // checks that the file did not change in between).
-        KEYFENCE_TRY(read_range(range->first, range->second, take));
+        // checks that the file did not change in between). The bounds scan reads the range on a
+        // thread of its own while this one hashes it (from the page cache: the parse has just
+        // read it), so the two passes cost the longer of them, not their sum.
+        base::Status scanned;
+        {
+            std::jthread scan([&] {
+                scanned = read_range(range->first, range->second,
+                                     [&](std::string_view bytes) { (void)bounds.feed(bytes); });
+            });
+            auto hashed = read_range(range->first, range->second, [&](std::string_view bytes) {
+                sha256.update(bytes);
+                if (lead.size() < 4096) lead.append(bytes.substr(0, 4096 - lead.size()));
+                taken += bytes.size();
+                if (progress) progress(taken, 0);
+            });
+            scan.join();
+            KEYFENCE_TRY(hashed);
+        }
+        KEYFENCE_TRY(scanned);
         KEYFENCE_TRY(unchanged(range->first));
     } else if (found.format == "multipart/encrypted") {
         KEYFENCE_TRY_ASSIGN(part, payload_part(found.entity));
@@ -521,6 +539,7 @@ base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDec
     }
     run.total = prepared.ciphertext_size;
     run.progress = progress;
+    run.large_pipes = true;
     run.output = [&](std::string_view bytes) { return plain.write(bytes); };
     KEYFENCE_TRY_ASSIGN(result, run_gpg(ctx, run));
     if (result.input_failed) return base::Error(ErrorCode::Io, "could not read the message");

@@ -245,6 +245,12 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     if (run.stdin_length && !make_pipe(in_r, in_w)) {
         return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
     }
+    constexpr int k_large_pipe = 1 << 20;
+    if (run.large_pipes) {
+        // Best effort: an unprivileged process may be held to /proc/sys/fs/pipe-max-size.
+        (void)::fcntl(out_w.get(), F_SETPIPE_SZ, k_large_pipe);
+        if (in_w.get() >= 0) (void)::fcntl(in_w.get(), F_SETPIPE_SZ, k_large_pipe);
+    }
     if (run.stdin_fd >= 0 && !run.stdin_length && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
         return base::system_error(ErrorCode::Io, "could not rewind the content for gpg", errno);
     }
@@ -278,7 +284,7 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     GpgResult result;
     PinState pin{PassphraseAnswerer::installed_on(ctx.get()), command_w.get(), {}, {}, false};
     std::string pending;  // an incomplete status line
-    std::string block(1 << 16, '\0');
+    std::string block(run.large_pipes ? k_large_pipe : 1 << 16, '\0');
     bool pipe_failed = false;
     while (status_r.get() >= 0 || out_r.get() >= 0) {
         pollfd fds[2] = {{status_r.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}};

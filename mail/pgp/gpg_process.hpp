@@ -30,6 +30,9 @@ struct GpgRun {
     /// a larger file. The descriptor's own offset is left alone.
     std::uint64_t stdin_offset = 0;
     std::optional<std::uint64_t> stdin_length;
+    /// 1 MiB pipe buffers (F_SETPIPE_SZ, where the system allows) for gpg's standard input and
+    /// output, read in 1 MiB blocks: for a large output, fewer wake-ups of gpg and of Keyfence.
+    bool large_pipes = false;
     ByteFn output;               ///< gpg's standard output as it comes; null: discarded
     std::uint64_t total = 0;     ///< the input's size, for `progress`
     smime::ProgressFn progress;  ///< from gpg's PROGRESS lines
