@@ -545,12 +545,14 @@ base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDec
     if (result.input_failed) return base::Error(ErrorCode::Io, "could not read the message");
     if (prepared.range) KEYFENCE_TRY(unchanged(*prepared.range));
     KEYFENCE_TRY(decided);
-    const DecryptStatus status = parse_decrypt_status(result.status);
-    KEYFENCE_TRY(status_verdict(ctx, status));
     if (result.output_failed) {
+        // gpg was stopped because its plaintext could not go on (the output failed, or a line
+        // over the limit): that is the error, not the verdict of a gpg cut short.
         KEYFENCE_TRY(plain.status());
         return base::Error(ErrorCode::Io, "could not write the decrypted message");
     }
+    const DecryptStatus status = parse_decrypt_status(result.status);
+    KEYFENCE_TRY(status_verdict(ctx, status));
     KEYFENCE_TRY(plain.finish());
     DecryptResult r = status_report(ctx, status, prepared.format, prepared.mixed, prepared.message);
     if (plain.streamed()) return r;

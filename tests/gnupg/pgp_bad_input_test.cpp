@@ -120,6 +120,38 @@ TEST_F(PgpBadInputTest, FailingMdcGivesNoPlaintext) {
     EXPECT_EQ(r.out.find("secret words"), std::string::npos);
 }
 
+TEST_F(PgpBadInputTest, ALargeTamperedMessageLeavesNothingThoughItsPlaintextStreamed) {
+    // 2 MiB of plaintext (uncompressed, so that the flipped byte lands in the data near its
+    // end): gpg has written most of the plaintext, which went on into the output's temporary
+    // file, before the MDC fails. Nothing may be left: no output, no temporary file.
+    std::string text = "Content-Type: text/plain\r\n\r\n";
+    while (text.size() < (2u << 20)) text += "secret line of the large message\r\n";
+    write_file(path("plain"), text);
+    ASSERT_EQ(peer_gpg({"--trust-model", "always", "-z", "0", "-r", k_me, "-e", "-o",
+                        path("plain.gpg").string(), path("plain").string()})
+                  .exit_code,
+              0);
+    std::string bin = read_file(path("plain.gpg"));
+    bin[bin.size() - 4096] = static_cast<char>(bin[bin.size() - 4096] ^ 0x01);
+    write_file(path("tampered.gpg"), bin);
+    ASSERT_EQ(
+        peer_gpg({"--enarmor", "-o", path("tampered.asc").string(), path("tampered.gpg").string()})
+            .exit_code,
+        0);
+    std::string armored = read_file(path("tampered.asc"));
+    for (auto at = armored.find("ARMORED FILE"); at != std::string::npos;
+         at = armored.find("ARMORED FILE")) {
+        armored.replace(at, 12, "MESSAGE");
+    }
+    std::filesystem::create_directory(path("outdir"));
+    write_file(path("in.eml"), encrypted_message(k_bob, armored));
+    auto r = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("in.eml").string(), "--out",
+                 path("outdir/out.eml").string()});
+    EXPECT_EQ(r.exit_code, 7) << r.err;
+    EXPECT_TRUE(std::filesystem::is_empty(path("outdir")));
+    EXPECT_EQ(r.out.find("secret line"), std::string::npos);
+}
+
 TEST_F(PgpBadInputTest, DecryptedContentIsNeverJoinedWithUnencryptedParts) {
     const std::string armored =
         bob_encrypts("Content-Type: text/plain\r\n\r\nthe encrypted part\r\n", {});
