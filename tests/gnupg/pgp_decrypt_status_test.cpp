@@ -1,11 +1,19 @@
 // gpg's decrypt status lines (recorded from gpg 2.2.40, doc/DETAILS) read as GPGME would, and
 // the plaintext stream that takes gpg's output: no daemons.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+
+#include "base/hex.hpp"
 #include "mail/pgp/decrypt_status.hpp"
+#include "mail/pgp/gpg_process.hpp"
 #include "mail/pgp/plaintext_stream.hpp"
+#include "tests/support/test_world.hpp"
 
 namespace keyfence::test {
 namespace {
@@ -231,6 +239,58 @@ TEST(PgpPlaintextStream, LongLinesAreRefused) {
     EXPECT_FALSE(ok);
     EXPECT_FALSE(s.status());
     EXPECT_EQ(s.status().error().code, base::ErrorCode::BadInput);
+}
+
+TEST(PgpRunGpg, AStdinRangeFeedsExactlyThoseBytes) {
+    // gpg --print-md hashes what it reads on its standard input: the SHA-256 of exactly the
+    // range, neither the bytes before it nor a byte after it, over several 1 MiB splices.
+    TempDir dir;
+    const std::string home = (dir.path() / "home").string();
+    ASSERT_EQ(::mkdir(home.c_str(), 0700), 0);
+    auto ctx = pgp::Context::open(home);
+    ASSERT_TRUE(ctx) << ctx.error().message();
+    std::string bytes(3 << 20, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919) >> 3);
+    const std::string file = (dir.path() / "data").string();
+    {
+        std::FILE* f = std::fopen(file.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+        std::fclose(f);
+    }
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::lseek(fd, 5, SEEK_SET), 5);
+    for (const bool large : {false, true}) {
+        const std::uint64_t offset = 12345, length = (2u << 20) + 7;
+        std::string out;
+        pgp::GpgRun run;
+        run.arguments = {"--print-md", "SHA256"};
+        run.stdin_fd = fd;
+        run.stdin_offset = offset;
+        run.stdin_length = length;
+        run.large_pipes = large;
+        run.output = [&](std::string_view b) {
+            out.append(b);
+            return true;
+        };
+        auto result = pgp::run_gpg(*ctx, run);
+        ASSERT_TRUE(result) << result.error().message();
+        EXPECT_TRUE(result->exited_ok);
+        EXPECT_FALSE(result->input_failed);
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int md_len = 0;
+        ASSERT_EQ(EVP_Digest(bytes.data() + offset, length, md, &md_len, EVP_sha256(), nullptr), 1);
+        std::string printed;
+        for (const char c : out) {
+            if (std::isxdigit(static_cast<unsigned char>(c))) {
+                printed += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
+        }
+        EXPECT_EQ(printed, base::to_hex({md, md_len})) << out;
+    }
+    EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 5);  // the descriptor's own offset is left alone
+    ::close(fd);
 }
 
 }  // namespace
