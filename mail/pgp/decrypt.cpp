@@ -551,6 +551,8 @@ base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDec
         KEYFENCE_TRY(plain.status());
         return base::Error(ErrorCode::Io, "could not write the decrypted message");
     }
+    // The verdict is the status lines', as GPGME's was, not gpg's exit code: gpg exits 2 for a
+    // signature it could not check, which is reported, not a failed decryption.
     const DecryptStatus status = parse_decrypt_status(result.status);
     KEYFENCE_TRY(status_verdict(ctx, status));
     KEYFENCE_TRY(plain.finish());
