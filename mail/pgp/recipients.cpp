@@ -62,10 +62,12 @@ struct Listing {
 
 Listing list_packets(const std::string& homedir, const std::string& path) {
     // Only the packet list: gpg decrypts nothing with --list-only. A cut-off message makes gpg
-    // fail after listing what it could read: that output is still good.
-    auto listing = run_tool(
-        {"gpg", "--homedir", homedir, "--batch", "--no-tty", "--list-only", "--list-packets", path},
-        true);
+    // fail after listing what it could read: that output is still good. --no-autostart: the
+    // listing needs no gpg-agent, and one started here would only be stopped again before the
+    // operation (a fresh agent for the PIN), which costs up to seconds on a busy disk.
+    auto listing = run_tool({"gpg", "--homedir", homedir, "--batch", "--no-tty", "--no-autostart",
+                             "--list-only", "--list-packets", path},
+                            true);
     Listing r;
     std::istringstream lines(listing ? *listing : std::string());
     std::string line;
