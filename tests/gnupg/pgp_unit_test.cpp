@@ -107,6 +107,56 @@ TEST_F(PassphraseTest, CancelledPinSourceCancelsGpgAndKeepsTheError) {
     EXPECT_EQ(answerer.source_error()->code, base::ErrorCode::LastTryRefused);
 }
 
+// A key with one signing subkey per (algorithm, curve), as GPGME lists it.
+using Subkeys = std::vector<std::pair<gpgme_pubkey_algo_t, const char*>>;
+struct FakeKey {
+    std::vector<_gpgme_subkey> subkeys;
+    _gpgme_key key{};
+    FakeKey(const FakeKey&) = delete;  // the subkeys point at each other
+    explicit FakeKey(const Subkeys& subs) {
+        subkeys.resize(subs.size());
+        for (std::size_t i = 0; i < subs.size(); ++i) {
+            subkeys[i] = _gpgme_subkey{};
+            subkeys[i].can_sign = 1;
+            subkeys[i].pubkey_algo = subs[i].first;
+            subkeys[i].curve = const_cast<char*>(subs[i].second);
+            if (i + 1 < subs.size()) subkeys[i].next = &subkeys[i + 1];
+        }
+        key.subkeys = subkeys.data();
+    }
+};
+
+TEST(PgpSign, TheDigestIsFixedFromTheKeyAsGpgWantsIt) {
+    // The micalg is written before gpg signs: the hash must be one gpg accepts for the key
+    // (an ECDSA hash no shorter than the curve), and it is told to gpg with --digest-algo.
+    auto digest = [](const Subkeys& subs) {
+        FakeKey k(subs);
+        return std::string(pgp::signing_digest(&k.key).gpg_name);
+    };
+    EXPECT_EQ(digest({{GPGME_PK_RSA, nullptr}}), "SHA256");
+    EXPECT_EQ(digest({{GPGME_PK_EDDSA, "ed25519"}}), "SHA256");
+    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp256"}}), "SHA256");
+    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp384"}}), "SHA384");
+    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "brainpoolP384r1"}}), "SHA384");
+    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp521"}}), "SHA512");
+    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "brainpoolP512r1"}}), "SHA512");
+    // Several signing subkeys: the strongest any of them needs, whichever gpg picks.
+    EXPECT_EQ(digest({{GPGME_PK_RSA, nullptr}, {GPGME_PK_ECDSA, "nistp384"}}), "SHA384");
+    FakeKey p521({{GPGME_PK_ECDSA, "nistp521"}});
+    EXPECT_EQ(pgp::micalg_for(pgp::signing_digest(&p521.key).algo), "pgp-sha512");
+
+    // One pass is for keys whose every signing subkey is RSA (gpg-agent checks those).
+    FakeKey rsa({{GPGME_PK_RSA, nullptr}, {GPGME_PK_RSA_S, nullptr}});
+    EXPECT_TRUE(pgp::agent_checks_signatures(&rsa.key));
+    FakeKey mixed({{GPGME_PK_RSA, nullptr}, {GPGME_PK_EDDSA, "ed25519"}});
+    EXPECT_FALSE(pgp::agent_checks_signatures(&mixed.key));
+    FakeKey revoked_ec({{GPGME_PK_RSA, nullptr}, {GPGME_PK_ECDSA, "nistp256"}});
+    revoked_ec.subkeys[1].revoked = 1;
+    EXPECT_TRUE(pgp::agent_checks_signatures(&revoked_ec.key));
+    FakeKey none(Subkeys{});
+    EXPECT_FALSE(pgp::agent_checks_signatures(&none.key));
+}
+
 TEST(PgpHome, SetupWritesNoCachingLoopbackAndTheModules) {
     TempDir dir;
     const auto home = (dir.path() / "home").string();
