@@ -13,6 +13,7 @@
 #include "mail/pgp/bind.hpp"
 #include "mail/pgp/card_keygen.hpp"
 #include "mail/pgp/decrypt.hpp"
+#include "mail/pgp/gpg_process.hpp"
 #include "mail/pgp/homedir.hpp"
 #include "mail/pgp/packet_bounds.hpp"
 #include "mail/pgp/passphrase.hpp"
@@ -155,6 +156,29 @@ TEST(PgpSign, TheDigestIsFixedFromTheKeyAsGpgWantsIt) {
     EXPECT_TRUE(pgp::agent_checks_signatures(&revoked_ec.key));
     FakeKey none(Subkeys{});
     EXPECT_FALSE(pgp::agent_checks_signatures(&none.key));
+}
+
+TEST(PgpSign, SigCreatedGivesTheKeyAndHashAlgorithmsAndTheSigner) {
+    // doc/DETAILS: SIG_CREATED <type> <pubkey algo> <hash algo> <class> <time> <fingerprint>.
+    // The one-pass signer compares the hash with the micalg it wrote and wants RSA (1 or 3).
+    pgp::GpgResult result;
+    result.status = {"KEY_CONSIDERED 0123 2", "BEGIN_SIGNING H8",
+                     "SIG_CREATED D 1 8 00 1732960000 0D5C9A41"};
+    auto created = pgp::sig_created(result);
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->pubkey_algo, 1u);
+    EXPECT_TRUE(pgp::is_rsa(created->pubkey_algo));
+    EXPECT_EQ(created->hash_algo, static_cast<unsigned long>(GPGME_MD_SHA256));
+    EXPECT_EQ(created->fingerprint, "0D5C9A41");
+    result.status = {"SIG_CREATED D 19 10 00 1732960000 ABCD"};  // ECDSA, SHA-512
+    created = pgp::sig_created(result);
+    ASSERT_TRUE(created);
+    EXPECT_FALSE(pgp::is_rsa(created->pubkey_algo));
+    EXPECT_EQ(pgp::micalg_for(static_cast<gpgme_hash_algo_t>(created->hash_algo)), "pgp-sha512");
+    result.status = {"SIG_CREATED D 1 8"};  // cut short: no signature to trust
+    EXPECT_FALSE(pgp::sig_created(result));
+    result.status = {};
+    EXPECT_FALSE(pgp::sig_created(result));
 }
 
 TEST(PgpHome, SetupWritesNoCachingLoopbackAndTheModules) {
