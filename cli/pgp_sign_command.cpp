@@ -42,9 +42,8 @@ base::Status sign_one_pass(const GlobalOptions& globals, engine::Engine& engine,
     // A message that is not one fails here, before gpg or the daemons are touched.
     KEYFENCE_TRY_ASSIGN(one, mail::pgp::OnePassSignature::open(input.path, key));
     StagedOperation staged;
-    // The signed message is as large as the input: written by a thread of its own (the
-    // kernel's copy into the page cache costs as much as the rest of the pass), beside this
-    // one (GMime, SHA-256) and gpg's hashing.
+    // The signed message is as large as the input: written by a thread of its own, whole
+    // blocks with O_DIRECT (base/atomic_output.hpp), beside this one (GMime, SHA-256) and gpg.
     out.start_write_behind();
     staged.prepare = [&]() -> base::Result<engine::OperationRequest> {
         base::Progress signing("Signing", input.size);
