@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <optional>
 
 #include "mail/pgp/bind.hpp"
 #include "mail/pgp/card_keygen.hpp"
@@ -179,6 +180,87 @@ TEST(PgpSign, SigCreatedGivesTheKeyAndHashAlgorithmsAndTheSigner) {
     EXPECT_FALSE(pgp::sig_created(result));
     result.status = {};
     EXPECT_FALSE(pgp::sig_created(result));
+}
+
+// A stand-in for gpg (GPGME's engine program of the context): it copies its standard input to
+// `got`, and only after the end of its input says so (`ended`), writes a SIG_CREATED status
+// line and a "signature". What one-pass signing relies on: nothing happens after the input
+// until the caller ends it, and a killed gpg never gets there.
+struct FakeGpg {
+    TempDir dir;
+    std::filesystem::path got = dir.path() / "got";
+    std::filesystem::path ended = dir.path() / "ended";
+    std::optional<pgp::Context> ctx;
+    explicit FakeGpg(const std::string& script_body) {
+        const auto script = dir.path() / "fake-gpg";
+        // GPGME runs its engine with --version when it is set.
+        write_file(script, "#!/bin/sh\n[ \"$1\" = --version ] && exec echo 'gpg (GnuPG) 2.2.40'\n" +
+                               script_body);
+        ::chmod(script.c_str(), 0700);
+        auto opened = pgp::Context::open(dir.path().string());
+        EXPECT_TRUE(opened);
+        ctx.emplace(std::move(*opened));
+        gpgme_ctx_set_engine_info(ctx->get(), GPGME_PROTOCOL_OpenPGP, script.c_str(),
+                                  dir.path().c_str());
+    }
+};
+
+TEST(PgpGpgProcess, GpgSeesTheEndOfItsInputOnlyWhenFinishedAndNeverWhenKilled) {
+    // The script finds its files beside itself.
+    const std::string script =
+        "d=$(dirname \"$0\"); cat > \"$d/got\"; touch \"$d/ended\"\n"
+        "echo '[GNUPG:] SIG_CREATED D 1 8 00 1732960000 FPR' >&3\n"
+        "printf signature\n";
+    const std::string block(3u << 20, 'x');  // more than the pipe holds
+    for (const bool finish : {true, false}) {
+        FakeGpg f(script);
+        std::string output;
+        pgp::GpgRun run;
+        run.stdin_fd = pgp::k_gpg_stdin_pipe;
+        run.output = [&](std::string_view bytes) {
+            output.append(bytes);
+            return true;
+        };
+        auto gpg = pgp::GpgProcess::start(*f.ctx, run);
+        ASSERT_TRUE(gpg);
+        ASSERT_TRUE(gpg->feed(block));
+        ::usleep(200 * 1000);
+        EXPECT_FALSE(std::filesystem::exists(f.ended)) << "gpg saw the end of its input early";
+        if (finish) {
+            auto result = gpg->finish();
+            ASSERT_TRUE(result);
+            EXPECT_TRUE(result->exited_ok);
+            EXPECT_TRUE(std::filesystem::exists(f.ended));
+            EXPECT_EQ(std::filesystem::file_size(f.got), block.size());
+            EXPECT_EQ(output, "signature");
+            ASSERT_TRUE(pgp::sig_created(*result));
+            EXPECT_EQ(pgp::sig_created(*result)->fingerprint, "FPR");
+        } else {
+            gpg->kill();
+            EXPECT_FALSE(std::filesystem::exists(f.ended)) << "a killed gpg went on";
+            EXPECT_TRUE(output.empty());
+        }
+    }
+}
+
+TEST(PgpGpgProcess, AGpgThatStopsReadingIsAnErrorNotASigpipe) {
+    // The CLI keeps SIGPIPE's default action, which would end Keyfence without a word.
+    auto* previous = std::signal(SIGPIPE, SIG_DFL);
+    {
+        FakeGpg f("echo '[GNUPG:] FAILURE sign 33554441' >&3\nexit 2\n");
+        pgp::GpgRun run;
+        run.stdin_fd = pgp::k_gpg_stdin_pipe;
+        auto gpg = pgp::GpgProcess::start(*f.ctx, run);
+        ASSERT_TRUE(gpg);
+        base::Status fed;
+        for (int i = 0; i < 64 && fed; ++i) fed = gpg->feed(std::string(1u << 20, 'x'));
+        EXPECT_FALSE(fed);
+        auto result = gpg->finish();
+        ASSERT_TRUE(result);
+        EXPECT_FALSE(result->exited_ok);
+        EXPECT_NE(result->failure, 0u);
+    }
+    std::signal(SIGPIPE, previous);
 }
 
 TEST(PgpHome, SetupWritesNoCachingLoopbackAndTheModules) {
