@@ -31,11 +31,14 @@ class AtomicOutput {
     Status write(std::span<const std::uint8_t> bytes);
     Status write(std::string_view text);
     /// For large outputs, before the first write: from then on write() only copies the bytes
-    /// into 1 MiB blocks, which a second thread writes to the temporary file (starting
-    /// writeback every 8 MiB), so that the kernel's copy into the page cache (on a virtual
-    /// machine, at times as slow as hashing) overlaps the caller's work. A write error shows
-    /// at a later write() or at commit(). Memory: at most six blocks. No effect on standard
-    /// output, or after a write.
+    /// into 1 MiB blocks, which a second thread writes to the temporary file, so that the
+    /// write overlaps the caller's work. Whole blocks go with O_DIRECT where the file system
+    /// takes it: on a virtual machine the kernel's copy into newly allocated page cache cost
+    /// more than the hashing it overlapped (docs/pgp.md, "Large messages"), and the data must
+    /// reach the disk before commit()'s fsync anyway. Elsewhere (tmpfs, a refused direct
+    /// write) they go through the page cache, writeback started every 8 MiB; the last,
+    /// partial block always does. A write error shows at a later write() or at commit().
+    /// Memory: at most six blocks. No effect on standard output, or after a write.
     void start_write_behind();
 
     /// Flushes, fsyncs and renames the temporary file into place (or copies the spool to

@@ -166,6 +166,35 @@ base::Status outcome_of(base::Status result, const mail::pgp::PassphraseAnswerer
 }
 }  // namespace
 
+namespace {
+// The end of an operation that may run in a PIN session (run_private_operation with globals):
+// who keeps the unlocked state, and the audit record.
+base::Status end_session_operation(engine::Engine& engine, mail::pgp::Context& ctx,
+                                   const TokenKey& key, const engine::OperationRequest& request,
+                                   PgpSessionLink& session, bool live,
+                                   const mail::pgp::PassphraseAnswerer& answerer,
+                                   base::Status result) {
+    // The unlocked state stays with the daemons while the agent's session holds it. In a live
+    // session (not at its cap): always, unless a PIN entered now unlocked something the agent
+    // no longer takes (its session ended meanwhile); a failure leaves the state no more open
+    // than it was. Outside one: when a PIN was entered and the agent took the state over.
+    // Otherwise it ends now.
+    bool kept = false;
+    if (live && !session.last()) {
+        kept = answerer.requests() == 0 || !result || session.open();
+    } else if (!live && answerer.requests() > 0 && result) {
+        kept = session.open();
+    }
+    base::Status stopped;
+    if (!kept) {
+        stopped = mail::pgp::stop_daemons(ctx.homedir());
+        forget_card_pins_after(key);
+    }
+    if (result && !stopped) result = stopped;
+    return record_operation(engine, key.match, request, std::move(result));
+}
+}  // namespace
+
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,
                                    const TokenKey& key, const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation) {
@@ -219,24 +248,60 @@ base::Status run_private_operation(const GlobalOptions& globals, engine::Engine&
     }
     base::Status result = outcome_of(operation(), answerer);
     gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
-    // The unlocked state stays with the daemons while the agent's session holds it. In a live
-    // session (not at its cap): always, unless a PIN entered now unlocked something the agent
-    // no longer takes (its session ended meanwhile); a failure leaves the state no more open
-    // than it was. Outside one: when a PIN was entered and the agent took the state over.
-    // Otherwise it ends now.
-    bool kept = false;
-    if (live && !session->last()) {
-        kept = answerer.requests() == 0 || !result || session->open();
-    } else if (!live && answerer.requests() > 0 && result) {
-        kept = session->open();
+    return end_session_operation(engine, ctx, key, request, *session, live, answerer,
+                                 std::move(result));
+}
+
+base::Status run_private_operation(const GlobalOptions& globals, engine::Engine& engine,
+                                   mail::pgp::Context& ctx, const TokenKey& key,
+                                   const StagedOperation& staged) {
+    const p11::KeyMatch& match = key.match;
+    auto session = PgpSessionLink::for_operation(globals, engine, ctx.homedir(), key);
+    // The prompt names the content, known only after prepare(); gpg cannot ask before (its
+    // input has not ended), and would be refused if it did.
+    std::optional<token::PinRequest> prompt;
+    mail::pgp::PassphraseAnswerer answerer(
+        [&](const mail::pgp::PassphraseQuestion&) -> base::Result<base::Pin> {
+            if (!prompt) {
+                return base::Error(base::ErrorCode::Cancelled,
+                                   "gpg asked for the PIN before the operation was admitted");
+            }
+            return engine.pin_source().ask(*prompt);
+        },
+        1);
+    answerer.install(ctx.get());
+    const bool live = session && session->use();
+    if (!live) {
+        (void)mail::pgp::stop_daemons(ctx.homedir());
+        (void)mail::pgp::set_pkcs11_pin_cache(ctx.homedir(), session ? session->ttl_seconds() : 1);
     }
-    base::Status stopped;
-    if (!kept) {
-        stopped = mail::pgp::stop_daemons(ctx.homedir());
+    auto refused = [&](base::Status why) {
+        staged.abandon();
+        gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
+        // No PIN went in. The daemons gpg started go; a live session's stay as they were.
+        if (!live || session->last()) {
+            (void)mail::pgp::stop_daemons(ctx.homedir());
+            if (live) forget_card_pins_after(key);
+        }
+        return why;
+    };
+    auto request = staged.prepare();
+    if (!request) return refused(std::move(request).error());
+    // pin.confirm_each_operation: the confirmation names the final SHA-256 and size.
+    if (auto admitted = engine.admit(match, *request, pin_prompt(key, *request)); !admitted) {
+        return refused(std::move(admitted));
+    }
+    prompt = pin_prompt(key, *request);
+    base::Status result = outcome_of(staged.finish(), answerer);
+    gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
+    if (!session) {
+        auto stopped = mail::pgp::stop_daemons(ctx.homedir());
         forget_card_pins_after(key);
+        if (result && !stopped) result = stopped;
+        return record_operation(engine, match, *request, std::move(result));
     }
-    if (result && !stopped) result = stopped;
-    return record_operation(engine, match, request, std::move(result));
+    return end_session_operation(engine, ctx, key, *request, *session, live, answerer,
+                                 std::move(result));
 }
 
 base::Result<std::pair<TokenKey, token::openpgp::ApplicationData>> the_card() {

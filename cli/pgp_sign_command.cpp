@@ -13,12 +13,77 @@
 #include "cli/smime_support.hpp"
 #include "cli/time_option.hpp"
 #include "cli/verified_output.hpp"
+#include "mail/pgp/one_pass_sign.hpp"
 #include "mail/pgp/sign.hpp"
 #include "mail/pgp/verify.hpp"
 
 namespace keyfence::cli {
 
 namespace {
+// The summary the prompt and the confirmation show, with the content's final size and SHA-256.
+engine::OperationRequest sign_request(const TokenKey& token_key, const mail::pgp::KeyInfo& info,
+                                      const mail::mime::MessageHeaders& headers, std::uint64_t size,
+                                      const std::vector<std::uint8_t>& sha256) {
+    auto request = pgp_request(engine::Operation::Sign, token_key.match, &headers, sha256);
+    request.summary.emplace_back("OpenPGP key", info.fingerprint);
+    request.summary.emplace_back("Signed content",
+                                 std::to_string(size) + " bytes, PGP/MIME multipart/signed");
+    request.summary.emplace_back("SHA-256", base::to_hex(sha256));
+    return request;
+}
+
+// An RSA key (gpg-agent checks its token signatures): one pass over the message
+// (mail/pgp/one_pass_sign.hpp). gpg reads the body as it is written to the output and holds it
+// until the engine has admitted the signature with its final SHA-256.
+base::Status sign_one_pass(const GlobalOptions& globals, engine::Engine& engine,
+                           mail::pgp::Context& ctx, gpgme_key_t key, const mail::pgp::KeyInfo& info,
+                           const TokenKey& token_key, const mail::smime::InputFile& input,
+                           base::AtomicOutput& out) {
+    // A message that is not one fails here, before gpg or the daemons are touched.
+    KEYFENCE_TRY_ASSIGN(one, mail::pgp::OnePassSignature::open(input.path, key));
+    StagedOperation staged;
+    // The signed message is as large as the input: written by a thread of its own, whole
+    // blocks with O_DIRECT (base/atomic_output.hpp), beside this one (GMime, SHA-256) and gpg.
+    out.start_write_behind();
+    staged.prepare = [&]() -> base::Result<engine::OperationRequest> {
+        base::Progress signing("Signing", input.size);
+        auto write = [&](std::string_view bytes) { return out.write(bytes); };
+        KEYFENCE_TRY(one.stream(ctx, write, progress_of(signing)));
+        return sign_request(token_key, info, one.headers(), one.content_size(), one.sha256());
+    };
+    staged.finish = [&]() -> base::Status {
+        auto done = one.finish();
+        if (!done) return std::move(done).error();
+        return {};
+    };
+    staged.abandon = [&] { one.abandon(); };
+    return run_private_operation(globals, engine, ctx, token_key, staged);
+}
+
+// An ECDSA or EdDSA key: the body is prepared to a temporary file first, and a second gpg
+// checks the signature over it (fault defence; gpg-agent does not check these).
+base::Status sign_two_pass(const GlobalOptions& globals, engine::Engine& engine,
+                           mail::pgp::Context& ctx, gpgme_key_t key, const mail::pgp::KeyInfo& info,
+                           const TokenKey& token_key, const mail::smime::InputFile& input,
+                           base::AtomicOutput& out) {
+    std::optional<mail::pgp::PreparedFile> prepared;
+    {
+        base::Progress preparing("Preparing", input.size);
+        KEYFENCE_TRY_ASSIGN(p, mail::pgp::prepare_file_content(input.path, progress_of(preparing)));
+        prepared.emplace(std::move(p));
+    }
+    const auto request = sign_request(token_key, info, prepared->message.headers(),
+                                      prepared->content_size, prepared->sha256);
+    return run_private_operation(globals, engine, ctx, token_key, request, [&]() -> base::Status {
+        base::Progress signing("Signing", prepared->content_size);
+        auto write = [&](std::string_view bytes) { return out.write(bytes); };
+        auto done =
+            mail::pgp::finish_file_signature(ctx, *prepared, key, write, progress_of(signing));
+        if (!done) return std::move(done).error();
+        return {};
+    });
+}
+
 base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& options) {
     auto engine = make_engine(globals);
     // Everything that can fail without the token fails before the PIN is asked.
@@ -29,28 +94,11 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     // Constant memory whatever the size (docs/pgp.md, "Large messages").
     KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
-    std::optional<mail::pgp::PreparedFile> prepared;
-    {
-        base::Progress preparing("Preparing", input.size);
-        KEYFENCE_TRY_ASSIGN(p, mail::pgp::prepare_file_content(input.path, progress_of(preparing)));
-        prepared.emplace(std::move(p));
+    if (mail::pgp::agent_checks_signatures(key.get())) {
+        KEYFENCE_TRY(sign_one_pass(globals, *engine, ctx, key.get(), info, token_key, input, out));
+    } else {
+        KEYFENCE_TRY(sign_two_pass(globals, *engine, ctx, key.get(), info, token_key, input, out));
     }
-
-    auto request = pgp_request(engine::Operation::Sign, token_key.match,
-                               &prepared->message.headers(), prepared->sha256);
-    request.summary.emplace_back("OpenPGP key", info.fingerprint);
-    request.summary.emplace_back("Signed content", std::to_string(prepared->content_size) +
-                                                       " bytes, PGP/MIME multipart/signed");
-    request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
-    KEYFENCE_TRY(
-        run_private_operation(globals, *engine, ctx, token_key, request, [&]() -> base::Status {
-            base::Progress signing("Signing", prepared->content_size);
-            auto write = [&](std::string_view bytes) { return out.write(bytes); };
-            auto done = mail::pgp::finish_file_signature(ctx, *prepared, key.get(), write,
-                                                         progress_of(signing));
-            if (!done) return std::move(done).error();
-            return {};
-        }));
     return out.commit();
 }
 

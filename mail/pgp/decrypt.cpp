@@ -15,6 +15,7 @@
 #include "mail/pgp/mime_parts.hpp"
 #include "mail/pgp/packet_bounds.hpp"
 #include "mail/pgp/plaintext_stream.hpp"
+#include "mail/pgp/range_feed.hpp"
 #include "mail/pgp/sign.hpp"
 #include "mail/pgp/stream_data.hpp"
 
@@ -530,19 +531,18 @@ base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDec
     // parse. `out` shows nothing until the caller commits it, which it does only on success.
     GpgRun run;
     run.arguments = {"--output", "-", "--decrypt", "-"};
-    if (prepared.range) {
-        run.stdin_fd = prepared.range->fd;
-        run.stdin_offset = prepared.range->offset;
-        run.stdin_length = prepared.ciphertext_size;
-    } else {
-        run.stdin_fd = prepared.ciphertext->fd();
-    }
+    run.stdin_fd = prepared.range ? k_gpg_stdin_pipe : prepared.ciphertext->fd();
     run.total = prepared.ciphertext_size;
     run.progress = progress;
-    run.large_pipes = true;
     run.output = [&](std::string_view bytes) { return plain.write(bytes); };
-    KEYFENCE_TRY_ASSIGN(result, run_gpg(ctx, run));
-    if (result.input_failed) return base::Error(ErrorCode::Io, "could not read the message");
+    KEYFENCE_TRY_ASSIGN(gpg, GpgProcess::start(ctx, std::move(run)));
+    if (prepared.range) {
+        // Exactly the part's bytes (mail/pgp/range_feed.hpp). A gpg that stopped reading early
+        // (it failed) is judged by its status lines below; a file that cannot be read is not.
+        KEYFENCE_TRY(feed_file_range(gpg, prepared.range->fd, prepared.range->offset,
+                                     prepared.ciphertext_size));
+    }
+    KEYFENCE_TRY_ASSIGN(result, gpg.finish());
     if (prepared.range) KEYFENCE_TRY(unchanged(*prepared.range));
     KEYFENCE_TRY(decided);
     if (result.output_failed) {

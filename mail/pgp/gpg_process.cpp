@@ -2,18 +2,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <string_view>
-#include <thread>
 
 #include "mail/pgp/passphrase.hpp"
 
@@ -34,11 +31,6 @@ class Fd {
     Fd& operator=(const Fd&) = delete;
     ~Fd() { reset(); }
     int get() const noexcept { return m_fd; }
-    /// Hands the descriptor to `other` (which closes it from then on).
-    void release_to(Fd& other) noexcept {
-        other.reset(m_fd);
-        m_fd = -1;
-    }
     void reset(int fd = -1) noexcept {
         if (m_fd >= 0) ::close(m_fd);
         m_fd = fd;
@@ -71,74 +63,6 @@ bool write_all(int fd, std::string_view bytes) {
     }
     return true;
 }
-
-// Feeds gpg's standard input pipe with a byte range of a file, on a thread of its own, and is
-// joined on every path. splice(2) moves the file's pages into the pipe without a copy through
-// user space; where the kernel refuses (EINVAL), pread and write do the same. When gpg stops
-// reading (it failed, or was stopped), the write end's EPIPE ends the feed: SIGPIPE is blocked
-// on this thread, so the signal stays with the thread and vanishes with it.
-class RangeFeeder {
-  public:
-    RangeFeeder(int fd, std::uint64_t offset, std::uint64_t length, Fd& pipe_w)
-        : m_fd(fd), m_offset(offset), m_length(length) {
-        m_pipe = pipe_w.get();
-        pipe_w.release_to(m_owned);
-        m_thread = std::thread([this] { run(); });
-    }
-    RangeFeeder(const RangeFeeder&) = delete;  // the thread refers to this object
-    RangeFeeder& operator=(const RangeFeeder&) = delete;
-    ~RangeFeeder() { join(); }
-    void join() {
-        if (m_thread.joinable()) m_thread.join();
-    }
-    /// After join(): a read of the file failed.
-    bool failed() const noexcept { return m_failed; }
-
-  private:
-    void run() {
-        sigset_t pipe_signal;
-        sigemptyset(&pipe_signal);
-        sigaddset(&pipe_signal, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
-        loff_t at = static_cast<loff_t>(m_offset);
-        std::uint64_t left = m_length;
-        bool use_splice = true;
-        std::string block;
-        while (left > 0) {
-            const std::size_t want =
-                static_cast<std::size_t>(std::min<std::uint64_t>(left, 1 << 20));
-            ssize_t n = -1;
-            if (use_splice) {
-                n = ::splice(m_fd, &at, m_pipe, nullptr, want, SPLICE_F_MOVE);
-                if (n < 0 && errno == EINVAL) {
-                    use_splice = false;
-                    continue;
-                }
-            } else {
-                block.resize(want);
-                n = ::pread(m_fd, block.data(), want, at);
-                if (n > 0 && !write_all(m_pipe, std::string_view(block.data(),
-                                                                 static_cast<std::size_t>(n)))) {
-                    break;  // gpg stopped reading
-                }
-                if (n > 0) at += n;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n == 0 || (n < 0 && errno != EPIPE)) m_failed = true;  // the file is shorter
-            if (n <= 0) break;
-            left -= static_cast<std::uint64_t>(n);
-        }
-        m_owned.reset();  // gpg sees the end of its input
-    }
-
-    int m_fd;
-    std::uint64_t m_offset;
-    std::uint64_t m_length;
-    int m_pipe = -1;
-    Fd m_owned;
-    std::atomic<bool> m_failed{false};
-    std::thread m_thread;
-};
 
 // What GPGME's passphrase handler would tell the callback: the key (USERID_HINT), gpg's
 // passphrase info (NEED_PASSPHRASE) and whether the last answer was bad (BAD_PASSPHRASE).
@@ -215,7 +139,41 @@ std::optional<std::string> GpgResult::find(const std::string& keyword) const {
     return std::nullopt;
 }
 
-base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
+namespace {
+// write(2) that reports a reader gone as EPIPE instead of killing the process with SIGPIPE
+// (the CLI keeps SIGPIPE's default): the signal is blocked for this thread around the write
+// and a pending one consumed.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t size) {
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    const ssize_t n = ::write(fd, data, size);
+    const int saved = errno;
+    if (n < 0 && saved == EPIPE) {
+        const timespec now{0, 0};
+        while (::sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR) {
+        }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = saved;
+    return n;
+}
+}  // namespace
+
+struct GpgProcess::State {
+    GpgRun run;
+    pid_t pid = -1;
+    bool reaped = false;
+    int wait_status = 0;
+    Fd status_r, command_w, out_r, in_w;
+    GpgResult result;
+    PinState pin;
+    std::string pending;  // an incomplete status line
+    std::string block = std::string(1 << 16, '\0');
+};
+
+base::Result<GpgProcess> GpgProcess::start(Context& ctx, GpgRun run) {
     gpgme_engine_info_t engine = gpgme_ctx_get_engine_info(ctx.get());
     while (engine != nullptr && engine->protocol != GPGME_PROTOCOL_OpenPGP) engine = engine->next;
     const std::string program =
@@ -236,27 +194,26 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
                                   "--no-symkey-cache"};
     argv.insert(argv.end(), run.arguments.begin(), run.arguments.end());
 
-    Fd status_r, status_w, command_r, command_w, out_r, out_w;
-    if (!make_pipe(status_r, status_w) || !make_pipe(command_r, command_w) ||
-        !make_pipe(out_r, out_w)) {
+    auto state = std::make_unique<State>();
+    Fd status_w, command_r, out_w, in_r;
+    if (!make_pipe(state->status_r, status_w) || !make_pipe(command_r, state->command_w) ||
+        !make_pipe(state->out_r, out_w)) {
         return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
     }
-    Fd in_r, in_w;  // for a range of stdin_fd
-    if (run.stdin_length && !make_pipe(in_r, in_w)) {
-        return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
-    }
-    constexpr int k_large_pipe = 1 << 20;
-    if (run.large_pipes) {
-        // Best effort: an unprivileged process may be held to /proc/sys/fs/pipe-max-size.
-        (void)::fcntl(out_w.get(), F_SETPIPE_SZ, k_large_pipe);
-        if (in_w.get() >= 0) (void)::fcntl(in_w.get(), F_SETPIPE_SZ, k_large_pipe);
-    }
-    if (run.stdin_fd >= 0 && !run.stdin_length && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
+    const bool piped = run.stdin_fd == k_gpg_stdin_pipe;
+    if (piped) {
+        if (!make_pipe(in_r, state->in_w)) {
+            return base::system_error(ErrorCode::Io, "could not create a pipe for gpg", errno);
+        }
+        // Fewer, larger transfers (1 MiB, pipe-max-size's default); the default 64 KiB also works.
+        (void)::fcntl(state->in_w.get(), F_SETPIPE_SZ, 1 << 20);
+        (void)::fcntl(state->in_w.get(), F_SETFL, O_NONBLOCK);
+    } else if (run.stdin_fd >= 0 && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
         return base::system_error(ErrorCode::Io, "could not rewind the content for gpg", errno);
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    if (run.stdin_length) {
+    if (piped) {
         posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
     } else if (run.stdin_fd >= 0) {
         posix_spawn_file_actions_adddup2(&actions, run.stdin_fd, 0);
@@ -273,74 +230,133 @@ base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     pid_t pid = 0;
     const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    status_w.reset();
-    command_r.reset();
-    out_w.reset();
-    in_r.reset();
     if (rc != 0) return base::system_error(ErrorCode::Io, "could not run " + program, rc);
-    std::optional<RangeFeeder> feeder;
-    if (run.stdin_length) feeder.emplace(run.stdin_fd, run.stdin_offset, *run.stdin_length, in_w);
+    state->pid = pid;
+    state->pin = PinState{
+        PassphraseAnswerer::installed_on(ctx.get()), state->command_w.get(), {}, {}, false};
+    state->run = std::move(run);
+    GpgProcess process;
+    process.m_state = std::move(state);
+    return process;
+}
 
-    GpgResult result;
-    PinState pin{PassphraseAnswerer::installed_on(ctx.get()), command_w.get(), {}, {}, false};
-    std::string pending;  // an incomplete status line
-    std::string block(run.large_pipes ? k_large_pipe : 1 << 16, '\0');
-    bool pipe_failed = false;
-    while (status_r.get() >= 0 || out_r.get() >= 0) {
-        pollfd fds[2] = {{status_r.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            pipe_failed = true;
-            break;
-        }
-        if (fds[0].revents != 0) {
-            const ssize_t n = ::read(status_r.get(), block.data(), block.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                status_r.reset();
-            } else {
-                pending.append(block.data(), static_cast<std::size_t>(n));
-                std::size_t nl;
-                while ((nl = pending.find('\n')) != std::string::npos) {
-                    std::string line = pending.substr(0, nl);
-                    pending.erase(0, nl + 1);
-                    static const std::string prefix = "[GNUPG:] ";
-                    if (line.compare(0, prefix.size(), prefix) != 0) continue;
-                    if (!on_status(line.substr(prefix.size()), pin, result, run)) {
-                        pipe_failed = true;
-                    }
-                }
+GpgProcess::GpgProcess(GpgProcess&& other) noexcept : m_state(std::move(other.m_state)) {}
+
+GpgProcess::~GpgProcess() {
+    kill();
+}
+
+void GpgProcess::kill() noexcept {
+    if (!m_state || m_state->reaped) return;
+    ::kill(m_state->pid, SIGKILL);
+    while (::waitpid(m_state->pid, &m_state->wait_status, 0) < 0 && errno == EINTR) {
+    }
+    m_state->reaped = true;
+}
+
+bool GpgProcess::service(bool want_write) {
+    State& s = *m_state;
+    pollfd fds[3] = {{s.status_r.get(), POLLIN, 0},
+                     {s.out_r.get(), POLLIN, 0},
+                     {want_write ? s.in_w.get() : -1, POLLOUT, 0}};
+    if (::poll(fds, 3, -1) < 0) return errno == EINTR;
+    if (fds[0].revents != 0) {
+        const ssize_t n = ::read(s.status_r.get(), s.block.data(), s.block.size());
+        if (n < 0 && errno == EINTR) return true;
+        if (n <= 0) {
+            s.status_r.reset();
+        } else {
+            s.pending.append(s.block.data(), static_cast<std::size_t>(n));
+            std::size_t nl;
+            while ((nl = s.pending.find('\n')) != std::string::npos) {
+                std::string line = s.pending.substr(0, nl);
+                s.pending.erase(0, nl + 1);
+                static const std::string prefix = "[GNUPG:] ";
+                if (line.compare(0, prefix.size(), prefix) != 0) continue;
+                if (!on_status(line.substr(prefix.size()), s.pin, s.result, s.run)) return false;
             }
         }
-        if (fds[1].revents != 0) {
-            const ssize_t n = ::read(out_r.get(), block.data(), block.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                out_r.reset();
-            } else if (run.output &&
-                       !run.output(std::string_view(block.data(), static_cast<std::size_t>(n)))) {
-                // The sink failed: stop gpg rather than let it block on a full pipe.
-                result.output_failed = true;
-                ::kill(pid, SIGTERM);
-                out_r.reset();
-            }
-        }
-        if (pipe_failed) {
-            ::kill(pid, SIGTERM);
-            break;
+    }
+    if (fds[1].revents != 0) {
+        const ssize_t n = ::read(s.out_r.get(), s.block.data(), s.block.size());
+        if (n < 0 && errno == EINTR) return true;
+        if (n <= 0) {
+            s.out_r.reset();
+        } else if (s.run.output &&
+                   !s.run.output(std::string_view(s.block.data(), static_cast<std::size_t>(n)))) {
+            // The sink failed: stop gpg rather than let it block on a full pipe.
+            s.result.output_failed = true;
+            ::kill(s.pid, SIGTERM);
+            s.out_r.reset();
         }
     }
-    command_w.reset();
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    return true;
+}
+
+base::Status GpgProcess::feed(std::string_view bytes) {
+    State& s = *m_state;
+    while (!bytes.empty()) {
+        if (s.in_w.get() < 0 || s.reaped) {
+            return base::Error(ErrorCode::Io, "gpg stopped reading its input");
+        }
+        const ssize_t n = write_no_sigpipe(s.in_w.get(), bytes.data(), bytes.size());
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN) {
+            s.in_w.reset();
+            return base::Error(ErrorCode::Io, "gpg stopped reading its input");
+        }
+        // The pipe is full: handle gpg's status and output until it takes more.
+        if (!service(true)) {
+            kill();
+            return base::Error(ErrorCode::Io, "lost the connection to gpg");
+        }
     }
-    if (feeder) {
-        feeder->join();  // gpg has exited: the pipe has no reader, the feed ends
-        result.input_failed = feeder->failed();
+    return {};
+}
+
+base::Result<GpgResult> GpgProcess::finish() {
+    State& s = *m_state;
+    s.in_w.reset();  // the end of gpg's input
+    bool pipe_failed = s.reaped;
+    while (!pipe_failed && (s.status_r.get() >= 0 || s.out_r.get() >= 0)) {
+        if (!service(false)) pipe_failed = true;
     }
-    if (pipe_failed) return base::Error(ErrorCode::Io, "lost the connection to gpg");
-    result.exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    return result;
+    s.command_w.reset();
+    if (pipe_failed) {
+        kill();
+        return base::Error(ErrorCode::Io, "lost the connection to gpg");
+    }
+    while (::waitpid(s.pid, &s.wait_status, 0) < 0 && errno == EINTR) {
+    }
+    s.reaped = true;
+    s.result.exited_ok = WIFEXITED(s.wait_status) && WEXITSTATUS(s.wait_status) == 0;
+    return std::move(s.result);
+}
+
+std::optional<SigCreated> sig_created(const GpgResult& result) {
+    const auto line = result.find("SIG_CREATED");
+    if (!line) return std::nullopt;
+    std::vector<std::string> fields;
+    std::size_t at = 0;
+    while (at < line->size()) {
+        const std::size_t end = line->find(' ', at);
+        if (end != at)
+            fields.push_back(line->substr(at, end == std::string::npos ? end : end - at));
+        if (end == std::string::npos) break;
+        at = end + 1;
+    }
+    if (fields.size() < 6 || fields[5].empty()) return std::nullopt;
+    return SigCreated{std::strtoul(fields[1].c_str(), nullptr, 10),
+                      std::strtoul(fields[2].c_str(), nullptr, 10), fields[5]};
+}
+
+base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
+    KEYFENCE_TRY_ASSIGN(process, GpgProcess::start(ctx, run));
+    return process.finish();
 }
 
 }  // namespace keyfence::mail::pgp

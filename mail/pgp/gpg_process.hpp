@@ -11,8 +11,10 @@
 #include <gpgme.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -22,17 +24,13 @@
 
 namespace keyfence::mail::pgp {
 
+/// GpgRun::stdin_fd for a gpg whose standard input the caller writes (GpgProcess::feed).
+constexpr int k_gpg_stdin_pipe = -2;
+
 struct GpgRun {
     std::vector<std::string> arguments;  ///< after gpg's common options (home, status, PIN)
-    int stdin_fd = -1;                   ///< read from its start; -1: /dev/null
-    /// With a length: gpg's standard input is a pipe fed with exactly `stdin_length` bytes of
-    /// `stdin_fd` from `stdin_offset` (splice(2) on a thread of its own), never more: a part of
-    /// a larger file. The descriptor's own offset is left alone.
-    std::uint64_t stdin_offset = 0;
-    std::optional<std::uint64_t> stdin_length;
-    /// 1 MiB pipe buffers (F_SETPIPE_SZ, where the system allows) for gpg's standard input and
-    /// output, read in 1 MiB blocks: for a large output, fewer wake-ups of gpg and of Keyfence.
-    bool large_pipes = false;
+    /// Read from its start; -1: /dev/null; k_gpg_stdin_pipe: a pipe fed by GpgProcess::feed().
+    int stdin_fd = -1;
     ByteFn output;               ///< gpg's standard output as it comes; null: discarded
     std::uint64_t total = 0;     ///< the input's size, for `progress`
     smime::ProgressFn progress;  ///< from gpg's PROGRESS lines
@@ -43,10 +41,53 @@ struct GpgResult {
     bool exited_ok = false;           ///< gpg exited with 0
     gpgme_error_t failure = 0;        ///< the code of gpg's FAILURE (else first ERROR) line
     bool output_failed = false;       ///< `output` returned false: gpg was stopped
-    bool input_failed = false;        ///< the range could not be read (not: gpg stopped reading)
 
     /// The arguments of the first status line with `keyword`; nullopt when there is none.
     std::optional<std::string> find(const std::string& keyword) const;
+};
+
+/// What gpg's SIG_CREATED line says of the signature it made (doc/DETAILS: SIG_CREATED <type>
+/// <pubkey algo> <hash algo> <class> <time> <fingerprint>); OpenPGP algorithm numbers (RFC 4880
+/// §9.1, §9.4).
+struct SigCreated {
+    unsigned long pubkey_algo = 0;
+    unsigned long hash_algo = 0;
+    std::string fingerprint;
+};
+/// The first SIG_CREATED of `result`, or nullopt when there is none or it is malformed.
+std::optional<SigCreated> sig_created(const GpgResult& result);
+
+/// One running gpg. Its status lines are handled (PIN requests answered by the context's
+/// once-only answerer, installed before start()) and its output passed on whenever the caller
+/// feeds it or waits for it. Move-only; not thread-safe. Destroyed before finish(), it kills gpg
+/// (SIGKILL) and reaps it: a gpg whose standard input is a pipe still open has not read the
+/// end of its input, so it has signed or decrypted nothing.
+class GpgProcess {
+  public:
+    /// Starts gpg (GPGME's engine program) on the context's home. Errors: Io when gpg cannot
+    /// be run or a pipe cannot be made.
+    static base::Result<GpgProcess> start(Context& ctx, GpgRun run);
+    GpgProcess(GpgProcess&& other) noexcept;
+    GpgProcess& operator=(GpgProcess&&) = delete;
+    GpgProcess(const GpgProcess&) = delete;  // one child, reaped once
+    GpgProcess& operator=(const GpgProcess&) = delete;
+    ~GpgProcess();
+
+    /// Writes `bytes` to gpg's standard input (run with k_gpg_stdin_pipe), handling its status
+    /// lines and output meanwhile. Errors: Io when gpg stopped reading (it exited or failed).
+    base::Status feed(std::string_view bytes);
+    /// Closes gpg's standard input (the end of its input) and handles gpg until it exits.
+    /// Errors: Io when its pipes fail; what gpg reports is in the result.
+    base::Result<GpgResult> finish();
+    /// Kills gpg now (SIGKILL) and reaps it.
+    void kill() noexcept;
+
+  private:
+    GpgProcess() = default;
+    bool service(bool want_write);  // one poll round; false when a pipe failed
+
+    struct State;
+    std::unique_ptr<State> m_state;
 };
 
 /// Runs gpg (GPGME's engine program) on the context's home. Errors: Io when gpg cannot be run

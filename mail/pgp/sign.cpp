@@ -24,18 +24,6 @@ using base::ErrorCode;
 // A detached signature is a few hundred bytes; more than this from gpg is not one.
 constexpr std::size_t k_max_signature = 1 << 20;
 
-std::vector<std::string> split_words(const std::string& line) {
-    std::vector<std::string> words;
-    std::size_t at = 0;
-    while (at < line.size()) {
-        const std::size_t end = line.find(' ', at);
-        if (end != at) words.push_back(line.substr(at, end == std::string::npos ? end : end - at));
-        if (end == std::string::npos) break;
-        at = end + 1;
-    }
-    return words;
-}
-
 // Fault defence: a signature gpg cannot verify over the content never leaves.
 base::Status check_signature(Context& ctx, gpgme_data_t text, const std::string& signature) {
     auto sig = gpgme_data_from(signature);
@@ -119,37 +107,6 @@ base::Result<std::string> detached_signature(Context& ctx, gpgme_data_t in, gpgm
     return gpgme_data_bytes(out.get());
 }
 
-mime::GPtr<GMimeObject> signature_part(const std::string& signature) {
-    auto part = armored_part("pgp-signature", signature);
-    g_mime_object_set_content_type_parameter(part.get(), "name", "signature.asc");
-    return part;
-}
-
-// The output message around the signed part, as GMime writes it with a placeholder first
-// part (the boundary is fixed once generated): up to and including the first delimiter line,
-// and from the line end before the second delimiter on.
-base::Result<std::pair<std::string, std::string>> signed_frame(mime::Message& message,
-                                                               GMimeObject* multipart) {
-    const std::string boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(multipart));
-    const std::string whole = message.with_body(multipart);
-    const std::string first = "--" + boundary + "\r\n";
-    const std::size_t a = whole.find(first);
-    const std::size_t b = a == std::string::npos ? a : whole.find("\r\n" + first, a + first.size());
-    if (b == std::string::npos) {
-        return base::Error(ErrorCode::Internal, "GMime did not write the multipart/signed frame");
-    }
-    return std::make_pair(whole.substr(0, a + first.size()), whole.substr(b));
-}
-
-// An empty RFC 3156 §5 multipart/signed with a fresh random boundary.
-mime::GPtr<GMimeObject> multipart_signed() {
-    mime::GPtr<GMimeObject> multipart(GMIME_OBJECT(g_mime_multipart_signed_new()));
-    g_mime_multipart_set_boundary(GMIME_MULTIPART(multipart.get()), nullptr);
-    g_mime_object_set_content_type_parameter(multipart.get(), "protocol",
-                                             "application/pgp-signature");
-    return multipart;
-}
-
 // RFC 3156 §5: multipart/signed; the first part is the exact bytes signed.
 base::Result<std::string> signed_message(PreparedContent& p, const std::string& signature,
                                          const std::string& micalg) {
@@ -177,6 +134,47 @@ std::string micalg_for(gpgme_hash_algo_t algo) {
     std::transform(s.begin(), s.end(), s.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
+}
+
+namespace {
+bool usable_signing_subkey(gpgme_subkey_t sub) {
+    return sub->can_sign && !sub->revoked && !sub->expired && !sub->disabled && !sub->invalid;
+}
+
+int digest_rank(gpgme_subkey_t sub) {
+    const std::string curve = sub->curve != nullptr ? sub->curve : "";
+    if (curve == "ed448" || curve.find("521") != std::string::npos ||
+        curve.find("512") != std::string::npos) {
+        return 2;
+    }
+    return curve.find("384") != std::string::npos ? 1 : 0;
+}
+}  // namespace
+
+SigningDigest signing_digest(gpgme_key_t signer) {
+    int rank = 0;
+    for (gpgme_subkey_t sub = signer != nullptr ? signer->subkeys : nullptr; sub != nullptr;
+         sub = sub->next) {
+        if (usable_signing_subkey(sub)) rank = std::max(rank, digest_rank(sub));
+    }
+    if (rank == 2) return SigningDigest{"SHA512", GPGME_MD_SHA512};
+    if (rank == 1) return SigningDigest{"SHA384", GPGME_MD_SHA384};
+    return SigningDigest{"SHA256", GPGME_MD_SHA256};
+}
+
+bool is_rsa(unsigned long pubkey_algo) {
+    return pubkey_algo == 1 || pubkey_algo == 3;
+}
+
+bool agent_checks_signatures(gpgme_key_t signer) {
+    bool any = false;
+    for (gpgme_subkey_t sub = signer != nullptr ? signer->subkeys : nullptr; sub != nullptr;
+         sub = sub->next) {
+        if (!usable_signing_subkey(sub)) continue;
+        if (!is_rsa(static_cast<unsigned long>(sub->pubkey_algo))) return false;
+        any = true;
+    }
+    return any;
 }
 
 base::Result<PreparedContent> prepare_content(std::string_view message) {
@@ -240,18 +238,15 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
         return signature.size() <= k_max_signature;
     };
     KEYFENCE_TRY_ASSIGN(result, run_gpg(ctx, run));
-    // SIG_CREATED <type> <pubkey algo> <hash algo> <class> <time> <fingerprint> (doc/DETAILS)
-    const auto created = result.find("SIG_CREATED");
-    const auto fields = created ? split_words(*created) : std::vector<std::string>();
-    if (!result.exited_ok || fields.size() < 6 || signature.empty() || result.output_failed) {
+    const auto created = sig_created(result);
+    if (!result.exited_ok || !created || signature.empty() || result.output_failed) {
         if (result.failure != 0) {
             return gpg_error(result.failure, "the token did not sign", ErrorCode::ModuleFailure);
         }
         return base::Error(ErrorCode::ModuleFailure, "gpg made no signature");
     }
-    const std::string micalg =
-        micalg_for(static_cast<gpgme_hash_algo_t>(std::strtoul(fields[2].c_str(), nullptr, 10)));
-    const std::string& fingerprint = fields[5];
+    const std::string micalg = micalg_for(static_cast<gpgme_hash_algo_t>(created->hash_algo));
+    const std::string& fingerprint = created->fingerprint;
 
     auto multipart = multipart_signed();
     auto* raw = GMIME_MULTIPART(multipart.get());
@@ -269,8 +264,7 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
     // gpg checks the signature, reading the content file as its standard input, while the
     // content is copied to the output. Nothing reaches the output's owner unless the check
     // passed (AtomicOutput).
-    const unsigned long pubkey_algo = std::strtoul(fields[1].c_str(), nullptr, 10);
-    const bool agent_checked = pubkey_algo == 1 || pubkey_algo == 3;
+    const bool agent_checked = is_rsa(created->pubkey_algo);
     base::Status checked;
     std::thread checker;
     if (!agent_checked) {

@@ -100,10 +100,11 @@ def main():
                                                  "kf RSS MiB", "gpg RSS MiB"))
         for op, (kt, krss), (gt, grss) in rows:
             print("%-9s %9.2fs %9.2fs %13.2f %12.1f %12.1f" % (op, kt, gt, gt / kt, krss, grss))
-        print("gpg signs detached over the raw file; Keyfence prepares the MIME entity, signs "
-              "it (the signature checked by gpg-agent for RSA, by a second gpg for ECDSA/EdDSA) "
-              "and writes the multipart message; gpg decrypts its own ciphertext of the same "
-              "message")
+        print("gpg signs detached over the raw file; Keyfence parses the message and, in one "
+              "pass, writes the canonical MIME entity to the output, its SHA-256 and gpg's pipe "
+              "(RSA: gpg-agent checks the signature; ECDSA/EdDSA keys take two passes and a "
+              "second gpg checks it), then the signature part; gpg decrypts its own ciphertext "
+              "of the same message")
     finally:
         if env is not None and os.path.isdir(home):
             subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], env=env,

@@ -8,6 +8,7 @@
 # PIN after the previous one.
 # Usage: pgp_card_test.sh /path/to/keyfence-vcard /path/to/keyfence
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
+source "$(dirname "$0")/pgp_mime.sh"
 KEYFENCE=$(readlink -f "$2")
 export XDG_STATE_HOME=$WORLD/state XDG_CONFIG_HOME=$WORLD/config
 world_start --serial 0000C0DE
@@ -82,14 +83,7 @@ PY
 decrypt_checked() {
     printf 'Content-Type: text/plain\r\n\r\nFor %s only.\r\n' "$1" >"$WORLD/entity"
     peer_gpg --trust-model always --armor -r "$1" -e -o "$WORLD/entity.asc" "$WORLD/entity"
-    {
-        printf 'From: <bob@example.org>\r\nTo: <%s>\r\nSubject: s\r\nMIME-Version: 1.0\r\n' "$1"
-        printf 'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="B"\r\n\r\n'
-        printf -- '--B\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--B\r\n'
-        printf 'Content-Type: application/octet-stream\r\n\r\n'
-        cat "$WORLD/entity.asc"
-        printf '\r\n--B--\r\n'
-    } >"$WORLD/enc.eml"
+    pgp_mime_encrypted "$1" "$WORLD/entity.asc" >"$WORLD/enc.eml"
     rm -f "$WORLD/dec.eml"
     kf --pin-fd 3 pgp decrypt --homedir "$H" --key "$1" --in "$WORLD/enc.eml" \
         --out "$WORLD/dec.eml" 3<<<123456 >"$WORLD/dec.out" 2>&1 || fail "decrypt $1: $(cat "$WORLD/dec.out")"

@@ -13,6 +13,7 @@
 #include "mail/pgp/decrypt_status.hpp"
 #include "mail/pgp/gpg_process.hpp"
 #include "mail/pgp/plaintext_stream.hpp"
+#include "mail/pgp/range_feed.hpp"
 #include "tests/support/test_world.hpp"
 
 namespace keyfence::test {
@@ -241,9 +242,9 @@ TEST(PgpPlaintextStream, LongLinesAreRefused) {
     EXPECT_EQ(s.status().error().code, base::ErrorCode::BadInput);
 }
 
-TEST(PgpRunGpg, AStdinRangeFeedsExactlyThoseBytes) {
+TEST(PgpRangeFeed, GpgGetsExactlyTheRange) {
     // gpg --print-md hashes what it reads on its standard input: the SHA-256 of exactly the
-    // range, neither the bytes before it nor a byte after it, over several 1 MiB splices.
+    // range, neither the bytes before it nor a byte after it, in one block and in several.
     TempDir dir;
     const std::string home = (dir.path() / "home").string();
     ASSERT_EQ(::mkdir(home.c_str(), 0700), 0);
@@ -261,23 +262,24 @@ TEST(PgpRunGpg, AStdinRangeFeedsExactlyThoseBytes) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::lseek(fd, 5, SEEK_SET), 5);
-    for (const bool large : {false, true}) {
-        const std::uint64_t offset = 12345, length = (2u << 20) + 7;
+    for (const std::uint64_t length : {std::uint64_t{100}, std::uint64_t{(2u << 20) + 7}}) {
+        const std::uint64_t offset = 12345;
         std::string out;
         pgp::GpgRun run;
         run.arguments = {"--print-md", "SHA256"};
-        run.stdin_fd = fd;
-        run.stdin_offset = offset;
-        run.stdin_length = length;
-        run.large_pipes = large;
+        run.stdin_fd = pgp::k_gpg_stdin_pipe;
         run.output = [&](std::string_view b) {
             out.append(b);
             return true;
         };
-        auto result = pgp::run_gpg(*ctx, run);
+        auto gpg = pgp::GpgProcess::start(*ctx, std::move(run));
+        ASSERT_TRUE(gpg) << gpg.error().message();
+        auto fed = pgp::feed_file_range(*gpg, fd, offset, length);
+        ASSERT_TRUE(fed) << fed.error().message();
+        EXPECT_TRUE(*fed);
+        auto result = gpg->finish();
         ASSERT_TRUE(result) << result.error().message();
         EXPECT_TRUE(result->exited_ok);
-        EXPECT_FALSE(result->input_failed);
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int md_len = 0;
         ASSERT_EQ(EVP_Digest(bytes.data() + offset, length, md, &md_len, EVP_sha256(), nullptr), 1);
@@ -288,6 +290,15 @@ TEST(PgpRunGpg, AStdinRangeFeedsExactlyThoseBytes) {
             }
         }
         EXPECT_EQ(printed, base::to_hex({md, md_len})) << out;
+    }
+    // A range past the file's end is the file's error, not gpg's.
+    {
+        pgp::GpgRun run;
+        run.arguments = {"--print-md", "SHA256"};
+        run.stdin_fd = pgp::k_gpg_stdin_pipe;
+        auto gpg = pgp::GpgProcess::start(*ctx, std::move(run));
+        ASSERT_TRUE(gpg);
+        EXPECT_FALSE(pgp::feed_file_range(*gpg, fd, bytes.size() - 10, 20));
     }
     EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 5);  // the descriptor's own offset is left alone
     ::close(fd);

@@ -9,6 +9,7 @@
 # only gets no session. Without the agent a session lasts one command.
 # Usage: pgp_session_card_test.sh /path/to/keyfence-vcard /path/to/keyfence /path/to/keyfenced
 source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
+source "$(dirname "$0")/pgp_mime.sh"
 KEYFENCE=$(readlink -f "$2")
 KEYFENCED=$(readlink -f "$3")
 export XDG_STATE_HOME=$WORLD/state XDG_CONFIG_HOME=$WORLD/config XDG_RUNTIME_DIR=$WORLD/run
@@ -119,14 +120,7 @@ gpg --homedir "$P" --batch --import "$WORLD/card.asc" 2>/dev/null
 printf 'Content-Type: text/plain\r\n\r\nFor the card only.\r\n' >"$WORLD/entity"
 gpg --homedir "$P" --batch --trust-model always --armor -r card@example.org -e -o "$WORLD/entity.asc" "$WORLD/entity"
 gpgconf --homedir "$P" --kill all
-{
-    printf 'From: <bob@example.org>\r\nTo: <card@example.org>\r\nSubject: s\r\nMIME-Version: 1.0\r\n'
-    printf 'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="B"\r\n\r\n'
-    printf -- '--B\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--B\r\n'
-    printf 'Content-Type: application/octet-stream\r\n\r\n'
-    cat "$WORLD/entity.asc"
-    printf '\r\n--B--\r\n'
-} >"$WORLD/enc.eml"
+pgp_mime_encrypted card@example.org "$WORLD/entity.asc" >"$WORLD/enc.eml"
 
 # --- a session: one PIN, then sign and decrypt without one --------------------------------
 policy session 60 10

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 
+#include "base/hex.hpp"
+#include "mail/pgp/sign.hpp"
 #include "tests/gnupg/pgp_fixture.hpp"
 
 namespace keyfence::test {
@@ -213,6 +216,84 @@ TEST_F(PgpTest, ConfirmEachOperationAppliesToPgpMime) {
     auto signed_run = kf(confirmed);
     EXPECT_EQ(signed_run.exit_code, 0) << signed_run.err;
     EXPECT_TRUE(std::filesystem::exists(path("signed.eml")));
+}
+
+// gpg processes of this test's home still running "--detach-sign" (one-pass signing keeps one
+// waiting for the end of its input until the engine admits the signature).
+int signing_gpgs(const std::string& homedir) {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+        if (cmdline.find(homedir) != std::string::npos &&
+            cmdline.find("--detach-sign") != std::string::npos) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+TEST_F(PgpTest, RefusedConfirmationLeavesNoOutputAndTheTokenSignsNothing) {
+    // One pass: gpg has read the whole body (more than its 1 MiB pipe) when the confirmation,
+    // which shows the final SHA-256, is refused. gpg is then killed before the end of its input:
+    // no PIN asked, the token saw no login and no signature (pkcs11-spy logs every call), and no
+    // gpg is left. Confirmed, the same message is signed once.
+    const auto spy_log = path("spy.log");
+    m_extra_env = {{"PKCS11SPY", k_softhsm_module}, {"PKCS11SPY_OUTPUT", spy_log.string()}};
+    setup_home({"/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"});
+    std::filesystem::create_directories(m_world.user_config().parent_path());
+    write_file(m_world.user_config(), "[pin]\nconfirm_each_operation = true\n");
+    std::string body;
+    while (body.size() < (3u << 20)) body += "A line of a message the user does not confirm.\n";
+    const std::vector<std::string> sign = {
+        "pgp",       "sign",
+        "--homedir", home(),
+        "--key",     m_fingerprint,
+        "--in",      message("msg.eml", k_me, body, k_my_name).string(),
+        "--out",     path("signed.eml").string()};
+    auto r = kf(sign);
+    EXPECT_EQ(r.exit_code, 8) << r.err;
+    EXPECT_NE(r.err.find("not confirmed"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("signed.eml")));
+    auto spied = [&] {
+        return std::filesystem::exists(spy_log) ? read_file(spy_log) : std::string();
+    };
+    EXPECT_EQ(count(spied(), "C_Login"), 0);
+    EXPECT_EQ(count(spied(), "C_Sign"), 0);
+    EXPECT_EQ(signing_gpgs(home()), 0) << "the waiting gpg was stopped";
+
+    std::vector<std::string> confirmed = sign;
+    confirmed.insert(confirmed.begin(), "--assume-confirmed");
+    auto ok = kf(confirmed);
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(count(spied(), "C_Login"), 1);
+    EXPECT_EQ(count(spied(), "C_SignInit"), 1);
+    // The refused confirmation was of the final SHA-256 of exactly the bytes signed later.
+    auto [content, signature] = split_signed(read_file(path("signed.eml")));
+    const std::string sha256 = base::to_hex(mail::pgp::sha256_of(content));
+    EXPECT_EQ(count(read_file(m_world.audit_log()), sha256), 2) << sha256;
+}
+
+TEST_F(PgpTest, MicalgIsTheSignaturesHashWhateverTheHomePrefers) {
+    // The micalg is written before the content (one pass), so gpg is told the hash
+    // (--digest-algo); a home that prefers SHA-512 does not make the two differ.
+    {
+        std::ofstream conf(path("gnupg") / "gpg.conf", std::ios::app);
+        conf << "personal-digest-preferences SHA512\n";
+    }
+    auto signed_run = kf({"pgp", "sign", "--homedir", home(), "--key", k_me, "--in",
+                          message("msg.eml", k_me, "Meet at noon.\n", k_my_name).string(), "--out",
+                          path("signed.eml").string()});
+    ASSERT_EQ(signed_run.exit_code, 0) << signed_run.err;
+    const std::string out = read_file(path("signed.eml"));
+    EXPECT_NE(out.find("micalg=pgp-sha256"), std::string::npos);
+    auto [content, signature] = split_signed(out);
+    write_file(path("content.asc"), signature);
+    auto packets = peer_gpg({"--list-packets", path("content.asc").string()});
+    EXPECT_NE(packets.out.find("digest algo 8,"), std::string::npos) << packets.out;  // SHA-256
+    auto verify = kf({"pgp", "verify", "--homedir", home(), "--in", path("signed.eml").string()});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    EXPECT_EQ(signing_gpgs(home()), 0);
 }
 
 TEST_F(PgpTest, OperationsAreAuditedAsOpenPgp) {
