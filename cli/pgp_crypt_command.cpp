@@ -114,8 +114,7 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
     }
     // The token key gpg will use, known before any PIN: the message's recipients (never a
     // hidden one, for which gpg would try every secret key) matched to the home's keys.
-    KEYFENCE_TRY_ASSIGN(recipients,
-                        pgp::message_recipients_file(ctx.homedir(), prepared->ciphertext->path()));
+    KEYFENCE_TRY_ASSIGN(recipients, pgp::prepared_recipients(ctx.homedir(), *prepared));
     for (const auto& id : recipients) {
         if (pgp::is_hidden_recipient(id)) {
             return base::Error(base::ErrorCode::Unsupported,
@@ -134,6 +133,8 @@ base::Result<pgp::DecryptResult> pgp_decrypt(const GlobalOptions& globals,
                                                           " bytes, " + prepared->format);
     request.summary.emplace_back("SHA-256", base::to_hex(prepared->sha256));
     std::optional<pgp::DecryptResult> result;
+    // The plaintext streams out as gpg writes it: the copy into the page cache on its own thread.
+    out.start_write_behind();
     KEYFENCE_TRY(
         run_private_operation(globals, *engine, ctx, token_key, request, [&]() -> base::Status {
             base::Progress decrypting("Decrypting", prepared->ciphertext_size);

@@ -53,23 +53,51 @@ base::Result<DecryptResult> finish_decryption(Context& ctx, PreparedDecryption& 
 /// Phase 1 for a message of any size in the file at `path` (docs/pgp.md, "Large messages"):
 /// parsed file-backed; the OpenPGP message is decoded into a private file in `homedir` (gpg
 /// lists its recipients from there) and hashed on the way.
+/// The ciphertext read in place: the bytes of a payload part without a transfer encoding
+/// (7bit, 8bit, binary: the armored message as it is) in the input file.
+struct CiphertextRange {
+    int fd = -1;  ///< the input file, held open by `stream`
+    std::uint64_t offset = 0;
+    /// The file's state when it was hashed (size, modification and change times): the bytes gpg
+    /// reads must be the ones whose SHA-256 the PIN prompt showed.
+    std::uint64_t file_size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    /// The part's GMime stream (a range of the file's stream), referenced so that the file stays
+    /// open when the message's body is replaced by the decrypted entity.
+    std::shared_ptr<GMimeStream> stream;
+};
+
 struct PreparedFileDecryption {
     mime::Message message;
-    std::unique_ptr<HomeTempFile> ciphertext;  ///< the OpenPGP message (armored)
+    std::unique_ptr<HomeTempFile> ciphertext;  ///< the OpenPGP message (armored); null: `range`
+    std::optional<CiphertextRange> range;      ///< the ciphertext in the input file
     std::uint64_t ciphertext_size = 0;
     std::string format;
     bool mixed = false;
     std::vector<std::uint8_t> sha256;  ///< of the ciphertext
 };
-/// Errors: as prepare_decryption(), Io.
+/// A payload part without a transfer encoding is not copied: it is hashed and scanned where it
+/// is, and gpg later reads exactly its byte range (`range`). Errors: as prepare_decryption(),
+/// Io.
 base::Result<PreparedFileDecryption> prepare_file_decryption(
     const std::string& path, const std::string& homedir, const smime::ProgressFn& progress = {});
 
-/// Phase 2, streaming: gpg reads the ciphertext file and writes the plaintext to an unlinked
-/// temporary file; only when gpg reported success with integrity protection is it parsed
-/// (file-backed) and the message written to `out` in 1 MiB blocks. On any failure `out` has
-/// had nothing. The result's `message` is empty (it went to `out`). A multipart/signed entity
-/// inside, and inline plaintext, are read into memory to be checked or wrapped.
+/// The key ids of the prepared message's recipients (gpg lists its packets: the first 64 KiB,
+/// the whole ciphertext only when they do not reach the encrypted data). Errors: as
+/// message_recipients_file().
+base::Result<std::vector<std::string>> prepared_recipients(const std::string& homedir,
+                                                           const PreparedFileDecryption& prepared);
+
+/// Phase 2, streaming: Keyfence runs gpg (mail/pgp/gpg_process.hpp) on the ciphertext file and
+/// reads its verdict from the status lines (mail/pgp/decrypt_status.hpp). A PGP/MIME plaintext
+/// streams to `out` as gpg writes it: the outer headers, then the decrypted entity (LF made
+/// CRLF), with no plaintext file and no second parse (mail/pgp/plaintext_stream.hpp). A
+/// multipart/signed entity inside (verified as before), inline plaintext and an entity whose
+/// head GMime would not read as a header block are spooled to an unlinked temporary file and
+/// take the parsing path. `out` receives bytes before gpg's verdict: it must expose nothing
+/// until the caller commits it (base::AtomicOutput), which the caller does only on success.
+/// The result's `message` is empty (it went to `out`).
 /// Errors: as finish_decryption(), Io, and `out`'s.
 base::Result<DecryptResult> finish_file_decryption(Context& ctx, PreparedFileDecryption& prepared,
                                                    const OutputFn& out,

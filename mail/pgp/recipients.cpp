@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -60,10 +62,12 @@ struct Listing {
 
 Listing list_packets(const std::string& homedir, const std::string& path) {
     // Only the packet list: gpg decrypts nothing with --list-only. A cut-off message makes gpg
-    // fail after listing what it could read: that output is still good.
-    auto listing = run_tool(
-        {"gpg", "--homedir", homedir, "--batch", "--no-tty", "--list-only", "--list-packets", path},
-        true);
+    // fail after listing what it could read: that output is still good. --no-autostart: the
+    // listing needs no gpg-agent, and one started here would only be stopped again before the
+    // operation (a fresh agent for the PIN), which costs up to seconds on a busy disk.
+    auto listing = run_tool({"gpg", "--homedir", homedir, "--batch", "--no-tty", "--no-autostart",
+                             "--list-only", "--list-packets", path},
+                            true);
     Listing r;
     std::istringstream lines(listing ? *listing : std::string());
     std::string line;
@@ -117,6 +121,36 @@ base::Result<std::vector<std::string>> message_recipients_file(const std::string
                            "give a message encrypted to your token key");
     }
     return std::move(listing.keyids);
+}
+
+base::Result<std::vector<std::string>> message_recipients_range(const std::string& homedir, int fd,
+                                                                std::uint64_t offset,
+                                                                std::uint64_t length) {
+    // A copy of the range's first 64 KiB (the session key packets come first), and of the whole
+    // range only when the listing of that head does not reach the encrypted data.
+    auto copy = [&](std::uint64_t bytes) -> base::Result<std::unique_ptr<HomeTempFile>> {
+        auto file = std::make_unique<HomeTempFile>(homedir);
+        std::string block;
+        for (std::uint64_t done = 0; done < bytes;) {
+            block.resize(static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, 1 << 20)));
+            const ssize_t n =
+                ::pread(fd, block.data(), block.size(), static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 ||
+                !file->write(std::string_view(block.data(), static_cast<std::size_t>(n)))) {
+                return base::Error(ErrorCode::Io, "could not copy the ciphertext into " + homedir);
+            }
+            done += static_cast<std::uint64_t>(n);
+        }
+        return file;
+    };
+    if (length > k_head_bytes) {
+        KEYFENCE_TRY_ASSIGN(head, copy(k_head_bytes));
+        Listing listing = list_packets(homedir, head->path());
+        if (listing.complete && !listing.keyids.empty()) return std::move(listing.keyids);
+    }
+    KEYFENCE_TRY_ASSIGN(whole, copy(length));
+    return message_recipients_file(homedir, whole->path());
 }
 
 }  // namespace keyfence::mail::pgp

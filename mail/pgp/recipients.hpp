@@ -2,6 +2,7 @@
 // Which keys an OpenPGP message is encrypted to, read before any decryption, so that the engine
 // judges — and the PIN prompt names — the token key gpg will then use, and no other.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,12 @@ base::Result<std::vector<std::string>> message_recipients(const std::string& hom
 /// As message_recipients(), for the armored or binary OpenPGP message in the file at `path`.
 base::Result<std::vector<std::string>> message_recipients_file(const std::string& homedir,
                                                                const std::string& path);
+
+/// As message_recipients_file(), for the `length` bytes of the open file `fd` from `offset`
+/// (pread: the descriptor's offset is left alone). Errors: as message_recipients(), Io.
+base::Result<std::vector<std::string>> message_recipients_range(const std::string& homedir, int fd,
+                                                                std::uint64_t offset,
+                                                                std::uint64_t length);
 
 /// A private (0600) temporary file in `dir` that gpg can open by name, removed on destruction.
 class HomeTempFile {

@@ -246,37 +246,49 @@ base::Result<CheckedPart> check_part(Context& ctx, SignedInput& in, std::optiona
 }  // namespace
 
 std::vector<SignatureInfo> collect_signatures(Context& ctx, std::optional<std::int64_t> at) {
-    const std::int64_t when = at.value_or(now());
     std::vector<SignatureInfo> out;
     gpgme_verify_result_t result = gpgme_op_verify_result(ctx.get());
     if (result == nullptr) return out;
     for (gpgme_signature_t sig = result->signatures; sig != nullptr; sig = sig->next) {
-        SignatureInfo info;
-        info.fingerprint = sig->fpr != nullptr ? sig->fpr : "";
-        info.status = gpgme_strerror(sig->status);
-        const auto code = gpg_err_code(sig->status);
-        // gpg says "key expired" or "signature expired" (at its own clock) for a signature that
-        // matches the content; expiry is judged below at the time of verification.
-        info.good = code == GPG_ERR_NO_ERROR || code == GPG_ERR_KEY_EXPIRED ||
-                    code == GPG_ERR_SIG_EXPIRED || code == GPG_ERR_CERT_REVOKED;
-        info.validity = validity_name(sig->validity);
-        info.created = utc_time(sig->timestamp);
-        info.made_after_at = at.has_value() && static_cast<std::int64_t>(sig->timestamp) > *at;
-        info.signature_expires = utc_time(sig->exp_timestamp);
-        info.signature_expired =
-            sig->exp_timestamp != 0 && static_cast<std::int64_t>(sig->exp_timestamp) <= when;
-        if (const char* h = gpgme_hash_algo_name(sig->hash_algo)) info.hash = h;
-        describe_key(ctx, info, when);
-        if (code == GPG_ERR_CERT_REVOKED || (sig->summary & GPGME_SIGSUM_KEY_REVOKED) != 0) {
-            info.key_revoked = true;
-        }
-        // Without --at, gpg's own verdict on expiry stands as well.
-        if (!at && code == GPG_ERR_KEY_EXPIRED) info.key_expired = true;
-        if (!at && code == GPG_ERR_SIG_EXPIRED) info.signature_expired = true;
-        if (code == GPG_ERR_NO_PUBKEY) info.key_known = false;
-        out.push_back(std::move(info));
+        GpgSignature s;
+        s.fingerprint = sig->fpr != nullptr ? sig->fpr : "";
+        s.status = sig->status;
+        s.timestamp = static_cast<std::int64_t>(sig->timestamp);
+        s.expires = static_cast<std::int64_t>(sig->exp_timestamp);
+        s.hash_algo = static_cast<int>(sig->hash_algo);
+        s.validity = sig->validity;
+        s.key_revoked = (sig->summary & GPGME_SIGSUM_KEY_REVOKED) != 0;
+        out.push_back(describe_signature(ctx, s, at));
     }
     return out;
+}
+
+SignatureInfo describe_signature(Context& ctx, const GpgSignature& sig,
+                                 std::optional<std::int64_t> at) {
+    const std::int64_t when = at.value_or(now());
+    SignatureInfo info;
+    info.fingerprint = sig.fingerprint;
+    info.status = gpgme_strerror(sig.status);
+    const auto code = gpg_err_code(sig.status);
+    // gpg says "key expired" or "signature expired" (at its own clock) for a signature that
+    // matches the content; expiry is judged below at the time of verification.
+    info.good = code == GPG_ERR_NO_ERROR || code == GPG_ERR_KEY_EXPIRED ||
+                code == GPG_ERR_SIG_EXPIRED || code == GPG_ERR_CERT_REVOKED;
+    info.validity = validity_name(sig.validity);
+    info.created = utc_time(sig.timestamp);
+    info.made_after_at = at.has_value() && sig.timestamp > *at;
+    info.signature_expires = utc_time(sig.expires);
+    info.signature_expired = sig.expires != 0 && sig.expires <= when;
+    if (const char* h = gpgme_hash_algo_name(static_cast<gpgme_hash_algo_t>(sig.hash_algo))) {
+        info.hash = h;
+    }
+    describe_key(ctx, info, when);
+    if (code == GPG_ERR_CERT_REVOKED || sig.key_revoked) info.key_revoked = true;
+    // Without --at, gpg's own verdict on expiry stands as well.
+    if (!at && code == GPG_ERR_KEY_EXPIRED) info.key_expired = true;
+    if (!at && code == GPG_ERR_SIG_EXPIRED) info.signature_expired = true;
+    if (code == GPG_ERR_NO_PUBKEY) info.key_known = false;
+    return info;
 }
 
 void judge(VerifyResult& r, const mime::SenderHeaders& sender) {

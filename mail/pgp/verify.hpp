@@ -99,6 +99,23 @@ base::Result<VerifyResult> verify_message_file(Context& ctx, const std::string& 
 std::vector<SignatureInfo> collect_signatures(Context& ctx,
                                               std::optional<std::int64_t> at = std::nullopt);
 
+/// One signature as gpg reported it: GPGME's gpgme_signature_t, or what gpg's status lines
+/// say when Keyfence runs gpg itself (mail/pgp/decrypt_status.hpp).
+struct GpgSignature {
+    std::string fingerprint;     ///< of the signing (sub)key; the long key id when gpg gave no more
+    gpgme_error_t status = 0;    ///< as GPGME sets it: 0 good, BAD_SIGNATURE, KEY_EXPIRED, ...
+    std::int64_t timestamp = 0;  ///< creation, seconds since the epoch
+    std::int64_t expires = 0;    ///< the signature's expiry; 0: none
+    int hash_algo = 0;           ///< OpenPGP hash algorithm id (RFC 4880 §9.4)
+    gpgme_validity_t validity = GPGME_VALIDITY_UNKNOWN;
+    bool key_revoked = false;  ///< GPGME's summary bit KEY_REVOKED
+};
+
+/// What the report says of `sig`: the key looked up in the keyring, expiry judged at `at` (now
+/// when unset), exactly as collect_signatures() does.
+SignatureInfo describe_signature(Context& ctx, const GpgSignature& sig,
+                                 std::optional<std::int64_t> at = std::nullopt);
+
 /// Sets `failure` from the signers and the message's From: and Sender: fields (for a result
 /// whose signers cover all it reports, such as decrypted content): no signer, a missing key, a
 /// bad signature, a revoked or expired key or signature, then the sender rules S/MIME uses

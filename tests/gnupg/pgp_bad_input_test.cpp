@@ -23,6 +23,27 @@ std::string encrypted_message(const std::string& from, const std::string& armore
            "\r\n--M\r\nContent-Type: text/plain\r\n\r\n" + extra_part + "\r\n--M--\r\n";
 }
 
+std::string base64_lines(const std::string& bytes) {
+    static const char* k_alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t line = 0;
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+        std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16;
+        if (i + 1 < bytes.size()) v |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+        if (i + 2 < bytes.size()) v |= static_cast<std::uint8_t>(bytes[i + 2]);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += i + 1 < bytes.size() ? k_alphabet[(v >> 6) & 63] : '=';
+        out += i + 2 < bytes.size() ? k_alphabet[v & 63] : '=';
+        if ((line += 4) == 76) {
+            out += "\r\n";
+            line = 0;
+        }
+    }
+    return out;
+}
+
 class PgpBadInputTest : public PgpTest {
   protected:
     /// Bob encrypts `text` to the token key with gpg `options`; returns the armored message.
@@ -99,6 +120,38 @@ TEST_F(PgpBadInputTest, FailingMdcGivesNoPlaintext) {
     EXPECT_EQ(r.out.find("secret words"), std::string::npos);
 }
 
+TEST_F(PgpBadInputTest, ALargeTamperedMessageLeavesNothingThoughItsPlaintextStreamed) {
+    // 2 MiB of plaintext (uncompressed, so that the flipped byte lands in the data near its
+    // end): gpg has written most of the plaintext, which went on into the output's temporary
+    // file, before the MDC fails. Nothing may be left: no output, no temporary file.
+    std::string text = "Content-Type: text/plain\r\n\r\n";
+    while (text.size() < (2u << 20)) text += "secret line of the large message\r\n";
+    write_file(path("plain"), text);
+    ASSERT_EQ(peer_gpg({"--trust-model", "always", "-z", "0", "-r", k_me, "-e", "-o",
+                        path("plain.gpg").string(), path("plain").string()})
+                  .exit_code,
+              0);
+    std::string bin = read_file(path("plain.gpg"));
+    bin[bin.size() - 4096] = static_cast<char>(bin[bin.size() - 4096] ^ 0x01);
+    write_file(path("tampered.gpg"), bin);
+    ASSERT_EQ(
+        peer_gpg({"--enarmor", "-o", path("tampered.asc").string(), path("tampered.gpg").string()})
+            .exit_code,
+        0);
+    std::string armored = read_file(path("tampered.asc"));
+    for (auto at = armored.find("ARMORED FILE"); at != std::string::npos;
+         at = armored.find("ARMORED FILE")) {
+        armored.replace(at, 12, "MESSAGE");
+    }
+    std::filesystem::create_directory(path("outdir"));
+    write_file(path("in.eml"), encrypted_message(k_bob, armored));
+    auto r = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("in.eml").string(), "--out",
+                 path("outdir/out.eml").string()});
+    EXPECT_EQ(r.exit_code, 7) << r.err;
+    EXPECT_TRUE(std::filesystem::is_empty(path("outdir")));
+    EXPECT_EQ(r.out.find("secret line"), std::string::npos);
+}
+
 TEST_F(PgpBadInputTest, DecryptedContentIsNeverJoinedWithUnencryptedParts) {
     const std::string armored =
         bob_encrypts("Content-Type: text/plain\r\n\r\nthe encrypted part\r\n", {});
@@ -108,6 +161,40 @@ TEST_F(PgpBadInputTest, DecryptedContentIsNeverJoinedWithUnencryptedParts) {
     EXPECT_NE(out.find("the encrypted part"), std::string::npos);
     EXPECT_EQ(out.find("evil"), std::string::npos);
     EXPECT_NE(r.out.find("mixed encrypted and unencrypted"), std::string::npos);
+}
+
+TEST_F(PgpBadInputTest, OnlyThePayloadPartsBytesReachGpg) {
+    // The payload part (no transfer encoding) is read in place as a range of the input file: a
+    // second OpenPGP message after the part, in the epilogue, must not be decrypted or joined.
+    const std::string first =
+        bob_encrypts("Content-Type: text/plain\r\n\r\nthe payload part\r\n", {});
+    const std::string second =
+        bob_encrypts("Content-Type: text/plain\r\n\r\nepilogue bait\r\n", {});
+    auto r = decrypt(encrypted_message(k_bob, first) + second);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string out = read_file(path("out.eml"));
+    EXPECT_NE(out.find("the payload part"), std::string::npos) << out;
+    EXPECT_EQ(out.find("epilogue bait"), std::string::npos) << out;
+    EXPECT_EQ(r.out.find("epilogue bait"), std::string::npos);
+}
+
+TEST_F(PgpBadInputTest, Base64PayloadPartIsDecoded) {
+    // A transfer-encoded payload part takes the decoding path: same plaintext.
+    const std::string armored =
+        bob_encrypts("Content-Type: text/plain\r\n\r\nencoded payload\r\n", {});
+    std::string message = encrypted_message(k_bob, armored);
+    const std::string head = "Content-Type: application/octet-stream\r\n\r\n";
+    const auto at = message.find(head);
+    ASSERT_NE(at, std::string::npos);
+    const auto end = message.find("\r\n--B--");
+    std::string encoded = base64_lines(message.substr(at + head.size(), end - at - head.size()));
+    message = message.substr(0, at) +
+              "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+              "\r\n" +
+              encoded + message.substr(end);
+    auto r = decrypt(message);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(read_file(path("out.eml")).find("encoded payload"), std::string::npos);
 }
 
 TEST_F(PgpBadInputTest, InlinePgpIsDecrypted) {
