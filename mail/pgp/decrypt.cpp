@@ -202,6 +202,18 @@ base::Status decrypt_status(Context& ctx, gpgme_error_t err) {
     return {};
 }
 
+// The signature gpg checked as it decrypted (RFC 3156 §6.2), judged against the message.
+std::optional<VerifyResult> one_pass_signature(std::vector<SignatureInfo> signers,
+                                               mime::Message& message) {
+    if (signers.empty()) return std::nullopt;
+    VerifyResult v;
+    v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
+    v.from_addresses = message.headers().from_addresses;
+    v.signers = std::move(signers);
+    judge(v, mime::sender_headers(message.get()));
+    return v;
+}
+
 // The report of a successful decryption; the signature made in the same pass, if any.
 DecryptResult decrypt_report(Context& ctx, const std::string& format, bool mixed,
                              mime::Message& message) {
@@ -215,14 +227,7 @@ DecryptResult decrypt_report(Context& ctx, const std::string& format, bool mixed
         }
     }
     auto signers = collect_signatures(ctx);
-    if (!signers.empty()) {
-        VerifyResult v;
-        v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
-        v.from_addresses = message.headers().from_addresses;
-        v.signers = std::move(signers);
-        judge(v, mime::sender_headers(message.get()));
-        r.signature = std::move(v);
-    }
+    r.signature = one_pass_signature(std::move(signers), message);
     return r;
 }
 }  // namespace
@@ -473,14 +478,7 @@ DecryptResult status_report(Context& ctx, const DecryptStatus& status, const std
     r.recipients = status.recipients;
     std::vector<SignatureInfo> signers;
     for (const auto& sig : status.signatures) signers.push_back(describe_signature(ctx, sig));
-    if (!signers.empty()) {
-        VerifyResult v;
-        v.format = "signed and encrypted in one pass, RFC 3156 §6.2";
-        v.from_addresses = message.headers().from_addresses;
-        v.signers = std::move(signers);
-        judge(v, mime::sender_headers(message.get()));
-        r.signature = std::move(v);
-    }
+    r.signature = one_pass_signature(std::move(signers), message);
     return r;
 }
 

@@ -55,6 +55,21 @@ class PgpBadInputTest : public PgpTest {
         EXPECT_EQ(peer_gpg(args).exit_code, 0);
         return read_file(path("plain.asc"));
     }
+    /// The binary OpenPGP file `binary` armored as a message block ("--enarmor" writes
+    /// "ARMORED FILE"; as a message block it is the same radix-64 data).
+    std::string armored_as_message(const std::string& binary) {
+        write_file(path("tampered.gpg"), binary);
+        EXPECT_EQ(peer_gpg({"--enarmor", "-o", path("tampered.asc").string(),
+                            path("tampered.gpg").string()})
+                      .exit_code,
+                  0);
+        std::string armored = read_file(path("tampered.asc"));
+        for (auto at = armored.find("ARMORED FILE"); at != std::string::npos;
+             at = armored.find("ARMORED FILE")) {
+            armored.replace(at, 12, "MESSAGE");
+        }
+        return armored;
+    }
     ProcessResult decrypt(const std::string& message_text) {
         write_file(path("in.eml"), message_text);
         return kf({"pgp", "decrypt", "--homedir", home(), "--in", path("in.eml").string(), "--out",
@@ -102,18 +117,7 @@ TEST_F(PgpBadInputTest, FailingMdcGivesNoPlaintext) {
     // Flip a bit in the last bytes of the encrypted data packet (the MDC's region).
     std::string bin = read_file(path("plain.gpg"));
     bin[bin.size() - 5] = static_cast<char>(bin[bin.size() - 5] ^ 0x01);
-    write_file(path("tampered.gpg"), bin);
-    ASSERT_EQ(
-        peer_gpg({"--enarmor", "-o", path("tampered.asc").string(), path("tampered.gpg").string()})
-            .exit_code,
-        0);
-    std::string armored = read_file(path("tampered.asc"));
-    // --enarmor writes "ARMORED FILE"; as a message block it is the same radix-64 data.
-    for (const std::string from : {"ARMORED FILE"}) {
-        for (auto at = armored.find(from); at != std::string::npos; at = armored.find(from)) {
-            armored.replace(at, from.size(), "MESSAGE");
-        }
-    }
+    const std::string armored = armored_as_message(bin);
     auto r = decrypt(encrypted_message(k_bob, armored));
     EXPECT_EQ(r.exit_code, 7) << r.err;
     EXPECT_FALSE(std::filesystem::exists(path("out.eml")));
@@ -133,16 +137,7 @@ TEST_F(PgpBadInputTest, ALargeTamperedMessageLeavesNothingThoughItsPlaintextStre
               0);
     std::string bin = read_file(path("plain.gpg"));
     bin[bin.size() - 4096] = static_cast<char>(bin[bin.size() - 4096] ^ 0x01);
-    write_file(path("tampered.gpg"), bin);
-    ASSERT_EQ(
-        peer_gpg({"--enarmor", "-o", path("tampered.asc").string(), path("tampered.gpg").string()})
-            .exit_code,
-        0);
-    std::string armored = read_file(path("tampered.asc"));
-    for (auto at = armored.find("ARMORED FILE"); at != std::string::npos;
-         at = armored.find("ARMORED FILE")) {
-        armored.replace(at, 12, "MESSAGE");
-    }
+    const std::string armored = armored_as_message(bin);
     std::filesystem::create_directory(path("outdir"));
     write_file(path("in.eml"), encrypted_message(k_bob, armored));
     auto r = kf({"pgp", "decrypt", "--homedir", home(), "--in", path("in.eml").string(), "--out",
