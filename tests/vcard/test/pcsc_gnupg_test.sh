@@ -54,8 +54,11 @@ counter=$("${GPG[@]}" --card-status | sed -n 's/^Signature counter : //p')
 log "RSA-2048: generate, sign/verify, decrypt ok (signature counter $counter)"
 
 # --- PIN retry counter as gpg sees it: one wrong PIN costs exactly one try ------------
-"${GPG[@]}" --passphrase 000000 -u rsa@example.org --detach-sign -o /dev/null "$WORLD/data.txt" \
-    2>/dev/null && fail "signing with a wrong PIN succeeded"
+# Never -o /dev/null: a gpg that fails removes its output file, and as root that is the
+# system's /dev/null (the next redirection then makes it a regular file).
+"${GPG[@]}" --passphrase 000000 -u rsa@example.org --detach-sign -o "$WORLD/wrong-pin.sig" \
+    "$WORLD/data.txt" 2>/dev/null && fail "signing with a wrong PIN succeeded"
+[ -c /dev/null ] || fail "/dev/null is no longer a character device"
 "${GPG[@]}" --card-status | grep -q "PIN retry counter : 2 0 3" || fail "wrong PIN not counted once"
 sign_and_decrypt rsa@example.org  # the right PIN restores the counter
 "${GPG[@]}" --card-status | grep -q "PIN retry counter : 3 0 3" || fail "counter not restored"
