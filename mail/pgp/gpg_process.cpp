@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "mail/pgp/child_process.hpp"
 #include "mail/pgp/passphrase.hpp"
 
 namespace keyfence::mail::pgp {
@@ -21,38 +21,6 @@ using base::ErrorCode;
 // The descriptor numbers gpg gets for its status and command channels.
 constexpr int k_status_fd = 3;
 constexpr int k_command_fd = 4;
-
-// A descriptor closed on scope exit (and on exec: every one here is O_CLOEXEC).
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : m_fd(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const noexcept { return m_fd; }
-    void reset(int fd = -1) noexcept {
-        if (m_fd >= 0) ::close(m_fd);
-        m_fd = fd;
-    }
-
-  private:
-    int m_fd = -1;
-};
-
-// A pipe whose ends sit above the numbers the child's actions use, so that no dup2 in the
-// child is a no-op (which would keep O_CLOEXEC) or overwrites another action's source.
-bool make_pipe(Fd& read_end, Fd& write_end) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    const int r = ::fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
-    const int w = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    read_end.reset(r);
-    write_end.reset(w);
-    return r >= 0 && w >= 0;
-}
 
 bool write_all(int fd, std::string_view bytes) {
     while (!bytes.empty()) {
@@ -211,26 +179,10 @@ base::Result<GpgProcess> GpgProcess::start(Context& ctx, GpgRun run) {
     } else if (run.stdin_fd >= 0 && ::lseek(run.stdin_fd, 0, SEEK_SET) != 0) {
         return base::system_error(ErrorCode::Io, "could not rewind the content for gpg", errno);
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (piped) {
-        posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
-    } else if (run.stdin_fd >= 0) {
-        posix_spawn_file_actions_adddup2(&actions, run.stdin_fd, 0);
-    } else {
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    }
-    posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, status_w.get(), k_status_fd);
-    posix_spawn_file_actions_adddup2(&actions, command_r.get(), k_command_fd);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return base::system_error(ErrorCode::Io, "could not run " + program, rc);
+    ChildDescriptors fds;
+    fds.stdin_fd = piped ? in_r.get() : run.stdin_fd;
+    fds.placed = {{out_w.get(), 1}, {status_w.get(), k_status_fd}, {command_r.get(), k_command_fd}};
+    KEYFENCE_TRY_ASSIGN(pid, spawn_child(std::move(argv), fds, false));
     state->pid = pid;
     state->pin = PinState{
         PassphraseAnswerer::installed_on(ctx.get()), state->command_w.get(), {}, {}, false};
@@ -249,8 +201,7 @@ GpgProcess::~GpgProcess() {
 void GpgProcess::kill() noexcept {
     if (!m_state || m_state->reaped) return;
     ::kill(m_state->pid, SIGKILL);
-    while (::waitpid(m_state->pid, &m_state->wait_status, 0) < 0 && errno == EINTR) {
-    }
+    m_state->wait_status = wait_child(m_state->pid);
     m_state->reaped = true;
 }
 
@@ -330,8 +281,7 @@ base::Result<GpgResult> GpgProcess::finish() {
         kill();
         return base::Error(ErrorCode::Io, "lost the connection to gpg");
     }
-    while (::waitpid(s.pid, &s.wait_status, 0) < 0 && errno == EINTR) {
-    }
+    s.wait_status = wait_child(s.pid);
     s.reaped = true;
     s.result.exited_ok = WIFEXITED(s.wait_status) && WEXITSTATUS(s.wait_status) == 0;
     return std::move(s.result);
