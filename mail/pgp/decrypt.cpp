@@ -275,30 +275,22 @@ base::Status unchanged(const CiphertextRange& range) {
     return {};
 }
 
+// A transfer encoding under which the stored bytes are the content.
+bool stored_as_is(GMimeContentEncoding encoding) {
+    return encoding == GMIME_CONTENT_ENCODING_DEFAULT || encoding == GMIME_CONTENT_ENCODING_7BIT ||
+           encoding == GMIME_CONTENT_ENCODING_8BIT || encoding == GMIME_CONTENT_ENCODING_BINARY;
+}
+
 // A payload part whose stored bytes are the armored message as it is (no transfer encoding to
 // undo: GMime's decoding would copy them unchanged) and whose stream is a range of the input
 // file: its file, offset and length.
 std::optional<std::pair<CiphertextRange, std::uint64_t>> in_place(GMimeObject* part) {
-    if (!GMIME_IS_PART(part)) return std::nullopt;
-    switch (g_mime_part_get_content_encoding(GMIME_PART(part))) {
-        case GMIME_CONTENT_ENCODING_DEFAULT:
-        case GMIME_CONTENT_ENCODING_7BIT:
-        case GMIME_CONTENT_ENCODING_8BIT:
-        case GMIME_CONTENT_ENCODING_BINARY:
-            break;
-        default:
-            return std::nullopt;
+    if (!GMIME_IS_PART(part) || !stored_as_is(g_mime_part_get_content_encoding(GMIME_PART(part)))) {
+        return std::nullopt;
     }
     GMimeDataWrapper* wrapper = g_mime_part_get_content(GMIME_PART(part));
-    if (wrapper == nullptr) return std::nullopt;
-    switch (g_mime_data_wrapper_get_encoding(wrapper)) {
-        case GMIME_CONTENT_ENCODING_DEFAULT:
-        case GMIME_CONTENT_ENCODING_7BIT:
-        case GMIME_CONTENT_ENCODING_8BIT:
-        case GMIME_CONTENT_ENCODING_BINARY:
-            break;
-        default:
-            return std::nullopt;
+    if (wrapper == nullptr || !stored_as_is(g_mime_data_wrapper_get_encoding(wrapper))) {
+        return std::nullopt;
     }
     GMimeStream* stream = g_mime_data_wrapper_get_stream(wrapper);
     if (stream == nullptr || !GMIME_IS_STREAM_FS(stream) || stream->bound_start < 0 ||
