@@ -5,7 +5,7 @@
 
 #include "base/logger.hpp"
 #include "mail/gpgme_handles.hpp"
-#include "mail/pgp/gnupg_tool.hpp"
+#include "mail/pgp/agent_connection.hpp"
 #include "mail/pgp/gpg_error.hpp"
 
 namespace keyfence::mail::pgp {
@@ -75,41 +75,6 @@ gpgme_error_t inquire(void* opaque, const char* name, const char* /*args*/,
     }
 }
 
-// One Assuan command to the agent; the server's error (ERR line) in preference to GPGME's.
-gpgme_error_t transact(gpgme_ctx_t ctx, const std::string& command, Inquiry* inquiry) {
-    gpgme_error_t op_err = 0;
-    const gpgme_error_t err = gpgme_op_assuan_transact_ext(ctx, command.c_str(), nullptr, nullptr,
-                                                           inquiry != nullptr ? inquire : nullptr,
-                                                           inquiry, nullptr, nullptr, &op_err);
-    return err != 0 ? err : op_err;
-}
-
-// A GPGME Assuan context on the home's gpg-agent, started if need be.
-base::Result<GpgmeCtxPtr> agent_context(const std::string& homedir) {
-    (void)run_tool({"gpgconf", "--homedir", homedir, "--launch", "gpg-agent"});
-    auto socket = run_tool({"gpgconf", "--homedir", homedir, "--list-dirs", "agent-socket"});
-    if (!socket || socket->empty()) {
-        return base::Error(ErrorCode::Io, "the gpg-agent of " + homedir + " cannot be found");
-    }
-    while (!socket->empty() && (socket->back() == '\n' || socket->back() == '\r')) {
-        socket->pop_back();
-    }
-    gpgme_ctx_t raw = nullptr;
-    if (auto err = gpgme_new(&raw); err != 0) return gpg_error(err, "could not start GPGME");
-    GpgmeCtxPtr ctx(raw);
-    if (auto err = gpgme_set_protocol(raw, GPGME_PROTOCOL_ASSUAN); err != 0) {
-        return gpg_error(err, "GPGME has no Assuan protocol");
-    }
-    if (auto err =
-            gpgme_ctx_set_engine_info(raw, GPGME_PROTOCOL_ASSUAN, socket->c_str(), homedir.c_str());
-        err != 0) {
-        return gpg_error(err, "could not reach the gpg-agent of " + homedir, ErrorCode::Io);
-    }
-    if (auto err = transact(raw, "OPTION pinentry-mode=loopback", nullptr); err != 0) {
-        return gpg_error(err, "the gpg-agent refuses loopback PIN entry", ErrorCode::ModuleFailure);
-    }
-    return ctx;
-}
 }  // namespace
 
 bool is_card_algorithm(const std::string& algo) {
@@ -128,7 +93,8 @@ base::Result<std::optional<base::Pin>> set_card_algorithm(const std::string& hom
         const std::string value = "--force " + std::to_string(i + 1) + " " + (*slots)[i];
         inquiry.asked_in_command = 0;
         const gpgme_error_t err =
-            transact(ctx.get(), "SCD SETATTR KEY-ATTR " + plus_escaped(value), &inquiry);
+            agent_transact(ctx.get(), "SCD SETATTR KEY-ATTR " + plus_escaped(value), nullptr,
+                           nullptr, inquire, &inquiry);
         if (inquiry.source_error) return std::move(*inquiry.source_error);
         if (err != 0) {
             const auto code = gpg_err_code(err);

@@ -7,7 +7,7 @@
 
 namespace keyfence::mail::pgp {
 
-base::Result<Context> Context::open(const std::string& homedir) {
+base::Status gpgme_ready() {
     static std::once_flag once;
     static bool ready = false;
     std::call_once(once, [] {
@@ -19,6 +19,11 @@ base::Result<Context> Context::open(const std::string& homedir) {
         return base::Error(base::ErrorCode::Unsupported, "GnuPG (gpg 2.2 or later) is not usable",
                            "install gnupg and gpg-agent (apt-get install gnupg)");
     }
+    return {};
+}
+
+base::Result<Context> Context::open(const std::string& homedir) {
+    KEYFENCE_TRY(gpgme_ready());
     gpgme_ctx_t raw = nullptr;
     if (auto err = gpgme_new(&raw); err != 0) return gpg_error(err, "could not start GPGME");
     GpgmeCtxPtr ctx(raw);

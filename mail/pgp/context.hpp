@@ -9,6 +9,9 @@
 
 namespace keyfence::mail::pgp {
 
+/// GPGME initialised (once per process) with a usable gpg. Errors: Unsupported.
+base::Status gpgme_ready();
+
 class Context {
   public:
     /// A context for gpg with `homedir`, ASCII armor on, local key listing, and no symmetric

@@ -27,8 +27,9 @@ gpgme_error_t PassphraseAnswerer::callback(void* hook, const char* uid_hint, con
     }
 }
 
-gpgme_error_t PassphraseAnswerer::answer(const PassphraseQuestion& question, int fd) {
+gpgme_error_t PassphraseAnswerer::take_pin(const PassphraseQuestion& question) {
     ++m_requests;
+    m_pin.reset();
     // One entry, one try: a second request in the same operation means the PIN was wrong (or
     // the agent retries by itself); it is cancelled rather than answered again.
     if (m_requests > m_answers || question.previous_was_bad) return gpg_error(GPG_ERR_CANCELED);
@@ -39,10 +40,23 @@ gpgme_error_t PassphraseAnswerer::answer(const PassphraseQuestion& question, int
         m_source_error = pin.error();
         return gpg_error(GPG_ERR_CANCELED);
     }
-    const auto bytes = pin->bytes();
-    if (gpgme_io_writen(fd, bytes.data(), bytes.size()) != 0 || gpgme_io_writen(fd, "\n", 1) != 0) {
-        return gpg_error(GPG_ERR_CANCELED);
-    }
+    m_pin.emplace(std::move(*pin));
+    return 0;
+}
+
+gpgme_error_t PassphraseAnswerer::answer(const PassphraseQuestion& question, int fd) {
+    if (const gpgme_error_t refused = take_pin(question); refused != 0) return refused;
+    const auto bytes = m_pin->bytes();
+    const bool written =
+        gpgme_io_writen(fd, bytes.data(), bytes.size()) == 0 && gpgme_io_writen(fd, "\n", 1) == 0;
+    m_pin.reset();
+    return written ? 0 : gpg_error(GPG_ERR_CANCELED);
+}
+
+gpgme_error_t PassphraseAnswerer::answer_inquiry(const PassphraseQuestion& question,
+                                                 std::span<const std::uint8_t>& pin) {
+    if (const gpgme_error_t refused = take_pin(question); refused != 0) return refused;
+    pin = m_pin->bytes();
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "base/error.hpp"
@@ -49,6 +50,11 @@ class PassphraseAnswerer {
     /// Answers one PIN request by writing the PIN and a line end to `fd`, or refuses it
     /// (GPG_ERR_CANCELED, nothing written): the rules above, whoever relays the request.
     gpgme_error_t answer(const PassphraseQuestion& question, int fd);
+    /// Answers one PIN request that gpg-agent makes itself (INQUIRE PASSPHRASE, loopback,
+    /// mail/pgp/agent_sign.hpp) by setting `pin` to the PIN's bytes, which stay in this
+    /// answerer's locked memory until its next request or its end, or refuses it as answer().
+    gpgme_error_t answer_inquiry(const PassphraseQuestion& question,
+                                 std::span<const std::uint8_t>& pin);
 
     /// How often gpg asked for a PIN in this operation.
     int requests() const noexcept { return m_requests; }
@@ -58,6 +64,7 @@ class PassphraseAnswerer {
     const std::optional<base::Error>& source_error() const noexcept { return m_source_error; }
 
   private:
+    gpgme_error_t take_pin(const PassphraseQuestion& question);
     static gpgme_error_t callback(void* hook, const char* uid_hint, const char* info,
                                   int prev_was_bad, int fd) noexcept;
 
@@ -65,6 +72,7 @@ class PassphraseAnswerer {
     int m_answers = 1;
     int m_requests = 0;
     std::optional<base::Error> m_source_error;
+    std::optional<base::Pin> m_pin;  ///< the last answer, until the next request
 };
 
 }  // namespace keyfence::mail::pgp

@@ -122,6 +122,18 @@ std::vector<std::uint8_t> Hasher::final() {
     return out;
 }
 
+base::Result<std::vector<std::uint8_t>> Hasher::so_far() const {
+    base::EvpMdCtxPtr copy(EVP_MD_CTX_new());
+    std::vector<std::uint8_t> out(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    if (!copy || EVP_MD_CTX_copy_ex(copy.get(), m_ctx.get()) != 1 ||
+        EVP_DigestFinal_ex(copy.get(), out.data(), &len) != 1) {
+        return base::Error(base::ErrorCode::Internal, "could not copy a hash state");
+    }
+    out.resize(len);
+    return out;
+}
+
 base::Status read_chunks(const std::string& path,
                          const std::function<void(std::string_view)>& chunk) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -81,6 +81,8 @@ class Hasher {
     explicit Hasher(const EVP_MD* md);
     void update(std::string_view bytes);
     std::vector<std::uint8_t> final();
+    /// The hash of what was given so far; update() may go on. Errors: Internal.
+    base::Result<std::vector<std::uint8_t>> so_far() const;
 
   private:
     base::EvpMdCtxPtr m_ctx;

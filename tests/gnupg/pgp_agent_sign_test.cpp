@@ -1,0 +1,212 @@
+// The one-pass sign's own signature packet and gpg-agent signing (mail/pgp/signature_packet.hpp,
+// mail/pgp/agent_sign.hpp), judged by gpg: in a GnuPG home of the test's own with a software RSA
+// key (a test key: the agent protects it with a passphrase, asked by loopback INQUIRE
+// PASSPHRASE as a token's PIN is), the packet Keyfence makes is byte for byte the one gpg makes,
+// and what the agent signs over Keyfence's digest, gpg verifies.
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mail/pgp/agent_sign.hpp"
+#include "mail/pgp/signature_packet.hpp"
+#include "mail/smime/stream_io.hpp"
+#include "tests/support/test_world.hpp"
+
+namespace keyfence::test {
+namespace {
+namespace pgp = mail::pgp;
+namespace fs = std::filesystem;
+
+constexpr const char* k_passphrase = "correct horse";
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::vector<std::uint8_t> sha256(const std::string& content, const std::string& trailer) {
+    mail::smime::Hasher hash(EVP_sha256());
+    hash.update(content);
+    hash.update(trailer);
+    return hash.final();
+}
+
+base::Result<base::Pin> pin_of(const std::string& text) {
+    base::Pin pin;
+    for (char c : text) pin.push_back(static_cast<std::uint8_t>(c));
+    return pin;
+}
+
+class PgpAgentSign : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        write_file(home() / "gpg-agent.conf", "allow-loopback-pinentry\n");
+        write_file(m_dir.path() / "passphrase", k_passphrase);
+        ASSERT_EQ(gpg({"--passphrase-file", (m_dir.path() / "passphrase").string(),
+                       "--quick-gen-key", "Test <test@example.org>", "rsa2048", "sign", "never"})
+                      .exit_code,
+                  0);
+        const auto listing = gpg({"--with-colons", "--with-keygrip", "-K"});
+        std::istringstream lines(listing.out);
+        for (std::string line; std::getline(lines, line);) {
+            auto field = [&](int n) {
+                std::size_t at = 0;
+                for (int i = 0; i < n; ++i) at = line.find(':', at) + 1;
+                return line.substr(at, line.find(':', at) - at);
+            };
+            if (line.rfind("fpr:", 0) == 0 && m_fingerprint.empty()) m_fingerprint = field(9);
+            if (line.rfind("grp:", 0) == 0 && m_keygrip.empty()) m_keygrip = field(9);
+        }
+        ASSERT_EQ(m_fingerprint.size(), 40u) << listing.out;
+        ASSERT_EQ(m_keygrip.size(), 40u) << listing.out;
+        write_file(content(), "Content-Type: text/plain\r\n\r\nSigned by the agent.\r\n");
+    }
+    void TearDown() override { run({"gpgconf", "--homedir", home().string(), "--kill", "all"}); }
+
+    fs::path home() const { return m_dir.path(); }
+    fs::path content() const { return m_dir.path() / "content"; }
+    ProcessResult gpg(std::vector<std::string> args) const {
+        std::vector<std::string> argv{"gpg",     "--homedir",       home().string(),
+                                      "--batch", "--pinentry-mode", "loopback"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv);
+    }
+    pgp::SignatureParams params(std::uint32_t created) const {
+        auto issuer = pgp::fingerprint_bytes(m_fingerprint);
+        EXPECT_TRUE(issuer);
+        return pgp::SignatureParams{1, 8, created, *issuer};
+    }
+
+    TempDir m_dir;
+    std::string m_fingerprint;
+    std::string m_keygrip;
+};
+
+TEST_F(PgpAgentSign, ThePacketIsByteForByteTheOneGpgMakes) {
+    ASSERT_EQ(
+        gpg({"--passphrase-file", (m_dir.path() / "passphrase").string(), "--digest-algo", "SHA256",
+             "--detach-sign", "-o", (m_dir.path() / "gpg.sig").string(), content().string()})
+            .exit_code,
+        0);
+    const std::string made = read_file(m_dir.path() / "gpg.sig");
+    // gpg's layout: old-format header (0x89, two length octets), version 4, class 0, RSA,
+    // SHA-256, 29 octets of hashed subpackets (issuer fingerprint, then the creation time).
+    ASSERT_GT(made.size(), 40u);
+    ASSERT_EQ(static_cast<unsigned char>(made[0]), 0x89);
+    ASSERT_EQ(made.substr(3, 6), std::string("\x04\x00\x01\x08\x00\x1d", 6));
+    const auto* created_at = reinterpret_cast<const unsigned char*>(made.data()) + 3 + 6 + 25;
+    const std::uint32_t created = std::uint32_t{created_at[0]} << 24 |
+                                  std::uint32_t{created_at[1]} << 16 |
+                                  std::uint32_t{created_at[2]} << 8 | created_at[3];
+    const auto p = params(created);
+    const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
+    // Everything before the MPI is Keyfence's; the MPI is the one value only the key makes.
+    const std::size_t mpi_at = 3 + 6 + 29 + 2 + 10 + 2;
+    const std::string ours = pgp::signature_packet(p, digest, {made.substr(mpi_at)});
+    EXPECT_EQ(ours, made) << "the digest's first octets (gpg's, ours): "
+                          << int(static_cast<unsigned char>(made[mpi_at - 2])) << " "
+                          << int(digest[0]);
+}
+
+TEST_F(PgpAgentSign, WhatTheAgentSignsOverKeyfencesDigestGpgVerifies) {
+    int asked = 0;
+    pgp::PassphraseAnswerer answerer([&](const pgp::PassphraseQuestion&) {
+        ++asked;
+        return pin_of(k_passphrase);
+    });
+    const auto p = params(static_cast<std::uint32_t>(std::time(nullptr)));
+    const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
+    auto sig_val = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, answerer);
+    ASSERT_TRUE(sig_val) << sig_val.error().message();
+    EXPECT_EQ(asked, 1);
+    auto mpis = pgp::rsa_signature_mpis(*sig_val);
+    ASSERT_TRUE(mpis) << mpis.error().message();
+    const std::string armored = pgp::armored_signature(pgp::signature_packet(p, digest, *mpis));
+    EXPECT_EQ(armored.rfind("-----BEGIN PGP SIGNATURE-----\n\n", 0), 0u);
+    write_file(m_dir.path() / "sig.asc", armored);
+    const auto verified = gpg(
+        {"--status-fd", "1", "--verify", (m_dir.path() / "sig.asc").string(), content().string()});
+    EXPECT_EQ(verified.exit_code, 0) << verified.err;
+    EXPECT_NE(verified.out.find("[GNUPG:] VALIDSIG " + m_fingerprint), std::string::npos)
+        << verified.out;
+
+    // One changed byte of content, and gpg refuses the same signature.
+    write_file(content(), "Content-Type: text/plain\r\n\r\nSigned by the agenT.\r\n");
+    const auto tampered = gpg(
+        {"--status-fd", "1", "--verify", (m_dir.path() / "sig.asc").string(), content().string()});
+    EXPECT_NE(tampered.exit_code, 0);
+    EXPECT_NE(tampered.out.find("[GNUPG:] BADSIG"), std::string::npos) << tampered.out;
+}
+
+TEST_F(PgpAgentSign, ARefusedPinSignsNothingAndAWrongOneIsAnsweredOnce) {
+    const auto p = params(static_cast<std::uint32_t>(std::time(nullptr)));
+    const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
+    pgp::PassphraseAnswerer refusing([](const pgp::PassphraseQuestion&) -> base::Result<base::Pin> {
+        return base::Error(base::ErrorCode::Cancelled, "the user cancelled");
+    });
+    auto refused = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, refusing);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, base::ErrorCode::Cancelled) << refused.error().message();
+    ASSERT_TRUE(refusing.source_error());
+
+    int asked = 0;
+    pgp::PassphraseAnswerer wrong([&](const pgp::PassphraseQuestion&) {
+        ++asked;
+        return pin_of("wrong");
+    });
+    auto failed = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, wrong);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, base::ErrorCode::PinIncorrect) << failed.error().message();
+    // One entry, one try: the user is asked once, whatever the agent asks after it.
+    EXPECT_EQ(asked, 1);
+    EXPECT_GE(wrong.requests(), 1);
+}
+
+TEST(PgpSignatureValue, OnlyAnRsaSignatureValueGivesAnMpi) {
+    const std::string rsa("(7:sig-val(3:rsa(1:s3:\x00\x01\x02)))", 28);
+    auto mpis = pgp::rsa_signature_mpis(rsa);
+    ASSERT_TRUE(mpis) << mpis.error().message();
+    ASSERT_EQ(mpis->size(), 1u);
+    // The leading zero octet is dropped; 0x0102 is a 9-bit integer.
+    EXPECT_EQ((*mpis)[0], std::string("\x00\x09\x01\x02", 4));
+    for (const std::string& bad : {std::string("(7:sig-val(5:ecdsa(1:r1:\x01)(1:s1:\x02)))"),
+                                   std::string("garbage"), std::string("(7:sig-val(3:rsa(1:s0:)))"),
+                                   std::string("(7:sig-val(3:rsa(1:s2:\x00\x00)))", 27),
+                                   std::string("(4:data(3:rsa(1:s1:\x01)))"),
+                                   std::string("(7:sig-val(3:rsa(1:s9:\x01)))"), std::string()}) {
+        auto r = pgp::rsa_signature_mpis(bad);
+        EXPECT_FALSE(r) << bad;
+        if (!r) {
+            EXPECT_EQ(r.error().code, base::ErrorCode::ModuleFailure);
+        }
+    }
+}
+
+TEST(PgpSignatureValue, TheArmorIsRfc4880s) {
+    // RFC 4880 §6.1: the CRC-24 of no bytes is its initial value, B704CE, "twTO" in radix-64.
+    const std::string empty = pgp::armored_signature("");
+    EXPECT_EQ(empty, "-----BEGIN PGP SIGNATURE-----\n\n=twTO\n-----END PGP SIGNATURE-----\n");
+    const std::string long_one = pgp::armored_signature(std::string(100, 'x'));
+    // 100 octets: 136 radix-64 characters, in lines of 64.
+    std::istringstream lines(long_one);
+    std::vector<std::size_t> widths;
+    for (std::string line; std::getline(lines, line);) widths.push_back(line.size());
+    ASSERT_EQ(widths.size(), 7u);
+    EXPECT_EQ(widths[2], 64u);
+    EXPECT_EQ(widths[3], 64u);
+    EXPECT_EQ(widths[4], 8u);
+    EXPECT_EQ(widths[5], 5u);  // "=" and the four characters of the CRC
+}
+
+}  // namespace
+}  // namespace keyfence::test
