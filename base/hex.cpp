@@ -1,5 +1,7 @@
 #include "base/hex.hpp"
 
+#include <openssl/evp.h>
+
 namespace keyfence::base {
 
 std::string to_hex(std::span<const std::uint8_t> bytes, std::string_view separator) {
@@ -37,6 +39,16 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text) {
         }
     }
     if (high >= 0) return std::nullopt;
+    return out;
+}
+
+std::string to_base64(std::string_view bytes) {
+    // EVP_EncodeBlock writes 4 characters per 3 bytes and a NUL.
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
     return out;
 }
 

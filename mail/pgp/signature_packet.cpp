@@ -1,6 +1,8 @@
 #include "mail/pgp/signature_packet.hpp"
 
-#include <openssl/evp.h>
+#include <algorithm>
+
+#include "base/hex.hpp"
 
 namespace keyfence::mail::pgp {
 namespace {
@@ -65,37 +67,16 @@ std::uint32_t crc24(std::string_view bytes) {
     return crc & 0xFFFFFFu;
 }
 
-std::string base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 }  // namespace
 
 base::Result<std::array<std::uint8_t, 20>> fingerprint_bytes(std::string_view hex) {
     std::array<std::uint8_t, 20> out{};
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    if (hex.size() != 2 * out.size()) {
+    const auto bytes = hex.find(':') == std::string_view::npos ? base::from_hex(hex) : std::nullopt;
+    if (!bytes || bytes->size() != out.size()) {
         return base::Error(ErrorCode::BadInput,
                            "not a v4 OpenPGP fingerprint: " + std::string(hex));
     }
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        const int hi = nibble(hex[2 * i]);
-        const int lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return base::Error(ErrorCode::BadInput,
-                               "not a v4 OpenPGP fingerprint: " + std::string(hex));
-        }
-        out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-    }
+    std::copy(bytes->begin(), bytes->end(), out.begin());
     return out;
 }
 
@@ -145,12 +126,12 @@ std::string signature_packet(const SignatureParams& params, std::span<const std:
 
 std::string armored_signature(std::string_view packet) {
     std::string out = "-----BEGIN PGP SIGNATURE-----\n\n";
-    const std::string text = base64(packet);
+    const std::string text = base::to_base64(packet);
     for (std::size_t at = 0; at < text.size(); at += 64) out += text.substr(at, 64) + "\n";
     const std::uint32_t crc = crc24(packet);
     const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                                static_cast<char>(crc)};
-    out += "=" + base64(std::string_view(crc_bytes, 3)) + "\n";
+    out += "=" + base::to_base64(std::string_view(crc_bytes, 3)) + "\n";
     out += "-----END PGP SIGNATURE-----\n";
     return out;
 }

@@ -1,29 +1,20 @@
 #include "mail/smime/stream_frame.hpp"
 
-#include <openssl/evp.h>
-
 #include <string_view>
+
+#include "base/hex.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
 // The placeholder content; its base64 line is looked for in GMime's output.
 constexpr std::string_view k_marker = "keyfence-streamed-cms-placeholder";
-
-std::string base64_of(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 }  // namespace
 
 base::Result<PartFrame> pkcs7_mime_frame(mime::Message& message, const char* smime_type) {
     auto part = mime::base64_part("application", "pkcs7-mime", k_marker, "smime.p7m");
     g_mime_object_set_content_type_parameter(part.get(), "smime-type", smime_type);
     const std::string whole = message.with_body(part.get());
-    const std::string line = base64_of(k_marker) + "\r\n";
+    const std::string line = base::to_base64(k_marker) + "\r\n";
     const std::size_t at = whole.find(line);
     if (at == std::string::npos) {
         return base::Error(base::ErrorCode::Internal,

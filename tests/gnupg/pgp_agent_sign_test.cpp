@@ -23,17 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_passphrase = "correct horse";
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary) << bytes;
-}
-
 std::vector<std::uint8_t> sha256(const std::string& content, const std::string& trailer) {
     mail::smime::Hasher hash(EVP_sha256());
     hash.update(content);
