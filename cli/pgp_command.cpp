@@ -252,58 +252,6 @@ base::Status run_private_operation(const GlobalOptions& globals, engine::Engine&
                                  std::move(result));
 }
 
-base::Status run_private_operation(const GlobalOptions& globals, engine::Engine& engine,
-                                   mail::pgp::Context& ctx, const TokenKey& key,
-                                   const StagedOperation& staged) {
-    const p11::KeyMatch& match = key.match;
-    auto session = PgpSessionLink::for_operation(globals, engine, ctx.homedir(), key);
-    // The prompt names the content, known only after prepare(); gpg cannot ask before (its
-    // input has not ended), and would be refused if it did.
-    std::optional<token::PinRequest> prompt;
-    mail::pgp::PassphraseAnswerer answerer(
-        [&](const mail::pgp::PassphraseQuestion&) -> base::Result<base::Pin> {
-            if (!prompt) {
-                return base::Error(base::ErrorCode::Cancelled,
-                                   "gpg asked for the PIN before the operation was admitted");
-            }
-            return engine.pin_source().ask(*prompt);
-        },
-        1);
-    answerer.install(ctx.get());
-    const bool live = session && session->use();
-    if (!live) {
-        (void)mail::pgp::stop_daemons(ctx.homedir());
-        (void)mail::pgp::set_pkcs11_pin_cache(ctx.homedir(), session ? session->ttl_seconds() : 1);
-    }
-    auto refused = [&](base::Status why) {
-        staged.abandon();
-        gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
-        // No PIN went in. The daemons gpg started go; a live session's stay as they were.
-        if (!live || session->last()) {
-            (void)mail::pgp::stop_daemons(ctx.homedir());
-            if (live) forget_card_pins_after(key);
-        }
-        return why;
-    };
-    auto request = staged.prepare();
-    if (!request) return refused(std::move(request).error());
-    // pin.confirm_each_operation: the confirmation names the final SHA-256 and size.
-    if (auto admitted = engine.admit(match, *request, pin_prompt(key, *request)); !admitted) {
-        return refused(std::move(admitted));
-    }
-    prompt = pin_prompt(key, *request);
-    base::Status result = outcome_of(staged.finish(), answerer);
-    gpgme_set_passphrase_cb(ctx.get(), nullptr, nullptr);
-    if (!session) {
-        auto stopped = mail::pgp::stop_daemons(ctx.homedir());
-        forget_card_pins_after(key);
-        if (result && !stopped) result = stopped;
-        return record_operation(engine, match, *request, std::move(result));
-    }
-    return end_session_operation(engine, ctx, key, *request, *session, live, answerer,
-                                 std::move(result));
-}
-
 base::Result<std::pair<TokenKey, token::openpgp::ApplicationData>> the_card() {
     const token::openpgp::CardListing listing = token::openpgp::list_cards();
     if (listing.pcsc_error) return *listing.pcsc_error;

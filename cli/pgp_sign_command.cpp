@@ -33,31 +33,33 @@ engine::OperationRequest sign_request(const TokenKey& token_key, const mail::pgp
 }
 
 // An RSA key (gpg-agent checks its token signatures): one pass over the message
-// (mail/pgp/one_pass_sign.hpp). gpg reads the body as it is written to the output and holds it
-// until the engine has admitted the signature with its final SHA-256.
+// (mail/pgp/one_pass_sign.hpp). The body is written to the output and hashed as it is read;
+// once the engine has admitted the signature with its final SHA-256, gpg-agent signs the digest.
 base::Status sign_one_pass(const GlobalOptions& globals, engine::Engine& engine,
                            mail::pgp::Context& ctx, gpgme_key_t key, const mail::pgp::KeyInfo& info,
                            const TokenKey& token_key, const mail::smime::InputFile& input,
                            base::AtomicOutput& out) {
-    // A message that is not one fails here, before gpg or the daemons are touched.
+    // A message that is not one fails here, before the daemons are touched.
     KEYFENCE_TRY_ASSIGN(one, mail::pgp::OnePassSignature::open(input.path, key));
-    StagedOperation staged;
     // The signed message is as large as the input: written by a thread of its own, whole
-    // blocks with O_DIRECT (base/atomic_output.hpp), beside this one (GMime, SHA-256) and gpg.
+    // blocks with O_DIRECT (base/atomic_output.hpp), beside this one (GMime, SHA-256).
     out.start_write_behind();
-    staged.prepare = [&]() -> base::Result<engine::OperationRequest> {
+    {
         base::Progress signing("Signing", input.size);
         auto write = [&](std::string_view bytes) { return out.write(bytes); };
-        KEYFENCE_TRY(one.stream(ctx, write, progress_of(signing)));
-        return sign_request(token_key, info, one.headers(), one.content_size(), one.sha256());
-    };
-    staged.finish = [&]() -> base::Status {
-        auto done = one.finish();
+        KEYFENCE_TRY(one.stream(write, progress_of(signing)));
+    }
+    const auto request =
+        sign_request(token_key, info, one.headers(), one.content_size(), one.sha256());
+    return run_private_operation(globals, engine, ctx, token_key, request, [&]() -> base::Status {
+        auto* answerer = mail::pgp::PassphraseAnswerer::installed_on(ctx.get());
+        if (answerer == nullptr) {
+            return base::Error(base::ErrorCode::Internal, "no PIN answerer for the operation");
+        }
+        auto done = one.finish(ctx.homedir(), *answerer);
         if (!done) return std::move(done).error();
         return {};
-    };
-    staged.abandon = [&] { one.abandon(); };
-    return run_private_operation(globals, engine, ctx, token_key, staged);
+    });
 }
 
 // An ECDSA or EdDSA key: the body is prepared to a temporary file first, and a second gpg

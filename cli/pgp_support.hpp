@@ -75,31 +75,6 @@ base::Status run_private_operation(const GlobalOptions& globals, engine::Engine&
                                    const engine::OperationRequest& request,
                                    const std::function<base::Status()>& operation);
 
-/// A private-key operation whose gpg starts before the engine admits it: the one-pass
-/// `pgp sign` (mail/pgp/one_pass_sign.hpp), where gpg reads the content while it is prepared
-/// and holds it, without the end of its input, until admission.
-struct StagedOperation {
-    /// Starts gpg and passes it the content (gpg has not seen its end, so it asks no PIN);
-    /// returns the request for admission, with the content's SHA-256 and size.
-    std::function<base::Result<engine::OperationRequest>()> prepare;
-    /// After admission: ends gpg's input (gpg asks for the PIN and signs) and completes it.
-    std::function<base::Status()> finish;
-    /// When prepare() failed or the engine refused: stops gpg, which then made no signature.
-    std::function<void()> abandon;
-};
-
-/// run_private_operation() with PIN sessions for a StagedOperation. gpg talks to gpg-agent as
-/// soon as it starts (it looks the secret key up), so the daemons are made ready before
-/// prepare(): the agent's session is used (counted) or, outside a live one, the daemons are
-/// restarted fresh. Then prepare(), the admission (policy, lockout guard, confirmation, as
-/// run_private_operation()), the PIN answerer's prompt made from the admitted request, and
-/// finish(); the daemons and the audit record as run_private_operation(). A refusal or a
-/// failed prepare() abandons gpg (no PIN asked, no signature) and records only what admission
-/// records; a live session stays as it was, unless this was its last operation.
-base::Status run_private_operation(const GlobalOptions& globals, engine::Engine& engine,
-                                   mail::pgp::Context& ctx, const TokenKey& key,
-                                   const StagedOperation& staged);
-
 /// The same, for an operation with several distinct PIN requests (on-card key generation:
 /// the admin PIN, then the PIN): `asker` answers each once, any further request is cancelled.
 base::Status run_private_operation(engine::Engine& engine, mail::pgp::Context& ctx,

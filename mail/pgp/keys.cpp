@@ -56,6 +56,10 @@ std::vector<std::string> key_addresses(gpgme_key_t key) {
     return out;
 }
 
+gpgme_subkey_t signing_subkey(gpgme_key_t key) {
+    return key != nullptr ? subkey_for(key, KeyUse::Sign) : nullptr;
+}
+
 KeyInfo describe(gpgme_key_t key, KeyUse use, const std::string& keyid) {
     KeyInfo info;
     info.fingerprint = key->fpr != nullptr ? key->fpr : "";

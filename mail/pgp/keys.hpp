@@ -32,6 +32,9 @@ enum class KeyUse { Sign, Encrypt };
 base::Result<GpgmeKeyPtr> find_key(Context& ctx, const std::string& selector, KeyUse use,
                                    bool secret);
 
+/// The subkey that signs for `key` (the one describe() names for KeyUse::Sign), or null.
+gpgme_subkey_t signing_subkey(gpgme_key_t key);
+
 /// Describes `key` with the subkey that does `use` (for Encrypt with `keyid`: that subkey).
 KeyInfo describe(gpgme_key_t key, KeyUse use, const std::string& keyid = {});
 

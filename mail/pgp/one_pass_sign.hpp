@@ -1,22 +1,22 @@
 #pragma once
 // PGP/MIME signing of a large message in one pass (docs/pgp.md, "Large messages"): the
-// canonical body goes, as GMime produces it, to the SHA-256 shown on the PIN prompt, to the
-// output (after the multipart/signed frame's head) and to gpg's standard input through a pipe,
-// where gpg hashes it on its own core. No temporary copy of the body, one read of the input.
+// canonical body goes, as GMime produces it, to the output (after the multipart/signed frame's
+// head) and to one SHA-256, whose state gives both the digest shown on the PIN prompt and,
+// continued over the signature's trailer, the digest the token signs. gpg-agent signs that
+// digest (mail/pgp/agent_sign.hpp) and Keyfence makes the signature packet
+// (mail/pgp/signature_packet.hpp): the body is read once and hashed once, and no gpg reads it.
 //
-// The order is what keeps "what you see is what you sign": gpg asks for the PIN (loopback
-// GET_HIDDEN) only after its input has ended, and stream() leaves that input open. Only when
-// the engine has admitted the operation, with the final SHA-256 and size on its prompt and
-// confirmation, does finish() end it; abandon() (or destruction) kills gpg instead, which has
-// then made no signature.
+// The order keeps "what you see is what you sign": the agent is asked only in finish(), which
+// the caller calls once the engine has admitted the operation with the final SHA-256 and size
+// on its prompt and confirmation. Until then nothing but the output's temporary file has seen
+// the content, and no daemon has been asked anything.
 //
-// For RSA keys only: gpg-agent verifies a token's RSA signature before gpg uses it (the fault
-// defence, see finish_file_signature() in mail/pgp/sign.hpp). ECDSA and EdDSA keys use the
-// two-pass path (prepare_file_content, finish_file_signature), whose second gpg checks the
-// signature over the prepared file.
+// For RSA keys only: gpg-agent verifies a token's RSA signature over the digest before it
+// returns it (the fault defence, see finish_file_signature() in mail/pgp/sign.hpp). ECDSA and
+// EdDSA keys use the two-pass path (prepare_file_content, finish_file_signature), whose second
+// gpg checks the signature over the prepared file.
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,9 +24,9 @@
 
 #include "base/result.hpp"
 #include "mail/mime/message.hpp"
-#include "mail/pgp/context.hpp"
-#include "mail/pgp/gpg_process.hpp"
+#include "mail/pgp/passphrase.hpp"
 #include "mail/pgp/sign.hpp"
+#include "mail/pgp/signature_packet.hpp"
 #include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::pgp {
@@ -35,59 +35,51 @@ namespace keyfence::mail::pgp {
 class OnePassSignature {
   public:
     /// Parses the message in the file at `path` file-backed, makes its body 7bit (RFC 3156
-    /// §3), fixes the hash (signing_digest(): micalg) and the frame's head. No gpg runs yet.
-    /// Errors: BadInput (not a message), Io, Internal, Unsupported (`signer` has a signing key
-    /// that is not RSA: agent_checks_signatures()).
+    /// §3), fixes the signing subkey (the one describe() names), the hash (SHA-256, micalg
+    /// pgp-sha256) and the frame's head. Errors: BadInput (not a message), Io, Internal,
+    /// Unsupported (`signer`'s signing subkey is not RSA: agent_checks_signatures()).
     static base::Result<OnePassSignature> open(const std::string& path, gpgme_key_t signer);
 
     OnePassSignature(OnePassSignature&&) noexcept = default;
-    OnePassSignature& operator=(OnePassSignature&&) = delete;  // as GpgProcess
-    OnePassSignature(const OnePassSignature&) = delete;        // one gpg, one output
+    OnePassSignature& operator=(OnePassSignature&&) = delete;
+    OnePassSignature(const OnePassSignature&) = delete;  // one hash, one output
     OnePassSignature& operator=(const OnePassSignature&) = delete;
     ~OnePassSignature() = default;
 
     const mime::MessageHeaders& headers() const noexcept { return m_message.headers(); }
 
-    /// Starts gpg on `ctx` (--detach-sign with the fixed --digest-algo; its PIN request goes to
-    /// the answerer installed on `ctx`, which must be in place now) and writes the frame's head
-    /// and then the canonical body to `out`, to gpg and to the SHA-256, in 1 MiB blocks.
-    /// gpg's input stays open. `out` must show nothing until the command succeeded
-    /// (AtomicOutput). Errors: Io (gpg), Internal (GMime), and `out`'s.
-    base::Status stream(Context& ctx, const OutputFn& out, const smime::ProgressFn& progress = {});
+    /// Writes the frame's head and then the canonical body to `out` and to the hash, in 1 MiB
+    /// blocks (hashed and handed to `out` on a second thread, in order). `out` must show nothing
+    /// until the command succeeded (AtomicOutput). Errors: Io, Internal (GMime), and `out`'s.
+    base::Status stream(const OutputFn& out, const smime::ProgressFn& progress = {});
 
     /// After stream(): the signed content's size and SHA-256 (what the prompt shows).
     std::uint64_t content_size() const noexcept { return m_size; }
     const std::vector<std::uint8_t>& sha256() const noexcept { return m_sha256; }
 
-    /// After stream() and the engine's admission: ends gpg's input; gpg asks for the PIN and
-    /// signs. The signature must be gpg's SIG_CREATED by an RSA key with the hash of the micalg
-    /// written, else nothing more is written and the output is to be dropped. Then writes the
-    /// signature part and the close delimiter. Returns the micalg. Errors: those of
-    /// gpg_error() (PinIncorrect, Cancelled, ...), ModuleFailure, Internal, Io, and `out`'s.
-    base::Result<std::string> finish();
-
-    /// Kills gpg before it read the end of its input: no signature is made.
-    void abandon() noexcept;
+    /// After stream() and the engine's admission: the gpg-agent of `homedir` signs the digest
+    /// with the signing subkey (its PIN request answered by `answerer`); then the signature part
+    /// and the close delimiter are written. Returns the micalg. Errors: those of
+    /// agent_sign_digest() (PinIncorrect, Cancelled, ...), ModuleFailure, Internal, and `out`'s.
+    base::Result<std::string> finish(const std::string& homedir, PassphraseAnswerer& answerer);
 
   private:
-    OnePassSignature(mime::Message message, mime::GPtr<GMimeObject> body, SigningDigest digest,
-                     std::string fingerprint)
+    OnePassSignature(mime::Message message, mime::GPtr<GMimeObject> body, std::string keygrip,
+                     SignatureParams params)
         : m_message(std::move(message)),
           m_body(std::move(body)),
-          m_digest(digest),
-          m_fingerprint(std::move(fingerprint)) {}
+          m_keygrip(std::move(keygrip)),
+          m_params(params) {}
     base::Result<std::pair<std::string, std::string>> frame(const std::string& signature);
 
     mime::Message m_message;
     mime::GPtr<GMimeObject> m_body;  ///< the 7bit body entity: what is signed
-    SigningDigest m_digest;
-    std::string m_fingerprint;  ///< --local-user
-    std::string m_boundary;     ///< of the multipart/signed, fixed by the head
-    std::string m_head;         ///< written before the body
+    std::string m_keygrip;           ///< of the signing subkey, for the agent
+    SignatureParams m_params;        ///< fixed when streaming begins (the creation time)
+    std::string m_boundary;          ///< of the multipart/signed, fixed by the head
+    std::string m_head;              ///< written before the body
     OutputFn m_out;
-    std::optional<GpgProcess> m_gpg;
-    /// gpg's standard output; on the heap, where gpg's output callback finds it after a move.
-    std::unique_ptr<std::string> m_signature = std::make_unique<std::string>();
+    std::optional<smime::Hasher> m_hash;  ///< after stream(): the body's; then the trailer
     std::uint64_t m_size = 0;
     std::vector<std::uint8_t> m_sha256;
 };

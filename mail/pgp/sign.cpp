@@ -141,26 +141,7 @@ bool usable_signing_subkey(gpgme_subkey_t sub) {
     return sub->can_sign && !sub->revoked && !sub->expired && !sub->disabled && !sub->invalid;
 }
 
-int digest_rank(gpgme_subkey_t sub) {
-    const std::string curve = sub->curve != nullptr ? sub->curve : "";
-    if (curve == "ed448" || curve.find("521") != std::string::npos ||
-        curve.find("512") != std::string::npos) {
-        return 2;
-    }
-    return curve.find("384") != std::string::npos ? 1 : 0;
-}
 }  // namespace
-
-SigningDigest signing_digest(gpgme_key_t signer) {
-    int rank = 0;
-    for (gpgme_subkey_t sub = signer != nullptr ? signer->subkeys : nullptr; sub != nullptr;
-         sub = sub->next) {
-        if (usable_signing_subkey(sub)) rank = std::max(rank, digest_rank(sub));
-    }
-    if (rank == 2) return SigningDigest{"SHA512", GPGME_MD_SHA512};
-    if (rank == 1) return SigningDigest{"SHA384", GPGME_MD_SHA384};
-    return SigningDigest{"SHA256", GPGME_MD_SHA256};
-}
 
 bool is_rsa(unsigned long pubkey_algo) {
     return pubkey_algo == 1 || pubkey_algo == 3;

@@ -69,19 +69,8 @@ base::Result<std::string> finish_file_signature(Context& ctx, PreparedFile& prep
                                                 gpgme_key_t signer, const OutputFn& out,
                                                 const smime::ProgressFn& progress = {});
 
-/// The hash of a signature by `signer`, fixed before any content is written when the micalg
-/// must head the multipart/signed (mail/pgp/one_pass_sign.hpp); gpg is told it with
-/// --digest-algo. SHA-256 for RSA, DSA, Ed25519 and 256-bit curves, SHA-384 for 384-bit
-/// curves, SHA-512 for larger ones and Ed448 (gpg refuses an ECDSA hash shorter than the
-/// curve's order): the strongest any usable signing subkey of `signer` needs.
-struct SigningDigest {
-    const char* gpg_name = "SHA256";           ///< for --digest-algo
-    gpgme_hash_algo_t algo = GPGME_MD_SHA256;  ///< also OpenPGP's hash number (RFC 4880 §9.4)
-};
-SigningDigest signing_digest(gpgme_key_t signer);
-
 /// OpenPGP public-key algorithms 1 and 3 (RFC 4880 §9.1, RSA and RSA sign-only): gpg-agent
-/// verifies a token's RSA signature itself before gpg uses it (finish_file_signature()).
+/// verifies a token's RSA signature itself before returning it (finish_file_signature()).
 bool is_rsa(unsigned long pubkey_algo);
 /// True when `signer` has a usable signing subkey and every one is RSA.
 bool agent_checks_signatures(gpgme_key_t signer);

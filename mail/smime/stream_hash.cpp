@@ -74,11 +74,15 @@ void BackgroundHasher::run() {
     }
 }
 
-std::vector<std::vector<std::uint8_t>> BackgroundHasher::final() {
+std::vector<Hasher> BackgroundHasher::finish() {
     if (!m_filling.empty()) hand_over();
     stop();  // the worker drains the queue before it ends
+    return std::move(m_hashers);
+}
+
+std::vector<std::vector<std::uint8_t>> BackgroundHasher::final() {
     std::vector<std::vector<std::uint8_t>> digests;
-    for (auto& hasher : m_hashers) digests.push_back(hasher.final());
+    for (auto& hasher : finish()) digests.push_back(hasher.final());
     return digests;
 }
 

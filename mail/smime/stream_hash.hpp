@@ -38,6 +38,9 @@ class BackgroundHasher {
     void update(std::string_view bytes);
     /// Waits for the worker and returns the digests, in the order of `mds`. Call once.
     std::vector<std::vector<std::uint8_t>> final();
+    /// Instead of final(): waits for the worker and hands over its hashers, unfinished, in the
+    /// order of `mds` (a caller that hashes more after the content). Call once.
+    std::vector<Hasher> finish();
     /// After final(): whether `sink` refused a buffer (the rest was not handed on).
     bool sink_failed() const noexcept { return m_sink_failed; }
 

@@ -1,4 +1,4 @@
-// mail/pgp's one-pass signing without daemons: the digest chosen per key, gpg's SIG_CREATED
+// mail/pgp's signing without daemons: which keys sign in one pass, gpg's SIG_CREATED
 // line, and GpgProcess's order with a stand-in gpg (the end of its input only on finish()).
 
 #include <gtest/gtest.h>
@@ -34,26 +34,8 @@ struct FakeKey {
     }
 };
 
-TEST(PgpSign, TheDigestIsFixedFromTheKeyAsGpgWantsIt) {
-    // The micalg is written before gpg signs: the hash must be one gpg accepts for the key
-    // (an ECDSA hash no shorter than the curve), and it is told to gpg with --digest-algo.
-    auto digest = [](const Subkeys& subs) {
-        FakeKey k(subs);
-        return std::string(pgp::signing_digest(&k.key).gpg_name);
-    };
-    EXPECT_EQ(digest({{GPGME_PK_RSA, nullptr}}), "SHA256");
-    EXPECT_EQ(digest({{GPGME_PK_EDDSA, "ed25519"}}), "SHA256");
-    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp256"}}), "SHA256");
-    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp384"}}), "SHA384");
-    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "brainpoolP384r1"}}), "SHA384");
-    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "nistp521"}}), "SHA512");
-    EXPECT_EQ(digest({{GPGME_PK_ECDSA, "brainpoolP512r1"}}), "SHA512");
-    // Several signing subkeys: the strongest any of them needs, whichever gpg picks.
-    EXPECT_EQ(digest({{GPGME_PK_RSA, nullptr}, {GPGME_PK_ECDSA, "nistp384"}}), "SHA384");
-    FakeKey p521({{GPGME_PK_ECDSA, "nistp521"}});
-    EXPECT_EQ(pgp::micalg_for(pgp::signing_digest(&p521.key).algo), "pgp-sha512");
-
-    // One pass is for keys whose every signing subkey is RSA (gpg-agent checks those).
+TEST(PgpSign, OnePassIsForKeysWhoseEverySigningSubkeyIsRsa) {
+    // gpg-agent checks RSA token signatures itself (the one-pass fault defence).
     FakeKey rsa({{GPGME_PK_RSA, nullptr}, {GPGME_PK_RSA_S, nullptr}});
     EXPECT_TRUE(pgp::agent_checks_signatures(&rsa.key));
     FakeKey mixed({{GPGME_PK_RSA, nullptr}, {GPGME_PK_EDDSA, "ed25519"}});
@@ -67,7 +49,7 @@ TEST(PgpSign, TheDigestIsFixedFromTheKeyAsGpgWantsIt) {
 
 TEST(PgpSign, SigCreatedGivesTheKeyAndHashAlgorithmsAndTheSigner) {
     // doc/DETAILS: SIG_CREATED <type> <pubkey algo> <hash algo> <class> <time> <fingerprint>.
-    // The one-pass signer compares the hash with the micalg it wrote and wants RSA (1 or 3).
+    // The two-pass signer takes the micalg from it; RSA (1 or 3) needs no second gpg.
     pgp::GpgResult result;
     result.status = {"KEY_CONSIDERED 0123 2", "BEGIN_SIGNING H8",
                      "SIG_CREATED D 1 8 00 1732960000 0D5C9A41"};
@@ -90,8 +72,8 @@ TEST(PgpSign, SigCreatedGivesTheKeyAndHashAlgorithmsAndTheSigner) {
 
 // A stand-in for gpg (GPGME's engine program of the context): it copies its standard input to
 // `got`, and only after the end of its input says so (`ended`), writes a SIG_CREATED status
-// line and a "signature". What one-pass signing relies on: nothing happens after the input
-// until the caller ends it, and a killed gpg never gets there.
+// line and a "signature". What a gpg fed through a pipe (decrypt's range) relies on: nothing
+// happens after the input until the caller ends it, and a killed gpg never gets there.
 struct FakeGpg {
     TempDir dir;
     std::filesystem::path got = dir.path() / "got";

@@ -225,6 +225,24 @@ TEST(BackgroundHasher, HashesAndHandsOnEveryByteInOrder) {
     EXPECT_EQ(calls, 1);
 }
 
+TEST(BackgroundHasher, FinishHandsOverHashesThatGoOnOverMore) {
+    // The one-pass PGP signer: the body's SHA-256 for the prompt, then the same state over the
+    // signature's trailer for the digest signed.
+    const std::string body(3'000'000, 'b');
+    mail::smime::BackgroundHasher hasher({EVP_sha256()}, {});
+    hasher.update(body);
+    std::vector<mail::smime::Hasher> hashes = hasher.finish();
+    ASSERT_EQ(hashes.size(), 1u);
+    const auto so_far = hashes[0].so_far();
+    ASSERT_TRUE(so_far);
+    hashes[0].update("trailer");
+    mail::smime::Hasher body_only(EVP_sha256()), both(EVP_sha256());
+    body_only.update(body);
+    both.update(body + "trailer");
+    EXPECT_EQ(*so_far, body_only.final());
+    EXPECT_EQ(hashes[0].final(), both.final());
+}
+
 // The streaming canonical writer copies large parts itself; it must write exactly what GMime
 // writes, line ends, missing final newlines and all.
 TEST(WriteCanonical, CopiesLargePartsAsGMimeWritesThem) {
