@@ -9,11 +9,6 @@
 
 namespace keyfence::mail::pgp {
 
-void Fd::reset(int fd) noexcept {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = fd;
-}
-
 bool make_pipe(Fd& read_end, Fd& write_end) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;

@@ -10,24 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/fd.hpp"
 #include "base/result.hpp"
 
 namespace keyfence::mail::pgp {
 
-/// A descriptor closed on scope exit (and on exec: every one made here is O_CLOEXEC).
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : m_fd(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const noexcept { return m_fd; }
-    void reset(int fd = -1) noexcept;
-
-  private:
-    int m_fd = -1;
-};
+/// Every descriptor made here is also O_CLOEXEC.
+using base::Fd;
 
 /// A pipe (O_CLOEXEC) whose ends sit above 10, so that no dup2 in the child is a no-op (which
 /// would keep O_CLOEXEC) or overwrites another placement's source. False when it failed.

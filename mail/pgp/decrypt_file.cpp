@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "base/fd.hpp"
 #include "base/hex.hpp"
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/decrypt.hpp"
@@ -85,17 +86,11 @@ std::optional<std::pair<CiphertextRange, std::uint64_t>> in_place(GMimeObject* p
 // has just read them) into `take`.
 base::Status read_range(const CiphertextRange& range, std::uint64_t length,
                         const std::function<void(std::string_view)>& take) {
-    std::string block(1 << 20, '\0');
-    for (std::uint64_t done = 0; done < length;) {
-        const std::size_t want =
-            static_cast<std::size_t>(std::min<std::uint64_t>(length - done, block.size()));
-        const ssize_t n =
-            ::pread(range.fd, block.data(), want, static_cast<off_t>(range.offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return base::system_error(ErrorCode::Io, "could not read the message", errno);
-        take(std::string_view(block.data(), static_cast<std::size_t>(n)));
-        done += static_cast<std::uint64_t>(n);
-    }
+    auto read = base::read_range(range.fd, range.offset, length, [&](std::string_view bytes) {
+        take(bytes);
+        return true;
+    });
+    if (!read) return std::move(read).error();
     return {};
 }
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "base/fd.hpp"
 #include "mail/mime/raw_entity.hpp"
 #include "mail/pgp/gnupg_tool.hpp"
 #include "mail/pgp/gpg_error.hpp"
@@ -67,20 +68,10 @@ base::Status check_file_signature(const std::string& homedir, int fd, const std:
 
 // The first `size` bytes of the file `fd` to `writer`, in 1 MiB blocks.
 base::Status copy_file(int fd, std::uint64_t size, smime::BufferedWriter& writer) {
-    std::string block(1 << 20, '\0');
-    std::uint64_t at = 0;
-    while (at < size) {
-        const auto want =
-            static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - at));
-        const ssize_t n = ::pread(fd, block.data(), want, static_cast<off_t>(at));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return base::Error(ErrorCode::Io, "could not copy the signed content");
-        if (!writer.write(std::string_view(block.data(), static_cast<std::size_t>(n)))) {
-            return writer.status();
-        }
-        at += static_cast<std::uint64_t>(n);
-    }
-    return {};
+    KEYFENCE_TRY_ASSIGN(copied, base::read_range(fd, 0, size, [&](std::string_view block) {
+                            return writer.write(block);
+                        }));
+    return copied ? base::Status{} : writer.status();
 }
 
 // One detached signature by `signer` over `in`; its micalg in `micalg`.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace keyfence::mail::smime {
 namespace {
@@ -136,21 +137,16 @@ base::Result<std::vector<std::uint8_t>> Hasher::so_far() const {
 
 base::Status read_chunks(const std::string& path,
                          const std::function<void(std::string_view)>& chunk) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_error("cannot read " + path);
+    base::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return io_error("cannot read " + path);
     std::vector<char> buf(1 << 20);
     for (;;) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(fd);
-            return io_error("cannot read " + path);
-        }
-        if (n == 0) break;
+        if (n < 0) return io_error("cannot read " + path);
+        if (n == 0) return {};
         chunk(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     }
-    ::close(fd);
-    return {};
 }
 
 namespace {
