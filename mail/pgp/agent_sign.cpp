@@ -105,8 +105,12 @@ base::Result<std::vector<std::string>> rsa_signature_mpis(std::string_view sig_v
     init_gcrypt();
     const base::Error not_rsa(ErrorCode::ModuleFailure,
                               "gpg-agent's signature is not an RSA signature value");
+    // libgcrypt reads the length prefixes with atoi: the text it scans must end in a NUL, and a
+    // length of 0 would make it measure the buffer itself.
+    if (sig_val.empty()) return not_rsa;
+    const std::string text(sig_val);
     gcry_sexp_t raw = nullptr;
-    if (gcry_sexp_new(&raw, sig_val.data(), sig_val.size(), 0) != 0) return not_rsa;
+    if (gcry_sexp_new(&raw, text.c_str(), text.size(), 0) != 0) return not_rsa;
     SexpPtr whole(raw);
     std::size_t n = 0;
     const char* head = gcry_sexp_nth_data(whole.get(), 0, &n);
