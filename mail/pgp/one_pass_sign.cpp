@@ -65,7 +65,6 @@ base::Result<std::pair<std::string, std::string>> OnePassSignature::frame(
 
 base::Status OnePassSignature::stream(const OutputFn& out, const smime::ProgressFn& progress) {
     m_out = out;
-    m_params.created = static_cast<std::uint32_t>(std::time(nullptr));
     KEYFENCE_TRY(m_out(m_head));
     // GMime's canonical writing on this thread; the SHA-256 and the hand-over to the output on
     // the hasher's (mail/smime/stream_hash.hpp): on two cores they overlap.
@@ -98,6 +97,9 @@ base::Status OnePassSignature::stream(const OutputFn& out, const smime::Progress
 base::Result<std::string> OnePassSignature::finish(const std::string& homedir,
                                                    PassphraseAnswerer& answerer) {
     if (!m_hash) return base::Error(ErrorCode::Internal, "the content was not streamed");
+    // The trailer is hashed after the content, so the creation time is the signing's, as gpg's
+    // would be, not the time the content was read (the engine's confirmation comes between).
+    m_params.created = static_cast<std::uint32_t>(std::time(nullptr));
     m_hash->update(hash_trailer(m_params));
     const std::vector<std::uint8_t> digest = m_hash->final();
     m_hash.reset();

@@ -75,7 +75,7 @@ class OnePassSignature {
     mime::Message m_message;
     mime::GPtr<GMimeObject> m_body;  ///< the 7bit body entity: what is signed
     std::string m_keygrip;           ///< of the signing subkey, for the agent
-    SignatureParams m_params;        ///< fixed when streaming begins (the creation time)
+    SignatureParams m_params;        ///< the creation time set by finish()
     std::string m_boundary;          ///< of the multipart/signed, fixed by the head
     std::string m_head;              ///< written before the body
     OutputFn m_out;
