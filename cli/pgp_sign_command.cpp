@@ -32,9 +32,9 @@ engine::OperationRequest sign_request(const TokenKey& token_key, const mail::pgp
     return request;
 }
 
-// An RSA key (gpg-agent checks its token signatures): one pass over the message
-// (mail/pgp/one_pass_sign.hpp). The body is written to the output and hashed as it is read;
-// once the engine has admitted the signature with its final SHA-256, gpg-agent signs the digest.
+// One pass over the message (mail/pgp/one_pass_sign.hpp): the body is written to the output
+// and hashed as it is read; once the engine has admitted the signature with its final SHA-256,
+// gpg-agent signs the digest.
 base::Status sign_one_pass(const GlobalOptions& globals, engine::Engine& engine,
                            mail::pgp::Context& ctx, gpgme_key_t key, const mail::pgp::KeyInfo& info,
                            const TokenKey& token_key, const mail::smime::InputFile& input,
@@ -62,30 +62,6 @@ base::Status sign_one_pass(const GlobalOptions& globals, engine::Engine& engine,
     });
 }
 
-// An ECDSA or EdDSA key: the body is prepared to a temporary file first, and a second gpg
-// checks the signature over it (fault defence; gpg-agent does not check these).
-base::Status sign_two_pass(const GlobalOptions& globals, engine::Engine& engine,
-                           mail::pgp::Context& ctx, gpgme_key_t key, const mail::pgp::KeyInfo& info,
-                           const TokenKey& token_key, const mail::smime::InputFile& input,
-                           base::AtomicOutput& out) {
-    std::optional<mail::pgp::PreparedFile> prepared;
-    {
-        base::Progress preparing("Preparing", input.size);
-        KEYFENCE_TRY_ASSIGN(p, mail::pgp::prepare_file_content(input.path, progress_of(preparing)));
-        prepared.emplace(std::move(p));
-    }
-    const auto request = sign_request(token_key, info, prepared->message.headers(),
-                                      prepared->content_size, prepared->sha256);
-    return run_private_operation(globals, engine, ctx, token_key, request, [&]() -> base::Status {
-        base::Progress signing("Signing", prepared->content_size);
-        auto write = [&](std::string_view bytes) { return out.write(bytes); };
-        auto done =
-            mail::pgp::finish_file_signature(ctx, *prepared, key, write, progress_of(signing));
-        if (!done) return std::move(done).error();
-        return {};
-    });
-}
-
 base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& options) {
     auto engine = make_engine(globals);
     // Everything that can fail without the token fails before the PIN is asked.
@@ -96,11 +72,7 @@ base::Status pgp_sign(const GlobalOptions& globals, const PgpSignOptions& option
     KEYFENCE_TRY_ASSIGN(out, base::AtomicOutput::open(options.out));
     // Constant memory whatever the size (docs/pgp.md, "Large messages").
     KEYFENCE_TRY_ASSIGN(input, mail::smime::open_input(options.in));
-    if (mail::pgp::agent_checks_signatures(key.get())) {
-        KEYFENCE_TRY(sign_one_pass(globals, *engine, ctx, key.get(), info, token_key, input, out));
-    } else {
-        KEYFENCE_TRY(sign_two_pass(globals, *engine, ctx, key.get(), info, token_key, input, out));
-    }
+    KEYFENCE_TRY(sign_one_pass(globals, *engine, ctx, key.get(), info, token_key, input, out));
     return out.commit();
 }
 

@@ -287,23 +287,6 @@ base::Result<GpgResult> GpgProcess::finish() {
     return std::move(s.result);
 }
 
-std::optional<SigCreated> sig_created(const GpgResult& result) {
-    const auto line = result.find("SIG_CREATED");
-    if (!line) return std::nullopt;
-    std::vector<std::string> fields;
-    std::size_t at = 0;
-    while (at < line->size()) {
-        const std::size_t end = line->find(' ', at);
-        if (end != at)
-            fields.push_back(line->substr(at, end == std::string::npos ? end : end - at));
-        if (end == std::string::npos) break;
-        at = end + 1;
-    }
-    if (fields.size() < 6 || fields[5].empty()) return std::nullopt;
-    return SigCreated{std::strtoul(fields[1].c_str(), nullptr, 10),
-                      std::strtoul(fields[2].c_str(), nullptr, 10), fields[5]};
-}
-
 base::Result<GpgResult> run_gpg(Context& ctx, const GpgRun& run) {
     KEYFENCE_TRY_ASSIGN(process, GpgProcess::start(ctx, run));
     return process.finish();

@@ -46,17 +46,6 @@ struct GpgResult {
     std::optional<std::string> find(const std::string& keyword) const;
 };
 
-/// What gpg's SIG_CREATED line says of the signature it made (doc/DETAILS: SIG_CREATED <type>
-/// <pubkey algo> <hash algo> <class> <time> <fingerprint>); OpenPGP algorithm numbers (RFC 4880
-/// §9.1, §9.4).
-struct SigCreated {
-    unsigned long pubkey_algo = 0;
-    unsigned long hash_algo = 0;
-    std::string fingerprint;
-};
-/// The first SIG_CREATED of `result`, or nullopt when there is none or it is malformed.
-std::optional<SigCreated> sig_created(const GpgResult& result);
-
 /// One running gpg. Its status lines are handled (PIN requests answered by the context's
 /// once-only answerer, installed before start()) and its output passed on whenever the caller
 /// feeds it or waits for it. Move-only; not thread-safe. Destroyed before finish(), it kills gpg

@@ -1,5 +1,7 @@
 #include "mail/pgp/one_pass_sign.hpp"
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <ctime>
 
@@ -12,8 +14,27 @@ namespace keyfence::mail::pgp {
 namespace {
 using base::ErrorCode;
 
-constexpr std::uint8_t k_rsa = 1;
-constexpr std::uint8_t k_sha256 = 8;
+// The OpenPGP public-key algorithm (RFC 4880 §9.1) of a signing subkey as GPGME lists it, or 0
+// for one Keyfence does not sign with.
+std::uint8_t openpgp_algorithm(gpgme_pubkey_algo_t algo) {
+    switch (algo) {
+        case GPGME_PK_RSA:
+            return k_pk_rsa;
+        case GPGME_PK_RSA_S:
+            return k_pk_rsa_sign;
+        case GPGME_PK_ECDSA:
+            return k_pk_ecdsa;
+        case GPGME_PK_EDDSA:
+            return k_pk_eddsa;
+        default:
+            return 0;
+    }
+}
+
+const EVP_MD* evp_of(gpgme_hash_algo_t algo) {
+    if (algo == GPGME_MD_SHA512) return EVP_sha512();
+    return algo == GPGME_MD_SHA384 ? EVP_sha384() : EVP_sha256();
+}
 }  // namespace
 
 base::Result<OnePassSignature> OnePassSignature::open(const std::string& path, gpgme_key_t signer) {
@@ -21,18 +42,19 @@ base::Result<OnePassSignature> OnePassSignature::open(const std::string& path, g
         return base::Error(ErrorCode::Internal, "no signing key");
     }
     gpgme_subkey_t sub = signing_subkey(signer);
-    if (!agent_checks_signatures(signer) || sub == nullptr ||
-        !is_rsa(static_cast<unsigned long>(sub->pubkey_algo))) {
-        return base::Error(ErrorCode::Unsupported,
-                           "one-pass signing is for RSA keys, whose signatures gpg-agent checks");
-    }
-    if (sub->fpr == nullptr || sub->keygrip == nullptr) {
+    if (sub == nullptr || sub->fpr == nullptr || sub->keygrip == nullptr) {
         return base::Error(ErrorCode::Internal, "the signing subkey has no fingerprint or keygrip");
     }
+    const std::uint8_t algo = openpgp_algorithm(sub->pubkey_algo);
+    if (algo == 0) {
+        const char* name = gpgme_pubkey_algo_name(sub->pubkey_algo);
+        return base::Error(ErrorCode::Unsupported,
+                           std::string("Keyfence signs with RSA, ECDSA and EdDSA keys, not ") +
+                               (name != nullptr ? name : "this algorithm"));
+    }
     KEYFENCE_TRY_ASSIGN(issuer, fingerprint_bytes(sub->fpr));
-    // SHA-256, the hash the prompt shows too: one hash gives both (RSA takes any hash; gpg's
-    // own default for these keys is SHA-256 too, through the home's gpg.conf).
-    SignatureParams params{k_rsa, k_sha256, 0, issuer};
+    const gpgme_hash_algo_t hash = signature_hash(sub);
+    SignatureParams params{algo, static_cast<std::uint8_t>(hash), 0, issuer};
     KEYFENCE_TRY_ASSIGN(parsed, mime::Message::parse_file(path));
     // RFC 3156 §3: signed data must be 7bit so that no transport hop changes a byte.
     g_mime_object_encode(parsed.body(), GMIME_ENCODING_CONSTRAINT_7BIT);
@@ -45,7 +67,7 @@ base::Result<OnePassSignature> OnePassSignature::open(const std::string& path, g
 }
 
 // The frame around the signed part with `signature` as the second part: the multipart/signed
-// with the boundary fixed by the first call and micalg pgp-sha256.
+// with the boundary fixed by the first call and the micalg of the signature's hash.
 base::Result<std::pair<std::string, std::string>> OnePassSignature::frame(
     const std::string& signature) {
     auto multipart = multipart_signed();
@@ -55,7 +77,7 @@ base::Result<std::pair<std::string, std::string>> OnePassSignature::frame(
     } else {
         g_mime_multipart_set_boundary(raw, m_boundary.c_str());
     }
-    const std::string micalg = micalg_for(GPGME_MD_SHA256);
+    const std::string micalg = micalg_for(hash());
     g_mime_object_set_content_type_parameter(multipart.get(), "micalg", micalg.c_str());
     auto placeholder = armored_part("octet-stream", "");
     g_mime_multipart_add(raw, placeholder.get());
@@ -66,11 +88,14 @@ base::Result<std::pair<std::string, std::string>> OnePassSignature::frame(
 base::Status OnePassSignature::stream(const OutputFn& out, const smime::ProgressFn& progress) {
     m_out = out;
     KEYFENCE_TRY(m_out(m_head));
-    // GMime's canonical writing on this thread; the SHA-256 and the hand-over to the output on
-    // the hasher's (mail/smime/stream_hash.hpp): on two cores they overlap.
+    // GMime's canonical writing on this thread; the hashes and the hand-over to the output on
+    // the hasher's (mail/smime/stream_hash.hpp): on two cores they overlap. The prompt's SHA-256
+    // is also the signature's hash unless the key needs a longer one.
     base::Status written_out;             // the worker's, read after finish()
     std::atomic<bool> out_failed{false};  // stops GMime early when the output failed
-    smime::BackgroundHasher hasher({EVP_sha256()}, [&](std::string_view block) {
+    std::vector<const EVP_MD*> mds{EVP_sha256()};
+    if (hash() != GPGME_MD_SHA256) mds.push_back(evp_of(hash()));
+    smime::BackgroundHasher hasher(mds, [&](std::string_view block) {
         written_out = m_out(block);
         if (!written_out) out_failed = true;
         return static_cast<bool>(written_out);
@@ -88,9 +113,9 @@ base::Status OnePassSignature::stream(const OutputFn& out, const smime::Progress
     KEYFENCE_TRY(written_out);
     if (!written) return base::Error(ErrorCode::Internal, "GMime could not write the message body");
     m_size = size;
-    m_hash.emplace(std::move(hashes.front()));
-    KEYFENCE_TRY_ASSIGN(sha256, m_hash->so_far());
+    KEYFENCE_TRY_ASSIGN(sha256, hashes.front().so_far());
     m_sha256 = std::move(sha256);
+    m_hash.emplace(std::move(hashes.back()));
     return {};
 }
 
@@ -103,8 +128,8 @@ base::Result<std::string> OnePassSignature::finish(const std::string& homedir,
     m_hash->update(hash_trailer(m_params));
     const std::vector<std::uint8_t> digest = m_hash->final();
     m_hash.reset();
-    KEYFENCE_TRY_ASSIGN(sig_val, agent_sign_digest(homedir, m_keygrip, k_sha256, digest, answerer));
-    KEYFENCE_TRY_ASSIGN(mpis, rsa_signature_mpis(sig_val));
+    KEYFENCE_TRY_ASSIGN(mpis, agent_sign_digest(homedir, m_keygrip, m_params.pubkey_algo,
+                                                m_params.hash_algo, digest, answerer));
     const std::string signature = armored_signature(signature_packet(m_params, digest, mpis));
     KEYFENCE_TRY_ASSIGN(frame, this->frame(signature));
     if (frame.first != m_head) {
@@ -112,7 +137,7 @@ base::Result<std::string> OnePassSignature::finish(const std::string& homedir,
                            "GMime wrote another multipart/signed head; nothing was written");
     }
     KEYFENCE_TRY(m_out(frame.second));
-    return micalg_for(GPGME_MD_SHA256);
+    return micalg_for(hash());
 }
 
 }  // namespace keyfence::mail::pgp

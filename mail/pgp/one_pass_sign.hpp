@@ -1,20 +1,17 @@
 #pragma once
-// PGP/MIME signing of a large message in one pass (docs/pgp.md, "Large messages"): the
-// canonical body goes, as GMime produces it, to the output (after the multipart/signed frame's
-// head) and to one SHA-256, whose state gives both the digest shown on the PIN prompt and,
-// continued over the signature's trailer, the digest the token signs. gpg-agent signs that
-// digest (mail/pgp/agent_sign.hpp) and Keyfence makes the signature packet
-// (mail/pgp/signature_packet.hpp): the body is read once and hashed once, and no gpg reads it.
+// PGP/MIME signing in one pass (docs/pgp.md, "sign" and "Large messages"): the canonical body
+// goes, as GMime produces it, to the output (after the multipart/signed frame's head) and to
+// the hashes: the SHA-256 shown on the PIN prompt and the signature's hash (the same one, unless
+// the key's curve needs SHA-384 or SHA-512), whose state, continued over the signature's
+// trailer, gives the digest the token signs. gpg-agent signs that digest
+// (mail/pgp/agent_sign.hpp, which also checks the signature: the fault defence) and Keyfence
+// makes the signature packet (mail/pgp/signature_packet.hpp): the body is read once and hashed
+// once, and no gpg reads it. For RSA, ECDSA and EdDSA keys, the algorithms of token keys.
 //
 // The order keeps "what you see is what you sign": the agent is asked only in finish(), which
 // the caller calls once the engine has admitted the operation with the final SHA-256 and size
 // on its prompt and confirmation. Until then nothing but the output's temporary file has seen
 // the content, and no daemon has been asked anything.
-//
-// For RSA keys only: gpg-agent verifies a token's RSA signature over the digest before it
-// returns it (the fault defence, see finish_file_signature() in mail/pgp/sign.hpp). ECDSA and
-// EdDSA keys use the two-pass path (prepare_file_content, finish_file_signature), whose second
-// gpg checks the signature over the prepared file.
 
 #include <cstdint>
 #include <optional>
@@ -35,9 +32,9 @@ namespace keyfence::mail::pgp {
 class OnePassSignature {
   public:
     /// Parses the message in the file at `path` file-backed, makes its body 7bit (RFC 3156
-    /// §3), fixes the signing subkey (the one describe() names), the hash (SHA-256, micalg
-    /// pgp-sha256) and the frame's head. Errors: BadInput (not a message), Io, Internal,
-    /// Unsupported (`signer`'s signing subkey is not RSA: agent_checks_signatures()).
+    /// §3), fixes the signing subkey (the one describe() names), the hash (signature_hash():
+    /// the micalg) and the frame's head. Errors: BadInput (not a message), Io, Internal,
+    /// Unsupported (the signing subkey is not RSA, ECDSA or EdDSA).
     static base::Result<OnePassSignature> open(const std::string& path, gpgme_key_t signer);
 
     OnePassSignature(OnePassSignature&&) noexcept = default;
@@ -64,6 +61,9 @@ class OnePassSignature {
     base::Result<std::string> finish(const std::string& homedir, PassphraseAnswerer& answerer);
 
   private:
+    gpgme_hash_algo_t hash() const noexcept {
+        return static_cast<gpgme_hash_algo_t>(m_params.hash_algo);
+    }
     OnePassSignature(mime::Message message, mime::GPtr<GMimeObject> body, std::string keygrip,
                      SignatureParams params)
         : m_message(std::move(message)),

@@ -124,9 +124,9 @@ def main():
         for op, (kt, krss), (gt, grss) in rows:
             print("%-9s %9.2fs %9.2fs %13.2f %12.1f %12.1f" % (op, kt, gt, gt / kt, krss, grss))
         print("gpg signs detached over the raw file; Keyfence parses the message and, in one "
-              "pass, writes the canonical MIME entity to the output and to one SHA-256 (RSA: "
-              "gpg-agent signs the digest and checks the signature; ECDSA/EdDSA keys take two "
-              "passes and a second gpg checks it), then the signature part; gpg decrypts its own "
+              "pass, writes the canonical MIME entity to the output and to one SHA-256; gpg-agent "
+              "signs the digest (and checks an RSA signature; Keyfence checks ECDSA/EdDSA), then "
+              "the signature part; gpg decrypts its own "
               "ciphertext of the same message; clearsign (not the goal's peer): Keyfence's sign "
               "against gpg --clearsign, a signed message holding the content; each command "
               "writes a new file")

@@ -1,9 +1,11 @@
 // The one-pass sign's own signature packet and gpg-agent signing (mail/pgp/signature_packet.hpp,
-// mail/pgp/agent_sign.hpp), judged by gpg: in a GnuPG home of the test's own with a software RSA
-// key (a test key: the agent protects it with a passphrase, asked by loopback INQUIRE
-// PASSPHRASE as a token's PIN is), the packet Keyfence makes is byte for byte the one gpg makes,
-// and what the agent signs over Keyfence's digest, gpg verifies.
+// mail/pgp/agent_sign.hpp), judged by gpg: in a GnuPG home of the test's own with a software
+// RSA, NIST P-256 or Ed25519 key (a test key: the agent protects it with a passphrase, asked by
+// loopback INQUIRE PASSPHRASE as a token's PIN is), the packet Keyfence makes is byte for byte
+// the one gpg makes, and what the agent signs over Keyfence's digest, gpg verifies. The check
+// of ECDSA and EdDSA signatures refuses one over another digest.
 
+#include <gcrypt.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -36,15 +38,26 @@ base::Result<base::Pin> pin_of(const std::string& text) {
     return pin;
 }
 
-class PgpAgentSign : public ::testing::Test {
+// One algorithm of the test key: gpg's name, OpenPGP's number.
+struct Algorithm {
+    const char* gpg_name;
+    std::uint8_t openpgp;
+};
+
+void PrintTo(const Algorithm& algorithm, std::ostream* out) {
+    *out << algorithm.gpg_name;
+}
+
+class PgpAgentSign : public ::testing::TestWithParam<Algorithm> {
   protected:
     void SetUp() override {
         write_file(home() / "gpg-agent.conf", "allow-loopback-pinentry\n");
         write_file(m_dir.path() / "passphrase", k_passphrase);
-        ASSERT_EQ(gpg({"--passphrase-file", (m_dir.path() / "passphrase").string(),
-                       "--quick-gen-key", "Test <test@example.org>", "rsa2048", "sign", "never"})
-                      .exit_code,
-                  0);
+        ASSERT_EQ(
+            gpg({"--passphrase-file", (m_dir.path() / "passphrase").string(), "--quick-gen-key",
+                 "Test <test@example.org>", GetParam().gpg_name, "sign", "never"})
+                .exit_code,
+            0);
         const auto listing = gpg({"--with-colons", "--with-keygrip", "-K"});
         std::istringstream lines(listing.out);
         for (std::string line; std::getline(lines, line);) {
@@ -73,7 +86,7 @@ class PgpAgentSign : public ::testing::Test {
     pgp::SignatureParams params(std::uint32_t created) const {
         auto issuer = pgp::fingerprint_bytes(m_fingerprint);
         EXPECT_TRUE(issuer);
-        return pgp::SignatureParams{1, 8, created, *issuer};
+        return pgp::SignatureParams{GetParam().openpgp, 8, created, *issuer};
     }
 
     TempDir m_dir;
@@ -81,33 +94,38 @@ class PgpAgentSign : public ::testing::Test {
     std::string m_keygrip;
 };
 
-TEST_F(PgpAgentSign, ThePacketIsByteForByteTheOneGpgMakes) {
+TEST_P(PgpAgentSign, ThePacketIsByteForByteTheOneGpgMakes) {
     ASSERT_EQ(
         gpg({"--passphrase-file", (m_dir.path() / "passphrase").string(), "--digest-algo", "SHA256",
              "--detach-sign", "-o", (m_dir.path() / "gpg.sig").string(), content().string()})
             .exit_code,
         0);
     const std::string made = read_file(m_dir.path() / "gpg.sig");
-    // gpg's layout: old-format header (0x89, two length octets), version 4, class 0, RSA,
-    // SHA-256, 29 octets of hashed subpackets (issuer fingerprint, then the creation time).
+    // gpg's layout: an old-format header (tag 2, one or two length octets), version 4, class
+    // 0, the key's algorithm, SHA-256, 29 octets of hashed subpackets (issuer fingerprint, then
+    // the creation time).
     ASSERT_GT(made.size(), 40u);
-    ASSERT_EQ(static_cast<unsigned char>(made[0]), 0x89);
-    ASSERT_EQ(made.substr(3, 6), std::string("\x04\x00\x01\x08\x00\x1d", 6));
-    const auto* created_at = reinterpret_cast<const unsigned char*>(made.data()) + 3 + 6 + 25;
+    const auto ctb = static_cast<unsigned char>(made[0]);
+    ASSERT_TRUE(ctb == 0x88 || ctb == 0x89) << int(ctb);
+    const std::size_t header = ctb == 0x88 ? 2 : 3;
+    ASSERT_EQ(made.substr(header, 6), std::string("\x04\x00", 2) +
+                                          static_cast<char>(GetParam().openpgp) +
+                                          std::string("\x08\x00\x1d", 3));
+    const auto* created_at = reinterpret_cast<const unsigned char*>(made.data()) + header + 6 + 25;
     const std::uint32_t created = std::uint32_t{created_at[0]} << 24 |
                                   std::uint32_t{created_at[1]} << 16 |
                                   std::uint32_t{created_at[2]} << 8 | created_at[3];
     const auto p = params(created);
     const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
-    // Everything before the MPI is Keyfence's; the MPI is the one value only the key makes.
-    const std::size_t mpi_at = 3 + 6 + 29 + 2 + 10 + 2;
+    // Everything before the MPIs is Keyfence's; the MPIs are the values only the key makes.
+    const std::size_t mpi_at = header + 6 + 29 + 2 + 10 + 2;
     const std::string ours = pgp::signature_packet(p, digest, {made.substr(mpi_at)});
     EXPECT_EQ(ours, made) << "the digest's first octets (gpg's, ours): "
                           << int(static_cast<unsigned char>(made[mpi_at - 2])) << " "
                           << int(digest[0]);
 }
 
-TEST_F(PgpAgentSign, WhatTheAgentSignsOverKeyfencesDigestGpgVerifies) {
+TEST_P(PgpAgentSign, WhatTheAgentSignsOverKeyfencesDigestGpgVerifies) {
     int asked = 0;
     pgp::PassphraseAnswerer answerer([&](const pgp::PassphraseQuestion&) {
         ++asked;
@@ -115,11 +133,11 @@ TEST_F(PgpAgentSign, WhatTheAgentSignsOverKeyfencesDigestGpgVerifies) {
     });
     const auto p = params(static_cast<std::uint32_t>(std::time(nullptr)));
     const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
-    auto sig_val = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, answerer);
-    ASSERT_TRUE(sig_val) << sig_val.error().message();
-    EXPECT_EQ(asked, 1);
-    auto mpis = pgp::rsa_signature_mpis(*sig_val);
+    auto mpis =
+        pgp::agent_sign_digest(home().string(), m_keygrip, GetParam().openpgp, 8, digest, answerer);
     ASSERT_TRUE(mpis) << mpis.error().message();
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(mpis->size(), GetParam().openpgp == pgp::k_pk_rsa ? 1u : 2u);
     const std::string armored = pgp::armored_signature(pgp::signature_packet(p, digest, *mpis));
     EXPECT_EQ(armored.rfind("-----BEGIN PGP SIGNATURE-----\n\n", 0), 0u);
     write_file(m_dir.path() / "sig.asc", armored);
@@ -137,13 +155,14 @@ TEST_F(PgpAgentSign, WhatTheAgentSignsOverKeyfencesDigestGpgVerifies) {
     EXPECT_NE(tampered.out.find("[GNUPG:] BADSIG"), std::string::npos) << tampered.out;
 }
 
-TEST_F(PgpAgentSign, ARefusedPinSignsNothingAndAWrongOneIsAnsweredOnce) {
+TEST_P(PgpAgentSign, ARefusedPinSignsNothingAndAWrongOneIsAnsweredOnce) {
     const auto p = params(static_cast<std::uint32_t>(std::time(nullptr)));
     const auto digest = sha256(read_file(content()), pgp::hash_trailer(p));
     pgp::PassphraseAnswerer refusing([](const pgp::PassphraseQuestion&) -> base::Result<base::Pin> {
         return base::Error(base::ErrorCode::Cancelled, "the user cancelled");
     });
-    auto refused = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, refusing);
+    auto refused =
+        pgp::agent_sign_digest(home().string(), m_keygrip, GetParam().openpgp, 8, digest, refusing);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, base::ErrorCode::Cancelled) << refused.error().message();
     ASSERT_TRUE(refusing.source_error());
@@ -153,7 +172,8 @@ TEST_F(PgpAgentSign, ARefusedPinSignsNothingAndAWrongOneIsAnsweredOnce) {
         ++asked;
         return pin_of("wrong");
     });
-    auto failed = pgp::agent_sign_digest(home().string(), m_keygrip, 8, digest, wrong);
+    auto failed =
+        pgp::agent_sign_digest(home().string(), m_keygrip, GetParam().openpgp, 8, digest, wrong);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code, base::ErrorCode::PinIncorrect) << failed.error().message();
     // One entry, one try: the user is asked once, whatever the agent asks after it.
@@ -161,23 +181,83 @@ TEST_F(PgpAgentSign, ARefusedPinSignsNothingAndAWrongOneIsAnsweredOnce) {
     EXPECT_GE(wrong.requests(), 1);
 }
 
-TEST(PgpSignatureValue, OnlyAnRsaSignatureValueGivesAnMpi) {
+INSTANTIATE_TEST_SUITE_P(Keys, PgpAgentSign,
+                         ::testing::Values(Algorithm{"rsa2048", pgp::k_pk_rsa},
+                                           Algorithm{"nistp256", pgp::k_pk_ecdsa},
+                                           Algorithm{"ed25519", pgp::k_pk_eddsa}),
+                         [](const auto& key) { return std::string(key.param.gpg_name); });
+
+TEST(PgpSignatureValue, EachAlgorithmGivesItsMpisAndNothingElseDoes) {
     const std::string rsa("(7:sig-val(3:rsa(1:s3:\x00\x01\x02)))", 28);
-    auto mpis = pgp::rsa_signature_mpis(rsa);
+    auto mpis = pgp::signature_mpis(rsa, pgp::k_pk_rsa);
     ASSERT_TRUE(mpis) << mpis.error().message();
     ASSERT_EQ(mpis->size(), 1u);
     // The leading zero octet is dropped; 0x0102 is a 9-bit integer.
     EXPECT_EQ((*mpis)[0], std::string("\x00\x09\x01\x02", 4));
-    for (const std::string& bad : {std::string("(7:sig-val(5:ecdsa(1:r1:\x01)(1:s1:\x02)))"),
-                                   std::string("garbage"), std::string("(7:sig-val(3:rsa(1:s0:)))"),
-                                   std::string("(7:sig-val(3:rsa(1:s2:\x00\x00)))", 27),
-                                   std::string("(4:data(3:rsa(1:s1:\x01)))"),
-                                   std::string("(7:sig-val(3:rsa(1:s9:\x01)))"), std::string()}) {
-        auto r = pgp::rsa_signature_mpis(bad);
+    const std::string ecdsa("(7:sig-val(5:ecdsa(1:r1:\x01)(1:s1:\x82)))");
+    mpis = pgp::signature_mpis(ecdsa, pgp::k_pk_ecdsa);
+    ASSERT_TRUE(mpis) << mpis.error().message();
+    EXPECT_EQ(*mpis, (std::vector<std::string>{std::string("\x00\x01\x01", 3),
+                                               std::string("\x00\x08\x82", 3)}));
+    const std::string eddsa("(7:sig-val(5:eddsa(1:r1:\x03)(1:s1:\x04)))");
+    EXPECT_TRUE(pgp::signature_mpis(eddsa, pgp::k_pk_eddsa));
+    EXPECT_FALSE(pgp::signature_mpis(eddsa, pgp::k_pk_ecdsa));
+    EXPECT_FALSE(pgp::signature_mpis(ecdsa, pgp::k_pk_rsa));
+    auto dsa = pgp::signature_mpis(ecdsa, 17);
+    ASSERT_FALSE(dsa);
+    EXPECT_EQ(dsa.error().code, base::ErrorCode::Unsupported);
+    for (const std::string& bad :
+         {std::string("garbage"), std::string("(7:sig-val(3:rsa(1:s0:)))"),
+          std::string("(7:sig-val(3:rsa(1:s2:\x00\x00)))", 27),
+          std::string("(4:data(3:rsa(1:s1:\x01)))"), std::string("(7:sig-val(3:rsa(1:s9:\x01)))"),
+          std::string("(7:sig-val(5:ecdsa(1:r1:\x01)))"), std::string()}) {
+        auto r = pgp::signature_mpis(
+            bad, bad.find("ecdsa") != std::string::npos ? pgp::k_pk_ecdsa : pgp::k_pk_rsa);
         EXPECT_FALSE(r) << bad;
         if (!r) {
             EXPECT_EQ(r.error().code, base::ErrorCode::ModuleFailure);
         }
+    }
+}
+
+// The fault defence for ECDSA and EdDSA (gpg-agent checks only RSA): a signature made with
+// libgcrypt here, as a token would make it, passes over its digest and fails over any other.
+TEST(PgpSignatureValue, AnEccSignatureOverAnotherDigestIsWithheld) {
+    gcry_check_version(nullptr);
+    struct Case {
+        const char* genkey;
+        const char* data;
+        std::uint8_t algo;
+    };
+    for (const Case& c :
+         {Case{"(genkey(ecc(curve \"NIST P-256\")))", "(data(flags raw)(value %b))",
+               pgp::k_pk_ecdsa},
+          Case{"(genkey(ecc(curve Ed25519)(flags eddsa)))",
+               "(data(flags eddsa)(hash-algo sha512)(value %b))", pgp::k_pk_eddsa}}) {
+        gcry_sexp_t params = nullptr, pair = nullptr, data = nullptr, sig = nullptr;
+        ASSERT_EQ(gcry_sexp_new(&params, c.genkey, 0, 1), 0);
+        ASSERT_EQ(gcry_pk_genkey(&pair, params), 0);
+        gcry_sexp_t secret = gcry_sexp_find_token(pair, "private-key", 0);
+        gcry_sexp_t pub = gcry_sexp_find_token(pair, "public-key", 0);
+        const auto digest = sha256("the content", "the trailer");
+        ASSERT_EQ(
+            gcry_sexp_build(&data, nullptr, c.data, static_cast<int>(digest.size()), digest.data()),
+            0);
+        ASSERT_EQ(gcry_pk_sign(&sig, data, secret), 0);
+        auto text = [](gcry_sexp_t s) {
+            std::string out(gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, nullptr, 0), '\0');
+            out.resize(gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, out.data(), out.size()));
+            return out;
+        };
+        const std::string public_key = text(pub), sig_val = text(sig);
+        EXPECT_TRUE(pgp::check_ecc_signature(public_key, sig_val, c.algo, digest)) << c.genkey;
+        auto other = digest;
+        other[5] ^= 1;
+        auto withheld = pgp::check_ecc_signature(public_key, sig_val, c.algo, other);
+        ASSERT_FALSE(withheld) << c.genkey;
+        EXPECT_EQ(withheld.error().code, base::ErrorCode::ModuleFailure);
+        EXPECT_FALSE(pgp::check_ecc_signature("garbage", sig_val, c.algo, digest));
+        for (gcry_sexp_t s : {params, pair, data, sig, secret, pub}) gcry_sexp_release(s);
     }
 }
 
