@@ -201,6 +201,15 @@ base::Result<std::vector<std::string>> agent_sign_digest(const std::string& home
     Collected sig_val;
     const gpgme_error_t err =
         agent_transact(agent.get(), "PKSIGN", collect, &sig_val, inquire, &answerer);
+    if (gpg_err_code(err) == GPG_ERR_BAD_SIGNATURE) {
+        // The agent's own check of an RSA token signature failed: a faulty token, not a message
+        // that does not verify.
+        base::Error withheld(ErrorCode::ModuleFailure,
+                             "the token's OpenPGP signature does not verify; it was withheld",
+                             "check the token and the key binding");
+        withheld.from(base::Origin::Gpgme, err, gpgme_strerror(err));
+        return withheld;
+    }
     if (err != 0) return gpg_error(err, "the token did not sign", ErrorCode::ModuleFailure);
     if (sig_val.too_long || sig_val.bytes.empty()) {
         return base::Error(ErrorCode::ModuleFailure, "gpg-agent returned no signature");

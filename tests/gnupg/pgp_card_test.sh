@@ -2,7 +2,8 @@
 # Integration (labels gnupg, interop, pcsc): `keyfence pgp` with OpenPGP cards — keyfence-vcard
 # behind a private pcscd, GnuPG's real scdaemon — judged by gpg in another home. For RSA-2048,
 # NIST P-256 and Ed25519/Cv25519 cards: card-keygen, sign (gpg --verify accepts it), decrypt
-# what gpg encrypted, sign+encrypt that gpg reads. On the RSA card also: no silent key
+# what gpg encrypted, sign+encrypt that gpg reads; a card signature with a flipped bit is withheld
+# (gpg-agent checks RSA, Keyfence ECDSA and EdDSA). On the RSA card also: no silent key
 # replacement, the retry counter read before the PIN is handed over (a wrong PIN costs exactly
 # one try, the last try is refused without --allow-last-pin-try), and no operation without a
 # PIN after the previous one.
@@ -11,7 +12,8 @@ source "$(dirname "$0")/../vcard/test/pcsc_world.sh" "$@"
 source "$(dirname "$0")/pgp_mime.sh"
 KEYFENCE=$(readlink -f "$2")
 export XDG_STATE_HOME=$WORLD/state XDG_CONFIG_HOME=$WORLD/config
-world_start --serial 0000C0DE
+CTL=$WORLD/card.ctl  # the card's faults, switched at run time (tests/vcard/README.md)
+world_start --serial 0000C0DE --control "$CTL"
 H=$WORLD/kfgnupg
 P=$WORLD/peer
 # pcsc_world's cleanup stops the daemons of $GNUPGHOME; the peer's agent is stopped after
@@ -119,7 +121,21 @@ new_card() {
     card_stop
     wait_for_card absent
     gpgconf --homedir "$H" --kill all
-    card_start --init --serial "$2" --key-attrs "$1"
+    card_start --init --serial "$2" --key-attrs "$1" --control "$CTL"
+}
+# withheld EMAIL: a card that flips a bit of its signature (the fault of a glitched token).
+# gpg-agent checks RSA signatures, Keyfence checks ECDSA and EdDSA ones: either way the
+# signature is withheld, exit 8, and nothing is written. The PIN was right: no try is lost.
+withheld() {
+    echo "corrupt-signature 1" >"$CTL"
+    local rc
+    rc=$(psign "$1" 123456)
+    rm -f "$CTL"
+    [ "$rc" = 8 ] || fail "a corrupted signature of $1: exit $rc: $(cat "$WORLD/sign.err")"
+    [ ! -e "$WORLD/signed.eml" ] || fail "a corrupted signature of $1 was written"
+    grep -q "does not verify; it was withheld" "$WORLD/sign.err" ||
+        fail "corrupted signature of $1: $(cat "$WORLD/sign.err")"
+    [ "$(tries)" = 3 ] || fail "the withheld signature of $1 cost PIN tries: $(tries)"
 }
 
 # --- RSA-2048 ----------------------------------------------------------------------------
@@ -144,6 +160,7 @@ echo "ok: card-keygen rsa2048 (and no silent replacement)"
 sign_checked card@example.org
 [ "$(tries)" = 3 ] || fail "tries after a good PIN: $(tries)"
 card_locked sign
+withheld card@example.org
 decrypt_checked card@example.org
 card_locked decrypt
 sign_encrypt_checked card@example.org
@@ -197,9 +214,10 @@ for spec in nistp256:0000C0D1:p256@example.org:19:18:nistp256 ed25519:0000C0D2:e
     [[ "$algos" == "$sig_algo:"*":$curve "*"$enc_algo:"*":$enc_curve "* ]] ||
         fail "$algo key algorithms: $algos"
     sign_checked "$who"
+    withheld "$who"
     decrypt_checked "$who"
     sign_encrypt_checked "$who"
-    echo "ok: $algo card-keygen, sign, decrypt, sign+encrypt, judged by gpg"
+    echo "ok: $algo card-keygen, sign (a corrupted signature withheld), decrypt, sign+encrypt, judged by gpg"
 done
 
 grep -q '"protocol":"openpgp"' "$XDG_STATE_HOME/keyfence/audit.log" || fail "no openpgp audit record"
