@@ -5,7 +5,6 @@
 // the one gpg makes, and what the agent signs over Keyfence's digest, gpg verifies. The check
 // of ECDSA and EdDSA signatures refuses one over another digest.
 
-#include <gcrypt.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -13,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/hex.hpp"
 #include "mail/pgp/agent_sign.hpp"
 #include "mail/pgp/signature_packet.hpp"
 #include "mail/smime/stream_io.hpp"
@@ -220,44 +220,61 @@ TEST(PgpSignatureValue, EachAlgorithmGivesItsMpisAndNothingElseDoes) {
     }
 }
 
-// The fault defence for ECDSA and EdDSA (gpg-agent checks only RSA): a signature made with
-// libgcrypt here, as a token would make it, passes over its digest and fails over any other.
+// The fault defence for ECDSA and EdDSA (gpg-agent checks only RSA): a signature made by
+// OpenSSL (fixed vectors: `openssl pkeyutl -sign` over a 32-byte digest with a P-256 key, and
+// with `-rawin` and an Ed25519 key), as a token would return it to the agent, passes over its
+// digest and fails over any other. Fixed, so that the test draws on no random pool.
 TEST(PgpSignatureValue, AnEccSignatureOverAnotherDigestIsWithheld) {
-    gcry_check_version(nullptr);
-    struct Case {
-        const char* genkey;
-        const char* data;
-        std::uint8_t algo;
+    auto bytes = [](std::string_view hex) {
+        const auto b = base::from_hex(hex);
+        EXPECT_TRUE(b);
+        return b ? *b : std::vector<std::uint8_t>{};
     };
-    for (const Case& c :
-         {Case{"(genkey(ecc(curve \"NIST P-256\")))", "(data(flags raw)(value %b))",
-               pgp::k_pk_ecdsa},
-          Case{"(genkey(ecc(curve Ed25519)(flags eddsa)))",
-               "(data(flags eddsa)(hash-algo sha512)(value %b))", pgp::k_pk_eddsa}}) {
-        gcry_sexp_t params = nullptr, pair = nullptr, data = nullptr, sig = nullptr;
-        ASSERT_EQ(gcry_sexp_new(&params, c.genkey, 0, 1), 0);
-        ASSERT_EQ(gcry_pk_genkey(&pair, params), 0);
-        gcry_sexp_t secret = gcry_sexp_find_token(pair, "private-key", 0);
-        gcry_sexp_t pub = gcry_sexp_find_token(pair, "public-key", 0);
-        const auto digest = sha256("the content", "the trailer");
-        ASSERT_EQ(
-            gcry_sexp_build(&data, nullptr, c.data, static_cast<int>(digest.size()), digest.data()),
-            0);
-        ASSERT_EQ(gcry_pk_sign(&sig, data, secret), 0);
-        auto text = [](gcry_sexp_t s) {
-            std::string out(gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, nullptr, 0), '\0');
-            out.resize(gcry_sexp_sprint(s, GCRYSEXP_FMT_CANON, out.data(), out.size()));
-            return out;
-        };
-        const std::string public_key = text(pub), sig_val = text(sig);
-        EXPECT_TRUE(pgp::check_ecc_signature(public_key, sig_val, c.algo, digest)) << c.genkey;
-        auto other = digest;
+    // Canonical S-expressions, as the agent writes them (READKEY, PKSIGN).
+    auto sexp = [](std::string head,
+                   const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& items,
+                   std::string tail) {
+        for (const auto& [name, value] : items) {
+            head += "(" + std::to_string(name.size()) + ":" + name + std::to_string(value.size()) +
+                    ":" + std::string(value.begin(), value.end()) + ")";
+        }
+        return head + tail;
+    };
+    struct Case {
+        std::uint8_t algo;
+        std::string curve;
+        std::vector<std::uint8_t> q, digest, r, s;
+    };
+    const std::vector<Case> cases{
+        {pgp::k_pk_ecdsa, "NIST P-256",
+         bytes("042eec197a55eb95e5841dcabbbea8ad41eede93e829c4cdd8d01218e396a012a0fc39a4747cb7a40"
+               "cdcc9e9d3f9b9e88e0f7e23207b489788a0939edc9b37b7db"),
+         bytes("6b657966656e63652065636473612074657374206469676573742c2033322042"),
+         bytes("55DD132B309CF546A7328EFF85C983F35C03E12DF2FB44AE5B18AE3A424EE308"),
+         bytes("64B85D308FEFEEFDCC848C8CB256FD0C5B25106F363CCA33C8B76FFA835DF388")},
+        {pgp::k_pk_eddsa, "Ed25519",
+         bytes("40aa64c71ddd2dfb32ec2b0fa4aaa8bf19d39c9b081fccef0812e6c66adecf4d90"),
+         bytes("6b657966656e63652065646473612074657374206469676573742c2033322042"),
+         bytes("6c74b114f5533cae578d9ae4d4a9aa8a362bcdaed30e8c26cd79297ff609de50"),
+         bytes("121326ad15a047aae442a6287217869a98321c435453254cc138f47cc844650e")}};
+    for (const Case& c : cases) {
+        const std::string curve = "(5:curve" + std::to_string(c.curve.size()) + ":" + c.curve + ")";
+        const std::string public_key = sexp("(10:public-key(3:ecc" + curve, {{"q", c.q}}, "))");
+        const std::string name = c.algo == pgp::k_pk_ecdsa ? "5:ecdsa" : "5:eddsa";
+        const std::string sig_val = sexp("(7:sig-val(" + name, {{"r", c.r}, {"s", c.s}}, "))");
+        EXPECT_TRUE(pgp::check_ecc_signature(public_key, sig_val, c.algo, c.digest)) << c.curve;
+        auto other = c.digest;
         other[5] ^= 1;
         auto withheld = pgp::check_ecc_signature(public_key, sig_val, c.algo, other);
-        ASSERT_FALSE(withheld) << c.genkey;
+        ASSERT_FALSE(withheld) << c.curve;
         EXPECT_EQ(withheld.error().code, base::ErrorCode::ModuleFailure);
-        EXPECT_FALSE(pgp::check_ecc_signature("garbage", sig_val, c.algo, digest));
-        for (gcry_sexp_t s : {params, pair, data, sig, secret, pub}) gcry_sexp_release(s);
+        auto flipped = c.s;
+        flipped.back() ^= 1;
+        EXPECT_FALSE(pgp::check_ecc_signature(
+            public_key, sexp("(7:sig-val(" + name, {{"r", c.r}, {"s", flipped}}, "))"), c.algo,
+            c.digest))
+            << c.curve;
+        EXPECT_FALSE(pgp::check_ecc_signature("garbage", sig_val, c.algo, c.digest));
     }
 }
 
