@@ -1,7 +1,6 @@
 // keyfence pgp sign | verify.
 
 #include <cstdio>
-#include <optional>
 
 #include "base/atomic_output.hpp"
 #include "base/hex.hpp"

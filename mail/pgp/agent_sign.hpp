@@ -45,7 +45,7 @@ base::Result<std::vector<std::string>> agent_sign_digest(const std::string& home
 base::Result<std::vector<std::string>> signature_mpis(std::string_view sig_val,
                                                       std::uint8_t pubkey_algo);
 
-/// Checks an ECDSA or EdDSA signature value over `digest` (by `hash_algo`) with `public_key`,
+/// Checks an ECDSA or EdDSA signature value over `digest` with `public_key`,
 /// the agent's "(public-key (ecc (curve C) (q Q)))" for the keygrip, as gpg verifies OpenPGP
 /// signatures (EdDSA over the digest as its message). Errors: ModuleFailure when it does not
 /// verify or cannot be checked.

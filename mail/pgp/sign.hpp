@@ -4,6 +4,8 @@
 // CRLF) and their SHA-256 for the PIN prompt; the hash and micalg of a signature. Signing itself
 // is mail/pgp/one_pass_sign.hpp; encryption mail/pgp/encrypt.hpp.
 
+#include <gpgme.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,7 +14,6 @@
 
 #include "base/result.hpp"
 #include "mail/mime/message.hpp"
-#include "mail/pgp/context.hpp"
 #include "mail/smime/stream_io.hpp"
 
 namespace keyfence::mail::pgp {
